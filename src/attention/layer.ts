@@ -1,0 +1,79 @@
+/**
+ * One attention layer as a standalone ONNX model: the graph a variant builds, its
+ * physical inputs from logical parameters, and its output back in logical layout.
+ */
+import { GraphBuilder } from '../engine/graph.ts';
+import { f32, type Feeds } from '../engine/session.ts';
+import { layoutOf, MASK_MIN, swapLeadingAxes, type Layout, type PhysicalTensors } from './layouts.ts';
+import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
+import { checkMode, kvHeads, type Mode, type VariantSpec } from './spec.ts';
+
+export interface LayerModel {
+  spec: VariantSpec;
+  shape: LayerShape;
+  mode: Mode;
+  layout: Layout;
+  model: Uint8Array;
+  stages: readonly string[];
+}
+
+export function layerShape(spec: VariantSpec, dims: Omit<LayerShape, 'kvHeads'>): LayerShape {
+  return { ...dims, kvHeads: kvHeads(spec, dims.heads) };
+}
+
+export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode): LayerModel {
+  checkMode(spec, mode);
+  const layout = layoutOf(spec);
+  const { batch: B, seq: S } = shape;
+  const nm = modelDim(shape);
+  const g = new GraphBuilder(`attnbench-${spec.kind}-${mode}`);
+  const x = g.input('hidden', layout.hiddenOrder === 'bsm' ? [B, S, nm] : [S, B, nm]);
+  // declare the weights from a packing of zero-size-free dummy shapes: dims only matter here
+  for (const [name, t] of Object.entries(weightDims(layout, shape, mode))) g.input(name, t);
+  if (mode === 'full' && spec.kind !== 'fused-gqa') g.input('mask', [S, S]);
+  g.output(layout.build(g, x, shape, mode), 'out');
+  return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode) };
+}
+
+/** The physical weight shapes, found by packing empty-valued parameters of the right sizes. */
+function weightDims(layout: Layout, s: LayerShape, mode: Mode): Record<string, number[]> {
+  const nm = modelDim(s);
+  const kv = s.kvHeads * s.headDim;
+  const z = (n: number) => new Float32Array(n);
+  const p: LogicalParams = { hidden: z(0), wq: z(nm * nm), wk: z(nm * kv), wv: z(nm * kv) };
+  if (mode === 'full') Object.assign(p, { bq: z(nm), bk: z(kv), bv: z(kv), wo: z(nm * nm), bo: z(nm) });
+  return Object.fromEntries(Object.entries(layout.pack(p, s, mode)).map(([k, t]) => [k, t.dims]));
+}
+
+/** Causal additive mask [s, s]: 0 on and below the diagonal, float32's minimum above. */
+export function causalMask(seq: number): Float32Array {
+  const m = new Float32Array(seq * seq);
+  for (let i = 0; i < seq; i++) m.fill(MASK_MIN, i * seq + i + 1, (i + 1) * seq);
+  return m;
+}
+
+/** Physical input tensors for `layer` from logical parameters. */
+export function layerInputs(layer: LayerModel, p: LogicalParams): PhysicalTensors {
+  const { shape: s, layout, mode } = layer;
+  const nm = modelDim(s);
+  const hidden =
+    layout.hiddenOrder === 'bsm'
+      ? { dims: [s.batch, s.seq, nm], data: p.hidden }
+      : { dims: [s.seq, s.batch, nm], data: swapLeadingAxes(p.hidden, s.batch, s.seq) };
+  const t: PhysicalTensors = { hidden, ...layout.pack(p, s, mode) };
+  if (mode === 'full' && layer.spec.kind !== 'fused-gqa') t.mask = { dims: [s.seq, s.seq], data: causalMask(s.seq) };
+  return t;
+}
+
+export const toFeeds = (t: PhysicalTensors): Feeds =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, f32(v.data, v.dims)]));
+
+/**
+ * The layer's output in logical layout: seed mode [batch, heads, seq, headDim],
+ * full mode [batch, seq, nm].
+ */
+export function outputToLogical(layer: LayerModel, out: Float32Array): Float32Array {
+  const { shape: s, layout, mode } = layer;
+  if (mode === 'seed') return layout.seedOutputToLogical(out, s);
+  return layout.hiddenOrder === 'bsm' ? out : swapLeadingAxes(out, s.seq, s.batch);
+}

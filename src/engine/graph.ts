@@ -1,0 +1,152 @@
+/**
+ * A small builder for ONNX graphs on top of the protobuf schema in `onnx-proto`.
+ *
+ * Every node carries a stage tag in its name (`stage/op#n`), so that the engine's
+ * profiler events can be grouped back into the stages the profiler reports.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+export type Dim = number | string;
+export type AttrValue = number | number[] | string | { float: number };
+export type ElemType = 'float' | 'double' | 'int64' | 'int32' | 'bool';
+
+const ELEM: Record<ElemType, number> = {
+  float: onnx.TensorProto.DataType.FLOAT,
+  double: onnx.TensorProto.DataType.DOUBLE,
+  int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+/** The separator between a node's stage and the rest of its name. */
+export const STAGE_SEP = '/';
+
+/** Opset versions the builders target; 17 has LayerNormalization, com.microsoft 1 has the contrib ops. */
+export const OPSET = 17;
+export const MS_DOMAIN = 'com.microsoft';
+
+/** A typed value; `dims` undefined leaves the shape to the engine's inference. */
+function valueInfo(name: string, type: ElemType, dims?: readonly Dim[]) {
+  const shape = dims && { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: ELEM[type], ...(shape ? { shape } : {}) } } });
+}
+
+function attribute(name: string, v: AttrValue) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
+  if (Array.isArray(v)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: v });
+  if (typeof v === 'object') return onnx.AttributeProto.create({ name, type: T.FLOAT, f: v.float });
+  return onnx.AttributeProto.create({ name, type: T.INT, i: v });
+}
+
+export interface NodeOptions {
+  /** Stage this node belongs to (its name's prefix). Defaults to the builder's current stage. */
+  stage?: string;
+  domain?: string;
+  /** Number of outputs (for Split and contrib ops); the names are generated. */
+  outputs?: number;
+  /** Explicit output names (e.g. graph outputs). */
+  outputNames?: string[];
+}
+
+export class GraphBuilder {
+  private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  private readonly inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
+  private counter = 0;
+  private usesContrib = false;
+  /** The stage new nodes are tagged with. */
+  stage = 'main';
+
+  constructor(readonly name: string) {}
+
+  /** Declare a graph input; returns its name. */
+  input(name: string, dims: readonly Dim[], type: ElemType = 'float'): string {
+    this.inputs.push(valueInfo(name, type, dims));
+    return name;
+  }
+
+  /** Declare `tensor` a graph output under `name` (an Identity is inserted when the names differ). */
+  output(tensor: string, name: string = tensor, type: ElemType = 'float'): string {
+    if (tensor !== name) this.node('Identity', [tensor], {}, { outputNames: [name] });
+    this.outputs.push(valueInfo(name, type));
+    return name;
+  }
+
+  /** A constant int64 tensor (shapes, axes, split sizes); `scalar` makes it rank 0. */
+  ints(values: readonly number[], scalar = false): string {
+    return this.constant('int64', values, scalar ? [] : [values.length]);
+  }
+
+  /** A constant float32 tensor. */
+  floats(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant('float', values, dims);
+  }
+
+  /** A constant tensor of any supported element type. */
+  constant(type: 'float' | 'int64' | 'int32', values: readonly number[], dims: readonly number[]): string {
+    const name = `const_${type}_${this.counter++}`;
+    const data = type === 'float' ? Float32Array.from(values) : type === 'int32' ? Int32Array.from(values) : BigInt64Array.from(values, BigInt);
+    this.initializers.push(
+      onnx.TensorProto.create({ name, dataType: ELEM[type], dims: [...dims], rawData: new Uint8Array(data.buffer) }),
+    );
+    return name;
+  }
+
+  /** Add a node; returns its output name(s). */
+  node(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, opts: NodeOptions = {}): string {
+    return this.nodeMulti(op, inputs, attrs, { ...opts, outputs: 1 })[0]!;
+  }
+
+  nodeMulti(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, opts: NodeOptions = {}): string[] {
+    const id = this.counter++;
+    const stage = opts.stage ?? this.stage;
+    const nodeName = `${stage}${STAGE_SEP}${op}#${id}`;
+    const outs = opts.outputNames ?? Array.from({ length: opts.outputs ?? 1 }, (_, i) => `${stage}_${op}_${id}_${i}`);
+    if (opts.domain === MS_DOMAIN) this.usesContrib = true;
+    this.nodes.push(
+      onnx.NodeProto.create({
+        name: nodeName,
+        opType: op,
+        domain: opts.domain ?? '',
+        input: [...inputs],
+        output: outs,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
+    return outs;
+  }
+
+  /** Run `fn` with every node it adds tagged as `stage`. */
+  inStage<T>(stage: string, fn: () => T): T {
+    const prev = this.stage;
+    this.stage = stage;
+    try {
+      return fn();
+    } finally {
+      this.stage = prev;
+    }
+  }
+
+  /** Serialise as an ONNX model. */
+  toBytes(): Uint8Array {
+    const opsetImport = [{ domain: '', version: OPSET }];
+    if (this.usesContrib) opsetImport.push({ domain: MS_DOMAIN, version: 1 });
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'attnbench',
+      opsetImport,
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        input: this.inputs,
+        output: this.outputs,
+        initializer: this.initializers,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
