@@ -18,7 +18,7 @@ export interface LayerModel {
 }
 
 export function layerShape(spec: VariantSpec, dims: Omit<LayerShape, 'kvHeads'>): LayerShape {
-  return { ...dims, kvHeads: kvHeads(spec, dims.heads) };
+  return { ...dims, kvHeads: kvHeads(spec, dims.heads, dims.headDim) };
 }
 
 export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode): LayerModel {

@@ -21,6 +21,10 @@ export const FUSED_STAGES = ['qkv', 'split', 'attention', 'proj'] as const;
 /** Additive mask value for future positions (as Hugging Face uses float32's minimum). */
 export const MASK_MIN = -3.4028234663852886e38;
 
+/** Maps a layout's own tensor names to graph tensor names. */
+export type TensorNames = (name: string) => string;
+const same: TensorNames = (k) => k;
+
 /** Physical tensors of one variant: name → [dims, data]. */
 export type PhysicalTensors = Record<string, { dims: number[]; data: Float32Array }>;
 
@@ -29,8 +33,12 @@ export interface Layout {
   hiddenOrder: 'bsm' | 'sbm';
   /** Pack logical parameters into this variant's graph inputs. */
   pack(p: LogicalParams, s: LayerShape, mode: Mode): PhysicalTensors;
-  /** Add the attention computation reading hidden state `x`; returns the output tensor name. */
-  build(g: GraphBuilder, x: string, s: LayerShape, mode: Mode): string;
+  /**
+   * Add the attention computation reading hidden state `x`; returns the output tensor name.
+   * `n` maps this layout's tensor names (`w_qkv`, `b_o`, `mask`, ...) to graph inputs, so a
+   * model can give each layer its own weights.
+   */
+  build(g: GraphBuilder, x: string, s: LayerShape, mode: Mode, n?: TensorNames): string;
   /** Seed-mode output → logical [batch, heads, seq, headDim]. */
   seedOutputToLogical(out: Float32Array, s: LayerShape): Float32Array;
   stages(mode: Mode): readonly string[];
@@ -102,16 +110,16 @@ const scaleQ = (g: GraphBuilder, q: string, s: LayerShape, mode: Mode) =>
  * Causal mask and softmax over `w`, viewed as `view` (whose last two axes must be
  * [query position ..., key position] with the mask broadcast as `maskDims`).
  */
-function maskedSoftmax(g: GraphBuilder, w: string, wDims: number[], view: number[] | null, maskDims: number[]): string {
+function maskedSoftmax(g: GraphBuilder, n: TensorNames, w: string, wDims: number[], view: number[] | null, maskDims: number[]): string {
   return g.inStage('softmax', () => {
     const v = view ? reshape(g, w, view) : w;
-    const m = reshape(g, 'mask', maskDims);
+    const m = reshape(g, n('mask'), maskDims);
     const p = g.node('Softmax', [g.node('Add', [v, m])], { axis: -1 });
     return view ? reshape(g, p, wDims) : p;
   });
 }
 
-const proj = (g: GraphBuilder, merged: string) => g.inStage('proj', () => linear(g, merged, 'w_o', 'b_o'));
+const proj = (g: GraphBuilder, n: TensorNames, merged: string) => g.inStage('proj', () => linear(g, merged, n('w_o'), n('b_o')));
 
 /** Permute a seed-mode output whose rows are (outer, seq, inner) with head = outer*inner + innerIdx. */
 function rowsToLogical(out: Float32Array, s: LayerShape, outer: number, inner: number, seqMajor: boolean): Float32Array {
@@ -138,10 +146,10 @@ const multiHead: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  build(g, x, s, mode) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
-    const qkv = g.inStage('qkv', () => linear(g, x, 'w_qkv', mode === 'full' ? 'b_qkv' : undefined));
+    const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => {
       const [q0, k0, v0] = split(g, qkv, 2, [nm, nm, nm]);
       return [
@@ -151,10 +159,10 @@ const multiHead: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, w, [B, H, S, S], null, [S, S]);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H, S, S], null, [S, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
-    return proj(g, g.inStage('merge', () => reshape(g, transpose(g, o, [0, 2, 1, 3]), [B, S, nm])));
+    return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, o, [0, 2, 1, 3]), [B, S, nm])));
   },
   seedOutputToLogical: (out) => out,
 };
@@ -189,11 +197,11 @@ const multiQuery: Layout = {
     }
     return t;
   },
-  build(g, x, s, mode) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => {
-      const inputs = ['w_qkv', reshape(g, x, [S * B, nm]), ...(mode === 'full' ? ['b_qkv'] : [])];
+      const inputs = [n('w_qkv'), reshape(g, x, [S * B, nm]), ...(mode === 'full' ? [n('b_qkv')] : [])];
       return g.node('Gemm', inputs, { transB: 1 });
     });
     const [q, k, v] = g.inStage('split', () => {
@@ -205,10 +213,10 @@ const multiQuery: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, w, [B, H * S, S], [B, H, S, S], [S, S]);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H * S, S], [B, H, S, S], [S, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
-    return proj(g, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, H, S, D]), [2, 0, 1, 3]), [S, B, nm])));
+    return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, H, S, D]), [2, 0, 1, 3]), [S, B, nm])));
   },
   // rows are (nh, sl): head-major, which is already the logical [b, h, s, d]
   seedOutputToLogical: (out) => out,
@@ -219,14 +227,14 @@ const multiQuery: Layout = {
  * (sl, nh) order, a free reshape), k → [b, hs, s], v stays [b, s, hs]. Shared with
  * `multi-query-separate`, which differs only in how q, k and v are projected.
  */
-function mqa1Core(g: GraphBuilder, q0: string, k0: string, v0: string, s: LayerShape, mode: Mode): string {
+function mqa1Core(g: GraphBuilder, n: TensorNames, q0: string, k0: string, v0: string, s: LayerShape, mode: Mode): string {
   const { batch: B, seq: S, heads: H, headDim: D } = s;
   const [q, k] = g.inStage('split', () => [reshape(g, scaleQ(g, q0, s, mode), [B, S * H, D]), transpose(g, k0, [0, 2, 1])]);
   let w = g.inStage('weights', () => matmul(g, q!, k!));
-  if (mode === 'full') w = maskedSoftmax(g, w, [B, S * H, S], [B, S, H, S], [S, 1, S]);
+  if (mode === 'full') w = maskedSoftmax(g, n, w, [B, S * H, S], [B, S, H, S], [S, 1, S]);
   const o = g.inStage('output', () => matmul(g, w, v0));
   if (mode === 'seed') return o;
-  return proj(g, g.inStage('merge', () => reshape(g, o, [B, S, modelDim(s)])));
+  return proj(g, n, g.inStage('merge', () => reshape(g, o, [B, S, modelDim(s)])));
 }
 
 const mqa1ToLogical = (out: Float32Array, s: LayerShape) => rowsToLogical(out, s, 1, s.heads, true);
@@ -236,11 +244,11 @@ const multiQuery1: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  build(g, x, s, mode) {
+  build(g, x, s, mode, n = same) {
     const nm = modelDim(s);
-    const qkv = g.inStage('qkv', () => linear(g, x, 'w_qkv', mode === 'full' ? 'b_qkv' : undefined));
+    const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => split(g, qkv, 2, [nm, s.headDim, s.headDim]));
-    return mqa1Core(g, q!, k!, v!, s, mode);
+    return mqa1Core(g, n, q!, k!, v!, s, mode);
   },
   seedOutputToLogical: mqa1ToLogical,
 };
@@ -263,14 +271,14 @@ const multiQuerySeparate: Layout = {
     }
     return t;
   },
-  build(g, x, s, mode) {
-    const bias = (n: string) => (mode === 'full' ? n : undefined);
+  build(g, x, s, mode, n = same) {
+    const bias = (b: string) => (mode === 'full' ? n(b) : undefined);
     const [q, k, v] = g.inStage('qkv', () => [
-      linear(g, x, 'w_q', bias('b_q')),
-      linear(g, x, 'w_k', bias('b_k')),
-      linear(g, x, 'w_v', bias('b_v')),
+      linear(g, x, n('w_q'), bias('b_q')),
+      linear(g, x, n('w_k'), bias('b_k')),
+      linear(g, x, n('w_v'), bias('b_v')),
     ]);
-    return mqa1Core(g, q!, k!, v!, s, mode);
+    return mqa1Core(g, n, q!, k!, v!, s, mode);
   },
   seedOutputToLogical: mqa1ToLogical,
 };
@@ -284,11 +292,11 @@ const groupedQuery: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  build(g, x, s, mode) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
     const R = H / G;
     const nm = modelDim(s);
-    const qkv = g.inStage('qkv', () => linear(g, x, 'w_qkv', mode === 'full' ? 'b_qkv' : undefined));
+    const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => {
       const [q0, k0, v0] = split(g, qkv, 2, [nm, G * D, G * D]);
       return [
@@ -298,10 +306,10 @@ const groupedQuery: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, w, [B, G, S * R, S], [B, G, S, R, S], [S, 1, S]);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, G, S * R, S], [B, G, S, R, S], [S, 1, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
-    return proj(g, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, G, S, R * D]), [0, 2, 1, 3]), [B, S, nm])));
+    return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, G, S, R * D]), [0, 2, 1, 3]), [B, S, nm])));
   },
   seedOutputToLogical: (out, s) => rowsToLogical(out, s, s.kvHeads, s.heads / s.kvHeads, true),
 };
@@ -314,16 +322,16 @@ const fusedGqa: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   stages: () => FUSED_STAGES,
-  build(g, x, s) {
+  build(g, x, s, _mode, n = same) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
-    const qkv = g.inStage('qkv', () => linear(g, x, 'w_qkv', 'b_qkv'));
+    const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), n('b_qkv')));
     const [q, k, v] = g.inStage('split', () => split(g, qkv, 2, [H * D, G * D, G * D]));
     const o = g.inStage('attention', () => {
       const seqlensK = g.constant('int32', new Array<number>(B).fill(S - 1), [B]);
       const total = g.constant('int32', [S], []);
       return g.nodeMulti('GroupQueryAttention', [q!, k!, v!, '', '', seqlensK, total], { num_heads: H, kv_num_heads: G }, { domain: MS_DOMAIN, outputs: 3 })[0]!;
     });
-    return proj(g, o);
+    return proj(g, n, o);
   },
   seedOutputToLogical: () => {
     throw new Error('fused-gqa has no seed mode');

@@ -68,7 +68,11 @@ export function parseVariant(text: string): VariantSpec {
 }
 
 /** Number of K/V heads; checks that the group count divides the heads. */
-export function kvHeads(spec: VariantSpec, heads: number): number {
+export function kvHeads(spec: VariantSpec, heads: number, headDim?: number): number {
+  // ONNX Runtime's GroupQueryAttention kernel refuses other head sizes at run time
+  if (spec.kind === 'fused-gqa' && headDim !== undefined && headDim % 8 !== 0) {
+    throw new UsageError(`variant '${variantLabel(spec)}': the engine's GroupQueryAttention needs a head size that is a multiple of 8, got ${headDim}`);
+  }
   switch (spec.kind) {
     case 'multi-head':
       return heads;

@@ -45,6 +45,8 @@ export interface KernelEvent {
 /** The kernels of one profiled run, plus the executor's own span around them. */
 export interface ProfiledRun {
   kernels: KernelEvent[];
+  /** The sequential executor's span (µs); its start is where the first node's slot begins. */
+  executeTs: number;
   executeUs: number;
   modelRunUs: number;
 }
@@ -117,7 +119,7 @@ export function parseTrace(text: string): ProfiledRun[] {
       .filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && inRun(e))
       .map((e) => ({ node: e.name.slice(0, -'_kernel_time'.length), op: e.args?.op_name ?? '?', ts: e.ts, dur: e.dur }));
     const exec = executes.find(inRun);
-    runs.push({ kernels, executeUs: exec?.dur ?? 0, modelRunUs: mr.dur });
+    runs.push({ kernels, executeTs: exec?.ts ?? kernels[0]?.ts ?? mr.ts, executeUs: exec?.dur ?? 0, modelRunUs: mr.dur });
   }
   return runs;
 }

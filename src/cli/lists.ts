@@ -1,0 +1,46 @@
+/**
+ * List and range arguments, as llama-bench takes them: `8,16`, `64-1984+128` (from 64 to
+ * 1984 in steps of 128), `64-2048*2` (doubling), or any comma-separated mix.
+ */
+import { UsageError } from '../attention/spec.ts';
+
+const POSITIVE = /^\d+$/;
+
+function positive(flag: string, text: string): number {
+  if (!POSITIVE.test(text)) throw new UsageError(`${flag}: '${text}' is not a positive integer`);
+  const n = Number(text);
+  if (n < 1) throw new UsageError(`${flag}: ${text} must be at least 1`);
+  return n;
+}
+
+/** Parse a positive integer flag value. */
+export const parsePositive = (flag: string) => (text: string) => positive(flag, text.trim());
+
+/** Parse a list of positive integers with ranges; duplicates are dropped, order kept. */
+export function parseIntList(flag: string, text: string): number[] {
+  const out: number[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (!item) throw new UsageError(`${flag}: empty item in '${text}'`);
+    const m = /^([^-+*]+)-([^-+*]+)(?:([+*])([^-+*]+))?$/.exec(item);
+    if (!m) {
+      out.push(positive(flag, item));
+      continue;
+    }
+    const [, a, b, op = '+', s = '1'] = m;
+    const from = positive(flag, a!);
+    const to = positive(flag, b!);
+    const step = positive(flag, s);
+    if (from > to) throw new UsageError(`${flag}: range '${item}' is empty (${from} > ${to})`);
+    if (op === '*' && step < 2) throw new UsageError(`${flag}: range '${item}' needs a factor of at least 2`);
+    for (let v = from; v <= to; v = op === '+' ? v + step : v * step) out.push(v);
+  }
+  return [...new Set(out)];
+}
+
+/** Split a comma-separated list of names. */
+export function parseNameList(flag: string, text: string): string[] {
+  const items = text.split(',').map((s) => s.trim());
+  if (items.some((s) => !s)) throw new UsageError(`${flag}: empty item in '${text}'`);
+  return items;
+}

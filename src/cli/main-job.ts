@@ -1,0 +1,32 @@
+/**
+ * `attnbench` with no command: the main job on its default settings, a quick layer sweep
+ * (under a few minutes on 2 cores) whose results and table land in `results/`.
+ */
+import path from 'node:path';
+import { Command } from 'commander';
+import { writeFileAtomic } from '../results/io.ts';
+import { formatTable } from '../results/table.ts';
+import { runLayers } from '../profile/run-layers.ts';
+import { addLayerOptions, toLayersConfig, type LayersFlags } from './layers.ts';
+
+export const QUICK = {
+  variants: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4'],
+  batch: [8],
+  seq: [128, 256, 512, 1024],
+  budgetMs: 1500,
+};
+
+export function mainJobCommand(): Command {
+  const cmd = new Command();
+  addLayerOptions(cmd, QUICK)
+    .option('--out-dir <dir>', 'where results go', 'results')
+    .action(async (flags: LayersFlags & { outDir: string }) => {
+      const out = path.join(flags.outDir, 'layers.json');
+      const file = await runLayers({ ...toLayersConfig(flags), out, resume: false });
+      const table = formatTable(file.results, flags.format);
+      writeFileAtomic(path.join(flags.outDir, `layers.${flags.format}`), table);
+      process.stdout.write(table);
+      process.stderr.write(`wrote ${out} and ${path.join(flags.outDir, `layers.${flags.format}`)}\n`);
+    });
+  return cmd;
+}
