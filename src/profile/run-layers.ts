@@ -10,6 +10,7 @@ import type { GraphOpt } from '../engine/session.ts';
 import { environment } from '../results/environment.ts';
 import { journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, type LayerResult, type LayerResultFile } from '../results/schema.ts';
+import { checkMemory } from './layer.ts';
 import { estimateJobMs, runSweep, sweepJobs, type SweepGrid } from './sweep.ts';
 
 export interface LayersConfig {
@@ -66,6 +67,8 @@ export async function runLayers(c: LayersConfig): Promise<LayerResultFile> {
   if (c.resume && !c.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   if (c.threads > os.cpus().length * 4) throw new UsageError(`--threads: ${c.threads} is far above this machine's ${os.cpus().length} cores`);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
+  const jobs = sweepJobs(grid);
+  for (const j of jobs) checkMemory(j); // refuse up front, before anything is measured or allocated
 
   const journal = c.out ? journalPath(c.out) : undefined;
   const done = c.resume && journal ? readJournal(journal) : [];
@@ -89,7 +92,6 @@ export async function runLayers(c: LayersConfig): Promise<LayerResultFile> {
     ...(c.dumpDir ? { dumpDir: c.dumpDir } : {}),
     seed: c.seed,
   };
-  const jobs = sweepJobs(grid);
   const estimate = jobs.reduce((a, j) => a + estimateJobMs(j, opts, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
