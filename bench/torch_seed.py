@@ -38,6 +38,7 @@ def parse_args():
     p.add_argument("--repeats", type=int, default=None, help="fixed repeat count (default: seed rule, budget-capped)")
     p.add_argument("--budget-ms", type=float, default=3000, help="max time one configuration spends measuring")
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--samples", action="store_true", help="include every run's total ms (for pooling across rounds)")
     return p.parse_args()
 
 
@@ -181,6 +182,8 @@ def main():
             runs = [run_once(fns, data) for _ in range(n)]
             stages = {s: summary([r[s] for r in runs]) for s in STAGES}
             total = summary([r["total"] for r in runs])
+            if a.samples:
+                total["samples"] = [round(r["total"] / 1e6, 4) for r in runs]
             log(f"{variant} bs={bs} sl={sl} nh={nh} hs={hs}: total median {total['median']} ms (n={n})")
             results.append({"variant": variant, "batch": bs, "seq": sl, "heads": nh, "kvHeads": kv,
                             "headDim": hs, "totalMs": total, "stages": stages})

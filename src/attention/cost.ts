@@ -42,3 +42,23 @@ export function layerCost(s: LayerShape, mode: Mode): LayerCost {
   const memoryBytes = F32 * (hidden + weights + 2 * qkv + (full ? 2 : 1) * scores + 3 * out + (full ? S * S : 0));
   return { flops, bytes, memoryBytes };
 }
+
+/** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates. */
+export function stageFlops(s: LayerShape, mode: Mode): Record<string, number> {
+  const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
+  const nm = modelDim(s);
+  const rows = B * S;
+  const scores = B * H * S * S;
+  const qkvWidth = (H + 2 * G) * D;
+  const f: Record<string, number> = {
+    qkv: 2 * rows * nm * qkvWidth + (mode === 'full' ? rows * qkvWidth : 0),
+    weights: 2 * scores * D,
+    output: 2 * scores * D,
+  };
+  if (mode === 'full') {
+    f.softmax = 5 * scores;
+    f.proj = 2 * rows * nm * nm + rows * nm;
+    f.attention = f.weights! + f.softmax + f.output!; // the fused kernel's stage
+  }
+  return f;
+}

@@ -69,9 +69,21 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declare `tensor` a graph output under `name` (an Identity is inserted when the names differ). */
+  /**
+   * Declare `tensor` a graph output under `name`. The producing node's output is renamed
+   * rather than copied through an Identity, which the engine would run as a real copy
+   * when graph optimisation is off.
+   */
   output(tensor: string, name: string = tensor, type: ElemType = 'float'): string {
-    if (tensor !== name) this.node('Identity', [tensor], {}, { outputNames: [name] });
+    if (tensor !== name) {
+      const isInput = this.inputs.some((i) => i.name === tensor);
+      const producer = this.nodes.find((n) => n.output.includes(tensor));
+      if (isInput || !producer) this.node('Identity', [tensor], {}, { outputNames: [name] });
+      else {
+        producer.output = producer.output.map((o) => (o === tensor ? name : o));
+        for (const n of this.nodes) n.input = n.input.map((i) => (i === tensor ? name : i));
+      }
+    }
     this.outputs.push(valueInfo(name, type));
     return name;
   }

@@ -4,7 +4,7 @@
  * fraction of this machine's ceilings, and optionally a float64 check and an `.npy` dump.
  */
 import os from 'node:os';
-import { layerCost } from '../attention/cost.ts';
+import { layerCost, stageFlops } from '../attention/cost.ts';
 import { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds } from '../attention/layer.ts';
 import { randomParams, type LayerShape } from '../attention/params.ts';
 import { maxRelError, referenceAttention } from '../attention/reference.ts';
@@ -92,7 +92,11 @@ export async function profileLayer(job: LayerJob, o: ProfileOptions): Promise<La
       const walls = (await timeRuns(o.profiledRuns + 1, () => prof.run(feeds))).slice(1);
       const runs = prof.endProfiling().slice(1);
       profiledRuns = runs.length;
-      stages = stageTimes(runs, layer.stages);
+      const perStage = stageFlops(shape, job.mode);
+      stages = stageTimes(runs, layer.stages).map((st) => {
+        const flops = perStage[st.name];
+        return flops === undefined ? st : { ...st, flops, gflops: st.kernelMs > 0 ? flops / st.kernelMs / 1e6 : 0 };
+      });
       const cover = runs.map(runCoverage);
       profiledMs = median(walls);
       residualMs = median(cover.map((c, i) => walls[i]! - c.coveredUs / 1000));

@@ -1,0 +1,120 @@
+/**
+ * Benchmark: attnbench's layers (ONNX Runtime) against PyTorch eager running the same op
+ * sequences (bench/torch_seed.py), side by side on this machine, same threads and shapes.
+ * Prints a markdown table: totals with spread and n, the ratio, and each matmul stage's
+ * achieved GFLOP/s as a share of the engine's measured matmul ceiling.
+ *
+ *   node bench/run.js layers-vs-torch [--batch 8] [--seq 512] [--repeats 20] [--rounds 2]
+ *
+ * PyTorch comes from Debian (`apt-get install python3-torch libopenblas0-pthread`) and runs
+ * under /usr/bin/python3. Its float32 matmuls go through OpenBLAS, whose kernel choice decides
+ * its speed: Debian's OpenBLAS 0.3.21 does not know this CPU and falls back to its oldest
+ * kernel when OPENBLAS_CORETYPE is unset, so the fair run names the newest kernel the CPU
+ * supports (SkylakeX, AVX-512) and drops OPENBLAS_L2_SIZE; the table records the kernel used.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureCeilings } from '../src/engine/ceilings.ts';
+import { runLayers, type LayersConfig } from '../src/profile/run-layers.ts';
+import type { LayerResult } from '../src/results/schema.ts';
+import { summarize, type Summary } from '../src/timing/stats.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '8' },
+    seq: { type: 'string', default: '512' },
+    variants: { type: 'string', default: 'multi-head,multi-query,multi-query-1,grouped-query:4,multi-query-separate' },
+    repeats: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '2' },
+    threads: { type: 'string', default: String(os.cpus().length) },
+    coretype: { type: 'string', default: 'SkylakeX' },
+  },
+});
+const batch = Number(a.batch);
+const seq = Number(a.seq);
+const threads = Number(a.threads);
+const repeats = Number(a.repeats);
+const variants = a.variants!.split(',');
+
+interface TorchOut {
+  blas: string;
+  version: string;
+  results: { variant: string; totalMs: Summary & { samples?: number[] } }[];
+}
+
+function runTorch(): TorchOut | string {
+  const env = { ...process.env, OPENBLAS_CORETYPE: a.coretype! };
+  delete env.OPENBLAS_L2_SIZE;
+  const script = path.join(import.meta.dirname, 'torch_seed.py');
+  const args = [script, '--variants', a.variants!, '--batch', String(batch), '--seq', String(seq), '--threads', String(threads), '--repeats', String(repeats), '--samples'];
+  const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) return `PyTorch not run (${r.error?.message ?? `exit ${r.status}`}); install python3-torch and libopenblas0-pthread`;
+  return JSON.parse(r.stdout) as TorchOut;
+}
+
+const ceilings = await measureCeilings({ threads, graphOpt: 'all' });
+const config: LayersConfig = {
+  variants,
+  batch: [batch],
+  seq: [seq],
+  heads: 16,
+  headDim: 64,
+  mode: 'seed',
+  repeats,
+  budgetMs: 0,
+  warmup: 2,
+  threads,
+  graphOpt: 'all',
+  profiledRuns: 5,
+  verify: false,
+  resume: false,
+  seed: 1,
+  progress: false,
+  ceilings,
+  log: (l) => process.stderr.write(`ort: ${l}\n`),
+};
+
+// alternate the two frameworks in rounds so that drift of a shared host hits both alike
+const ort: Map<string, { samples: number[]; last: LayerResult }> = new Map();
+const torch: Map<string, number[]> = new Map();
+let torchInfo: TorchOut | string = 'not run';
+for (let round = 0; round < Number(a.rounds); round++) {
+  for (const r of (await runLayers(config)).results) {
+    const e = ort.get(r.variant) ?? { samples: [], last: r };
+    e.samples.push(...r.totalMs.samples);
+    e.last = r;
+    ort.set(r.variant, e);
+  }
+  torchInfo = runTorch();
+  if (typeof torchInfo !== 'string')
+    for (const r of torchInfo.results) torch.set(r.variant, [...(torch.get(r.variant) ?? []), ...(r.totalMs.samples ?? [r.totalMs.median])]);
+}
+
+const ms = (s: Summary) => `${s.median.toFixed(1)} ± ${s.stddev.toFixed(1)} (n=${s.n})`;
+const peak = ceilings.matmulGflops.median;
+const stageRate = (r: LayerResult, name: string) => {
+  const st = r.stages.find((s) => s.name === name);
+  return st?.gflops ? `${st.gflops.toFixed(0)} (${((100 * st.gflops) / peak).toFixed(0)}%)` : '–';
+};
+const lines = [
+  `Machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${threads} threads; onnxruntime-node ${ceilings ? '' : ''}${(await import('../src/engine/session.ts')).ortVersion()}; ` +
+    `engine matmul ceiling ${peak.toFixed(0)} GFLOP/s (± ${ceilings.matmulGflops.stddev.toFixed(0)}, n=${ceilings.matmulGflops.n}), copy ${ceilings.copyGBps.median.toFixed(1)} GB/s.`,
+  typeof torchInfo === 'string' ? torchInfo : `PyTorch ${torchInfo.version}, ${torchInfo.blas}.`,
+  `Seed mode, batch ${batch}, seq ${seq}, 16 heads × 64; ${a.rounds} rounds × ${repeats} timed runs each, frameworks alternating. Stage rates: analytic FLOPs / median kernel time from 5 profiled runs.`,
+  '',
+  '| variant | attnbench ms | PyTorch ms | attnbench / PyTorch | qkv GFLOP/s (% ceiling) | weights | output |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+];
+for (const v of variants) {
+  const o = ort.get(v);
+  if (!o) continue;
+  const os_ = summarize(o.samples);
+  const t = torch.get(v);
+  const ts = t ? summarize(t) : undefined;
+  lines.push(
+    `| ${v} | ${ms(os_)} | ${ts ? ms(ts) : '–'} | ${ts ? (os_.median / ts.median).toFixed(2) : '–'} | ${stageRate(o.last, 'qkv')} | ${stageRate(o.last, 'weights')} | ${stageRate(o.last, 'output')} |`,
+  );
+}
+process.stdout.write(lines.join('\n') + '\n');

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Run a benchmark script under the same conditions as the tool (glibc malloc settings, tsx):
+//   node bench/run.js layers-vs-torch [flags]
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const [name, ...args] = process.argv.slice(2);
+if (!name) {
+  process.stderr.write('usage: node bench/run.js <layers-vs-torch|generate> [flags]\n');
+  process.exit(2);
+}
+const env = { ...process.env, MALLOC_MMAP_MAX_: process.env.MALLOC_MMAP_MAX_ ?? '0', MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '68719476736' };
+if (process.env.ATTNBENCH_MALLOC === 'default') {
+  delete env.MALLOC_MMAP_MAX_;
+  delete env.MALLOC_TRIM_THRESHOLD_;
+}
+const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx/esm'), script, ...args], { stdio: 'inherit', env });
+process.exit(r.status ?? 1);
