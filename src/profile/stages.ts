@@ -11,6 +11,7 @@
  * fences between kernels).
  */
 import { median } from 'simple-statistics';
+import { summarize, type Summary } from '../timing/stats.ts';
 import { STAGE_SEP } from '../engine/graph.ts';
 import type { ProfiledRun } from '../engine/session.ts';
 
@@ -20,6 +21,8 @@ export interface StageTime {
   wallMs: number;
   kernelMs: number;
   hostMs: number;
+  /** Spread of the stage's wall time over the profiled runs. */
+  wallStats: Summary;
   /** Kernel op types that ran in this stage (after graph optimisation). */
   ops: string[];
 }
@@ -50,7 +53,8 @@ export function stageTimes(runs: readonly ProfiledRun[], stages: readonly string
     const wallMs = runs.length ? median(entries.map((e) => e.wall)) / 1000 : 0;
     const kernelMs = runs.length ? median(entries.map((e) => e.kernel)) / 1000 : 0;
     const ops = [...new Set(entries.flatMap((e) => [...e.ops]))].sort();
-    return { name, wallMs, kernelMs, hostMs: Math.max(0, wallMs - kernelMs), ops };
+    const wallStats = summarize(entries.length ? entries.map((e) => e.wall / 1000) : [0]);
+    return { name, wallMs, kernelMs, hostMs: Math.max(0, wallMs - kernelMs), wallStats, ops };
   });
 }
 
