@@ -45,7 +45,7 @@ interface TorchOut {
 }
 
 function runTorch(): TorchOut | string {
-  const env = { ...process.env, OPENBLAS_CORETYPE: a.coretype! };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: a.coretype! };
   delete env.OPENBLAS_L2_SIZE;
   const script = path.join(import.meta.dirname, 'torch_seed.py');
   const args = [script, '--variants', a.variants!, '--batch', String(batch), '--seq', String(seq), '--threads', String(threads), '--repeats', String(repeats), '--samples'];

@@ -1,33 +1,19 @@
 /** `attnbench layers`: flags → `runLayers` → table on stdout. */
 import os from 'node:os';
 import { Command, Option } from 'commander';
-import { GRAPH_OPTS, type GraphOpt } from '../engine/session.ts';
+import { GRAPH_OPTS } from '../engine/session.ts';
 import { formatTable, type TableFormat } from '../results/table.ts';
 import { parseIntList, parseNameList, parsePositive } from './lists.ts';
 import { runLayers, SEED_DEFAULTS, type LayersConfig } from '../profile/run-layers.ts';
-import { UsageError, type Mode } from '../attention/spec.ts';
+import { UsageError } from '../attention/spec.ts';
+import { writeFileAtomic } from '../results/io.ts';
+import { toLegacy } from '../report/legacy.ts';
 
-export interface LayersFlags {
-  variants: string[];
-  batch: number[];
-  seq: number[];
-  heads: number;
-  headDim: number;
-  mode: Mode;
-  repeats: number | 'auto';
-  budgetMs: number;
-  warmup: number;
-  threads: number;
-  graphOpt: GraphOpt;
-  profileRuns: number;
-  verify: boolean;
-  dump?: string;
-  out?: string;
-  resume: boolean;
-  format: TableFormat;
-  seed: number;
-  progress: boolean;
-}
+/** What commander hands the action: the API's config under the flags' names, plus output options. */
+export type LayersFlags = Pick<
+  LayersConfig,
+  'variants' | 'batch' | 'seq' | 'heads' | 'headDim' | 'mode' | 'repeats' | 'budgetMs' | 'warmup' | 'threads' | 'graphOpt' | 'verify' | 'out' | 'resume' | 'seed' | 'progress'
+> & { profileRuns: number; dump?: string; format: TableFormat };
 
 const parseRepeats = (text: string): number | 'auto' => (text === 'auto' ? 'auto' : parsePositive('--repeats')(text));
 const parseCount = (flag: string) => (text: string) => {
@@ -85,10 +71,17 @@ export function layersCommand(): Command {
   addLayerOptions(cmd, { variants: SEED_DEFAULTS.variants, batch: SEED_DEFAULTS.batch, seq: SEED_DEFAULTS.seq, budgetMs: 3000 })
     .option('--out <file>', 'write the JSON result file (atomically; a journal beside it while running)')
     .option('--resume', 'continue an interrupted sweep from the journal beside --out', false)
-    .action(async (flags: LayersFlags) => {
+    .option('--legacy-out <file>', "also write the results in the seed's format (profile_attention_types.json), for its notebook")
+    .action(async (flags: LayersFlags & { legacyOut?: string }) => {
+      // refuse before the sweep, not after it: the seed's format is made of the stage split
+      if (flags.legacyOut && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
       const file = await runLayers(toLayersConfig(flags));
       process.stdout.write(formatTable(file.results, flags.format));
       if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
+      if (flags.legacyOut) {
+        writeFileAtomic(flags.legacyOut, toLegacy(file.results));
+        process.stderr.write(`wrote ${flags.legacyOut} (the seed's format)\n`);
+      }
       if (file.failures.length) process.stderr.write(`${file.failures.length} configuration(s) failed; see "failures" in the result\n`);
     });
   return cmd;

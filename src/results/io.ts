@@ -57,6 +57,7 @@ export function readLayerFile(file: string): LayerFile {
 export const journalPath = (out: string) => `${out}.journal.jsonl`;
 
 export function appendJournal(file: string, entry: LayerResult): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.appendFileSync(file, JSON.stringify(LayerResult.parse(entry)) + '\n');
 }
 
