@@ -4,8 +4,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../attention/spec.ts';
+import { compareCommand } from './compare.ts';
+import { generateCommand } from './generate.ts';
+import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
 import { mainJobCommand } from './main-job.ts';
+import { reportCommand } from './report.ts';
 
 export function program(): Command {
   const prog = mainJobCommand()
@@ -16,6 +20,10 @@ export function program(): Command {
     .enablePositionalOptions()
     .exitOverride();
   prog.addCommand(layersCommand());
+  prog.addCommand(generateCommand());
+  prog.addCommand(reportCommand());
+  prog.addCommand(compareCommand());
+  prog.addCommand(importLegacyCommand());
   for (const c of prog.commands) c.exitOverride();
   return prog;
 }
@@ -23,7 +31,8 @@ export function program(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
-    return 0;
+    // a command may fail without an error by setting the exit code (compare --fail-above: 1)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // commander has already printed its one-line message

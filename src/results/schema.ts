@@ -29,8 +29,9 @@ export const Ceilings = z.object({
 
 export const Environment = z.object({
   cpu: z.string(),
-  cores: z.number().int().positive(),
-  threads: z.number().int().positive(),
+  /** Absent only in imported results (the seed recorded neither). */
+  cores: z.number().int().positive().optional(),
+  threads: z.number().int().positive().optional(),
   platform: z.string(),
   node: z.string(),
   onnxruntime: z.string(),
@@ -50,7 +51,17 @@ export const Stage = z.object({
   wallMs: z.number().nonnegative(),
   kernelMs: z.number().nonnegative(),
   hostMs: z.number().nonnegative(),
+  /** The wall time's spread over the profiled runs (wallMs is its median). */
+  wallStats: Summary.optional(),
   ops: z.array(z.string()),
+  /**
+   * Only in results imported from the seed: its [cpu us, cuda us, all us] for this range
+   * exactly as read, so exporting to the seed's format gives back the same numbers bit for bit.
+   */
+  seedUs: z.tuple([z.number(), z.number(), z.number()]).optional(),
+  /** Analytic FLOPs of the stage and its achieved rate over kernel time (matmul stages). */
+  flops: z.number().nonnegative().optional(),
+  gflops: z.number().nonnegative().optional(),
 });
 
 export const LayerResult = z.object({
@@ -127,14 +138,38 @@ export type LayerResultFile = z.infer<typeof LayerResultFile>;
 
 export const GENERATE_SCHEMA = 'attnbench/generate@1';
 
-/** One decode step's latency at a context length (for latency-vs-context charts). */
-export const StepPoint = z.object({ context: z.number().int().positive(), ms: z.number().nonnegative() });
+/** One decode step's latency at a context length (for latency-vs-context charts): median over the repeats. */
+export const StepPoint = z.object({
+  /** Keys the step attended to (cached positions, padding included, plus the new token). */
+  context: z.number().int().positive(),
+  ms: z.number().nonnegative(),
+  /** Roofline floor of this step, ms (null without ceilings). */
+  floorMs: z.number().nullable(),
+});
+
+/** The roofline inputs of a decode step: floor = max(bytes / copy bandwidth, flops / matmul ceiling). */
+export const Roofline = z.object({
+  /** Weights one step reads (every block, the final norm, the tied LM head), bytes. */
+  weightBytes: z.number().nonnegative(),
+  /** KV-cache bytes per position of context, all rows and layers: 2 · layers · rows · kvHeads · headDim · 4. */
+  kvBytesPerPosition: z.number().nonnegative(),
+  /** Median of the ceiling's copy bandwidth and the probes taken around each type's runs (this host drifts). */
+  copyGBps: z.number().positive(),
+  copyProbesGBps: z.array(z.number()),
+  matmulGflops: z.number().positive(),
+});
 
 export const GenerateResult = z.object({
   attention: z.string(),
   kvHeads: z.number().int().positive(),
   parameters: z.number().int().positive(),
-  /** The seed's printed fields, same names. */
+  /** Weights and biases of the K and V projections: the part that shrinks with fewer K/V heads. */
+  kvProjectionParameters: z.number().int().nonnegative(),
+  /** How the K/V heads were derived from a checkpoint's, when they differ (null otherwise). */
+  converted: z.string().nullable(),
+  /** False for `--no-kv-cache` (every step recomputes the whole sequence). */
+  useCache: z.boolean(),
+  /** The seed's printed fields, same names (times in seconds; generate_text_batch is the median over the repeats). */
   get_test_batch: z.number(),
   generate_text_batch: z.number(),
   decode_batch: z.number(),
@@ -147,21 +182,48 @@ export const GenerateResult = z.object({
   dtype: z.string(),
   device: z.string(),
   device_name: z.string(),
+  /** Seconds of each timed generation. */
+  generateSeconds: Samples,
   prefillMs: Samples,
-  decodeMsPerToken: Samples,
+  /** Every decode step of every timed repeat. */
+  decodeMsPerToken: Summary,
+  /** Generated tokens (all rows) per second of generation. */
   tokensPerSecond: z.number().nonnegative(),
-  kvCacheBytes: z.object({ measured: z.number().nonnegative(), predicted: z.number().nonnegative() }),
+  /** Rows / median decode step: the steady decode rate. */
+  decodeTokensPerSecond: z.number().nonnegative(),
+  kvCacheBytes: z.object({
+    /** Bytes allocated for the caches at the end (capacity grows in chunks; beam search adds its reorder scratch). */
+    measured: z.number().nonnegative(),
+    /** 2 · layers · rows · kvHeads · headDim · context · 4 at the final context. */
+    predicted: z.number().nonnegative(),
+    context: z.number().int().nonnegative(),
+  }),
+  /** Peak resident set of the process so far (process.resourceUsage().maxRSS). */
   peakRssBytes: z.number().nonnegative(),
-  /** Median decode-step latency against context length. */
   steps: z.array(StepPoint),
-  /** Roofline floor of one decode step at the final context, ms. */
+  roofline: Roofline.nullable(),
+  /** Floor of the step at the median context, ms. */
   floorMs: z.number().nullable(),
-  /** Per row: prompt ids followed by generated ids. */
+  /** decodeMsPerToken.median / floorMs. */
+  vsFloor: z.number().nullable(),
+  /** The last steps (largest context): median ms and floor. */
+  atMaxContext: z.object({ context: z.number().int().positive(), ms: z.number().nonnegative(), floorMs: z.number().nullable() }).nullable(),
+  /** Per row: prompt ids (left-padded) followed by generated ids, as Hugging Face's generate returns them. */
   sequences: z.array(z.array(z.number().int().nonnegative())),
-  /** Total time spent reordering the KV cache for beam search, ms (0 without beams). */
+  /** The generated part of each row decoded to text (special tokens skipped). */
+  texts: z.array(z.string()),
+  /** Beam search: total ms per generation spent reordering the KV cache (median over repeats; 0 without beams). */
   beamReorderMs: z.number().nonnegative(),
+  /** Beam search: each reorder's ms (null without beams). */
+  beamReorderMsPerStep: Summary.nullable(),
+  /** Ms per generation spent growing the cache (one copy per chunk; inside the steps' times). */
+  cacheGrowMs: z.number().nonnegative(),
   /** Median decode step of multi-head / this type's, in the same run (null without a multi-head run). */
   speedupVsMha: z.number().nullable(),
+  /** The same at the largest context. */
+  speedupVsMhaAtMaxContext: z.number().nullable(),
+  /** Median generation time of multi-head / this type's. */
+  generateSpeedupVsMha: z.number().nullable(),
 });
 
 export const GenerateResultFile = z.object({
@@ -171,5 +233,6 @@ export const GenerateResultFile = z.object({
   results: z.array(GenerateResult),
 });
 
+export type StepPoint = z.infer<typeof StepPoint>;
 export type GenerateResult = z.infer<typeof GenerateResult>;
 export type GenerateResultFile = z.infer<typeof GenerateResultFile>;

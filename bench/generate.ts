@@ -1,0 +1,230 @@
+/**
+ * Benchmark of `attnbench generate`'s decode step (performance is measured here, never in
+ * timed tests). Prints markdown tables with the machine they ran on:
+ *
+ *  A. decode-step latency at fixed contexts: a KV cache filled to context C, the step
+ *     timed `--steps` times per type, types interleaved round by round so that drift on a
+ *     shared machine hits them alike; floor = max(bytes / copy GB/s, FLOPs / matmul
+ *     GFLOP/s) measured in the same process (bytes: the weights once + the cache once).
+ *  B. whole generations through the real command path (`runGenerate`), unless --no-generate.
+ *
+ *   node --import tsx bench/generate.ts                      # the issue's target shape
+ *   node --import tsx bench/generate.ts --contexts 256,1024 --layers 4 --rounds 7
+ *
+ * Run it through bin/attnbench.js's malloc settings for numbers comparable with the
+ * command's: MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (set below if absent).
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { median, quantile, sampleStandardDeviation } from 'simple-statistics';
+import { parseVariant, variantLabel } from '../src/attention/spec.ts';
+import { measureCeilings } from '../src/engine/ceilings.ts';
+import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
+import { generateTable } from '../src/generate/report.ts';
+import { runGenerate } from '../src/generate/run.ts';
+import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
+import { DecoderModel } from '../src/model/model.ts';
+import { pack, randomWeights } from '../src/model/weights.ts';
+import { Rng } from '../src/attention/params.ts';
+
+if (process.env.MALLOC_MMAP_MAX_ === undefined) {
+  process.stderr.write('note: run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 as bin/attnbench.js does\n');
+}
+
+const { values: a } = parseArgs({
+  options: {
+    attention: { type: 'string', default: 'multi-head,multi-query,multi-query-1,grouped-query:4,fused-gqa:4' },
+    layers: { type: 'string', default: '4' },
+    hidden: { type: 'string', default: '1024' },
+    heads: { type: 'string', default: '16' },
+    vocab: { type: 'string', default: '50257' },
+    batch: { type: 'string', default: '8' },
+    contexts: { type: 'string', default: '256,512,1024' },
+    steps: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '5' },
+    threads: { type: 'string', default: String(os.cpus().length) },
+    generate: { type: 'boolean', default: true },
+    'no-generate': { type: 'boolean', default: false },
+    'max-length': { type: 'string', default: '1024' },
+    repeats: { type: 'string', default: '1' },
+    /** Part C: beam search with this many beams over batch / beams prompts (0: skip). */
+    beams: { type: 'string', default: '4' },
+    'beam-max-length': { type: 'string', default: '512' },
+    /** Compare the decode session with and without spinning pool threads (part A). */
+    spinning: { type: 'string', default: 'false' },
+  },
+});
+const num = (s: string | undefined) => Number(s);
+const threads = num(a.threads);
+const config: ModelConfig = {
+  layers: num(a.layers),
+  hidden: num(a.hidden),
+  heads: num(a.heads),
+  positions: 2048,
+  vocab: num(a.vocab),
+  inner: 4 * num(a.hidden),
+  layerNormEps: 1e-5,
+  activation: 'gelu_new',
+};
+const rows = num(a.batch);
+const contexts = a.contexts!.split(',').map(Number);
+const specs = a.attention!.split(',').map(parseVariant);
+const D = headDim(config);
+
+const machine = `${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${threads} engine thread(s), node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
+process.stdout.write(`## attnbench generate benchmark\n\nmachine: ${machine}\n\n`);
+process.stdout.write(`model: ${config.layers} layers, hidden ${config.hidden}, ${config.heads} heads, vocab ${config.vocab}, float32; batch ${rows}\n\n`);
+
+const ceilings = await measureCeilings({ threads, graphOpt: 'all' });
+process.stdout.write(
+  `ceilings (same process, before): matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (sd ${ceilings.copyGBps.stddev.toFixed(1)})\n\n`,
+);
+
+// ---------- A: step latency at fixed contexts ----------
+interface Entry {
+  label: string;
+  g: number;
+  model: DecoderModel;
+  caches: Map<number, KvCache>;
+  ms: Map<number, number[]>;
+}
+const entries: Entry[] = [];
+const spinSettings = a.spinning!.split(',').map((x) => x === 'true');
+for (const spec of specs) for (const spinning of spinSettings) {
+  const g = modelKvHeads(config, spec);
+  const model = new DecoderModel(pack(randomWeights(config, g, { seed: 1 }), spec), { threads, spinning });
+  const caches = new Map<number, KvCache>();
+  const rng = new Rng(7);
+  for (const ctx of contexts) {
+    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, 256), 256);
+    for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+    for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
+    cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
+    caches.set(ctx, cache);
+  }
+  await model.prepareDecode(rows);
+  entries.push({ label: variantLabel(spec) + (spinSettings.length > 1 ? (spinning ? ' (spin)' : ' (no spin)') : ''), g, model, caches, ms: new Map() });
+}
+const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i));
+const copyProbe: number[] = [];
+const probeA = new Float32Array(16 << 20);
+const probeB = new Float32Array(16 << 20);
+probeB.set(probeA);
+for (let round = 0; round < num(a.rounds); round++) {
+  for (const ctx of contexts) {
+    for (const e of entries) {
+      const cache = e.caches.get(ctx)!;
+      const positions = new BigInt64Array(rows).fill(BigInt(ctx - 1));
+      await e.model.step(tokens, positions, cache); // warm
+      const xs = e.ms.get(ctx) ?? [];
+      for (let i = 0; i < num(a.steps); i++) {
+        const t0 = performance.now();
+        await e.model.step(tokens, positions, cache);
+        xs.push(performance.now() - t0);
+      }
+      e.ms.set(ctx, xs);
+    }
+  }
+  const t0 = performance.now();
+  probeB.set(probeA);
+  copyProbe.push((2 * probeA.byteLength) / (performance.now() - t0) / 1e6);
+}
+const copyGBps = median([ceilings.copyGBps.median, ...copyProbe]);
+const floor = (g: number, ctx: number) =>
+  Math.max(
+    (4 * decodeWeightFloats(config, g) + 2 * config.layers * rows * g * D * ctx * 4) / (copyGBps * 1e6),
+    decodeStepFlops(config, g, rows, ctx) / (ceilings.matmulGflops.median * 1e6),
+  );
+process.stdout.write(
+  `### A. decode step at fixed contexts (median ms over ${num(a.rounds)} rounds × ${num(a.steps)} steps; copy bandwidth for the floor: ${copyGBps.toFixed(1)} GB/s, median of the ceiling and ${copyProbe.length} probes between rounds: ${copyProbe.map((x) => x.toFixed(0)).join(', ')})\n\n`,
+);
+const head = ['attention', 'kv heads', 'context', 'median ms', 'sd', 'p90', 'n', 'floor ms', '× floor', '× vs MHA'];
+const lines = [head, head.map(() => '---')];
+for (const ctx of contexts) {
+  const mha = entries.find((e) => e.label === 'multi-head');
+  for (const e of entries) {
+    const xs = e.ms.get(ctx)!;
+    const m = median(xs);
+    const f = floor(e.g, ctx);
+    lines.push([e.label, String(e.g), String(ctx), m.toFixed(2), (xs.length > 1 ? sampleStandardDeviation(xs) : 0).toFixed(2), quantile(xs, 0.9).toFixed(2), String(xs.length), f.toFixed(2), (m / f).toFixed(2), mha ? (median(mha.ms.get(ctx)!) / m).toFixed(2) : '']);
+  }
+}
+process.stdout.write(lines.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+for (const e of entries) await e.model.release();
+entries.length = 0;
+
+// ---------- B: whole generations ----------
+if (a.generate && !a['no-generate']) {
+  const file = await runGenerate({
+    model: { ...config, positions: Math.max(2048, num(a['max-length'])) },
+    attention: specs.map(variantLabel),
+    batch: rows,
+    prompts: [],
+    promptLength: 16,
+    maxLength: num(a['max-length']),
+    doSample: false,
+    temperature: 1,
+    topK: 50,
+    topP: 1,
+    numBeams: 1,
+    lengthPenalty: 1,
+    earlyStopping: false,
+    useCache: true,
+    seed: 1,
+    repeats: num(a.repeats),
+    threads,
+    chunk: 256,
+    preset: 'bench',
+    progress: false,
+    ceilings,
+    log: () => {},
+  });
+  process.stdout.write(
+    `### B. whole generations: batch ${rows}, prompt 16, max_length ${a['max-length']}, greedy, ${a.repeats} timed generation(s) after a warm-up\n\n`,
+  );
+  process.stdout.write(generateTable(file.results) + '\n');
+  const probes = file.results.at(-1)?.roofline?.copyProbesGBps ?? [];
+  process.stdout.write(
+    `floors: copy ${file.results.map((r) => r.roofline?.copyGBps.toFixed(1)).join(' / ')} GB/s per type (median of the ceiling and the probes around each type's runs: ${probes.map((x) => x.toFixed(0)).join(', ')})\n\n`,
+  );
+}
+// ---------- C: beam search, the KV-cache reorder per type ----------
+if (num(a.beams) > 1) {
+  const nb = num(a.beams);
+  const file = await runGenerate({
+    model: { ...config, positions: Math.max(2048, num(a['beam-max-length'])) },
+    attention: specs.map(variantLabel),
+    batch: Math.max(1, Math.floor(rows / nb)),
+    prompts: [],
+    promptLength: 16,
+    maxLength: num(a['beam-max-length']),
+    doSample: false,
+    temperature: 1,
+    topK: 50,
+    topP: 1,
+    numBeams: nb,
+    lengthPenalty: 1,
+    earlyStopping: false,
+    useCache: true,
+    seed: 1,
+    repeats: 1,
+    threads,
+    chunk: 256,
+    preset: 'bench',
+    progress: false,
+    ceilings,
+    log: () => {},
+  });
+  process.stdout.write(
+    `### C. beam search: ${Math.max(1, Math.floor(rows / nb))} prompt(s) × ${nb} beams, prompt 16, max_length ${a['beam-max-length']}; the KV-cache reorder between steps\n\n`,
+  );
+  const bh = ['attention', 'kv heads', 'decode ms/step', 'reorders', 'reorder ms median', 'p90', 'max', 'reorder ms per generation', 'share of decode'];
+  const bl = [bh, bh.map(() => '---')];
+  for (const r of file.results) {
+    const p = r.beamReorderMsPerStep;
+    const decodeTotal = r.decodeMsPerToken.median * r.decodeMsPerToken.n;
+    bl.push([r.attention, String(r.kvHeads), r.decodeMsPerToken.median.toFixed(2), String(p?.n ?? 0), p ? p.median.toFixed(3) : '', p ? p.p90.toFixed(3) : '', p ? p.max.toFixed(3) : '', r.beamReorderMs.toFixed(1), `${((100 * r.beamReorderMs) / decodeTotal).toFixed(1)} %`]);
+  }
+  process.stdout.write(bl.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+}
+process.stdout.write(`load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);

@@ -1,0 +1,96 @@
+/**
+ * Logits processors and token choosers as small pure functions over one row of logits,
+ * following Hugging Face's warpers: temperature, top-k (ties at the k-th value are
+ * kept), top-p (the smallest set of most likely tokens whose probability reaches p),
+ * min-new-tokens (no eos before it), greedy (argmax) and seeded categorical sampling.
+ */
+
+/** Divide by the temperature (in place). */
+export function applyTemperature(row: Float32Array, t: number): Float32Array {
+  if (t !== 1) for (let i = 0; i < row.length; i++) row[i]! /= t;
+  return row;
+}
+
+/** Keep the k largest logits (and any tied with the k-th), set the rest to −∞ (in place). */
+export function applyTopK(row: Float32Array, k: number): Float32Array {
+  if (k <= 0 || k >= row.length) return row;
+  const kth = [...row].sort((a, b) => b - a)[k - 1]!;
+  for (let i = 0; i < row.length; i++) if (row[i]! < kth) row[i] = -Infinity;
+  return row;
+}
+
+/**
+ * Nucleus filtering: sort ascending, remove tokens whose cumulative probability is at
+ * most 1 − p (Hugging Face's TopPLogitsWarper), always keeping the most likely one.
+ */
+export function applyTopP(row: Float32Array, p: number): Float32Array {
+  if (p >= 1) return row;
+  const probs = softmax(row);
+  const order = Array.from(row.keys()).sort((a, b) => probs[a]! - probs[b]! || b - a);
+  let cum = 0;
+  for (let j = 0; j < order.length - 1; j++) {
+    const i = order[j]!;
+    cum += probs[i]!;
+    if (cum <= 1 - p) row[i] = -Infinity;
+    else break;
+  }
+  return row;
+}
+
+/** Forbid `token` (eos before --min-new-tokens). */
+export function suppressToken(row: Float32Array, token: number): Float32Array {
+  if (token >= 0 && token < row.length) row[token] = -Infinity;
+  return row;
+}
+
+export function softmax(row: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  const out = new Float64Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += out[i] = Math.exp(row[i]! - max);
+  for (let i = 0; i < row.length; i++) out[i]! /= sum;
+  return out;
+}
+
+export function logSoftmax(row: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) out[i] = row[i]! - lse;
+  return out;
+}
+
+/** Index of the largest value (the first one on ties). */
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** Draw from the distribution `softmax(row)` with a uniform variate u ∈ [0, 1). */
+export function sampleFrom(row: ArrayLike<number>, u: number): number {
+  const p = softmax(row);
+  let cum = 0;
+  let last = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i]! > 0) last = i;
+    cum += p[i]!;
+    if (u < cum) return i;
+  }
+  return last;
+}
+
+export interface WarpOptions {
+  temperature: number;
+  topK: number;
+  topP: number;
+}
+
+/** The sampling warpers in Hugging Face's order: temperature, top-k, top-p. */
+export function warp(row: Float32Array, o: WarpOptions): Float32Array {
+  return applyTopP(applyTopK(applyTemperature(row, o.temperature), o.topK), o.topP);
+}

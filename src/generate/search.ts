@@ -1,0 +1,203 @@
+/**
+ * Decoding strategies over any source of logits (`StepModel`), so that each can be tested
+ * on hand-made logits: greedy, seeded sampling, and beam search (Hugging Face's
+ * BeamSearchScorer: 2·beams candidates per prompt, finished hypotheses scored
+ * sum_logprobs / generated_length^length_penalty, early stopping true / false / never).
+ */
+import { Rng } from '../attention/params.ts';
+import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
+
+/** Where logits come from: a model with its KV cache, or a test's hand-made table. */
+export interface StepModel {
+  readonly rows: number;
+  readonly vocab: number;
+  /** Logits [rows·vocab] for the token after each row's prompt. */
+  prefill(): Promise<Float32Array>;
+  /** Feed one token per row; logits for the next one. */
+  step(tokens: Int32Array): Promise<Float32Array>;
+  /** Row r continues from row src[r]'s history (beam search). */
+  reorder(src: Int32Array): void | Promise<void>;
+}
+
+export type EarlyStopping = boolean | 'never';
+
+export interface SearchOptions {
+  maxNewTokens: number;
+  minNewTokens: number;
+  eos: number;
+  pad: number;
+  doSample: boolean;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  numBeams: number;
+  lengthPenalty: number;
+  earlyStopping: EarlyStopping;
+}
+
+/** Generated ids per prompt (padded with `pad` after a row's eos, as Hugging Face returns them). */
+export type Generated = number[][];
+
+const rowOf = (logits: Float32Array, r: number, v: number) => logits.slice(r * v, (r + 1) * v);
+
+/** argmax skipping index `skip` (the first maximum on ties). */
+function argmaxExcept(row: Float32Array, skip: number): number {
+  let best = skip === 0 ? 1 : 0;
+  for (let i = best + 1; i < row.length; i++) if (i !== skip && row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** Greedy or sampling: one row per prompt. */
+export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Generated> {
+  const rng = new Rng(o.seed);
+  const out: Generated = Array.from({ length: m.rows }, () => []);
+  const unfinished = new Array<boolean>(m.rows).fill(true);
+  let logits = await m.prefill();
+  for (let t = 0; t < o.maxNewTokens; t++) {
+    const next = new Int32Array(m.rows);
+    for (let r = 0; r < m.rows; r++) {
+      let tok: number;
+      if (o.doSample) {
+        const row = rowOf(logits, r, m.vocab);
+        if (t < o.minNewTokens) suppressToken(row, o.eos);
+        tok = sampleFrom(warp(row, o), rng.uniform());
+      } else {
+        // greedy reads the logits in place (no copy per row); eos is skipped before --min-new-tokens
+        tok = argmaxExcept(logits.subarray(r * m.vocab, (r + 1) * m.vocab), t < o.minNewTokens ? o.eos : -1);
+      }
+      next[r] = unfinished[r] ? tok : o.pad;
+      out[r]!.push(next[r]!);
+      if (next[r] === o.eos) unfinished[r] = false;
+    }
+    if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
+    logits = await m.step(next);
+  }
+  return out;
+}
+
+interface Hypothesis {
+  score: number;
+  tokens: number[];
+}
+
+/** Hugging Face's BeamHypotheses: the best `beams` finished sequences of one prompt. */
+export class BeamHypotheses {
+  readonly beams: Hypothesis[] = [];
+  worst = 1e9;
+
+  constructor(
+    readonly numBeams: number,
+    readonly lengthPenalty: number,
+    readonly earlyStopping: EarlyStopping,
+    readonly maxNewTokens: number,
+  ) {}
+
+  add(tokens: number[], sumLogprobs: number, generatedLen: number): void {
+    const score = sumLogprobs / generatedLen ** this.lengthPenalty;
+    if (this.beams.length < this.numBeams || score > this.worst) {
+      this.beams.push({ score, tokens });
+      if (this.beams.length > this.numBeams) {
+        const sorted = this.beams.map((b, i) => [b.score, i] as const).sort((a, b) => a[0] - b[0]);
+        this.beams.splice(sorted[0]![1], 1);
+        this.worst = sorted[1]![0];
+      } else this.worst = Math.min(score, this.worst);
+    }
+  }
+
+  /** Can no running beam beat the worst finished one any more? */
+  isDone(bestSumLogprobs: number, generatedLen: number): boolean {
+    if (this.beams.length < this.numBeams) return false;
+    if (this.earlyStopping === true) return true;
+    const len = this.earlyStopping === 'never' && this.lengthPenalty > 0 ? this.maxNewTokens : generatedLen;
+    return this.worst >= bestSumLogprobs / len ** this.lengthPenalty;
+  }
+
+  best(): Hypothesis {
+    return this.beams.reduce((a, b) => (b.score > a.score ? b : a));
+  }
+}
+
+/**
+ * Beam search over `m.rows = prompts · numBeams` rows (each prompt's rows are consecutive
+ * and start identical). Returns one sequence per prompt: the best hypothesis, ended by eos
+ * when it is shorter than the longest, then padded.
+ */
+export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Generated> {
+  const nb = o.numBeams;
+  const prompts = m.rows / nb;
+  const V = m.vocab;
+  let scores = new Float64Array(m.rows).map((_, r) => (r % nb === 0 ? 0 : -1e9));
+  let seqs: number[][] = Array.from({ length: m.rows }, () => []);
+  const hyps = Array.from({ length: prompts }, () => new BeamHypotheses(nb, o.lengthPenalty, o.earlyStopping, o.maxNewTokens));
+  const done = new Array<boolean>(prompts).fill(false);
+  let logits = await m.prefill();
+  for (let t = 0; t < o.maxNewTokens; t++) {
+    const next = new Float64Array(m.rows * V);
+    for (let r = 0; r < m.rows; r++) {
+      const row = rowOf(logits, r, V);
+      const lp = logSoftmax(row);
+      if (t < o.minNewTokens) lp[o.eos] = -Infinity;
+      for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
+    }
+    const newScores = new Float64Array(m.rows);
+    const tokens = new Int32Array(m.rows);
+    const src = new Int32Array(m.rows);
+    for (let b = 0; b < prompts; b++) {
+      const base = b * nb;
+      if (done[b]) {
+        for (let j = 0; j < nb; j++) [newScores[base + j], tokens[base + j], src[base + j]] = [0, o.pad, base];
+        continue;
+      }
+      const cands = topCandidates(next.subarray(base * V, (base + nb) * V), 2 * nb);
+      let j = 0;
+      for (const [rank, c] of cands.entries()) {
+        const beam = Math.floor(c.index / V);
+        const token = c.index % V;
+        if (token === o.eos) {
+          if (rank >= nb) continue;
+          hyps[b]!.add([...seqs[base + beam]!], c.score, t + 1);
+        } else {
+          [newScores[base + j], tokens[base + j], src[base + j]] = [c.score, token, base + beam];
+          j++;
+        }
+        if (j === nb) break;
+      }
+      done[b] = hyps[b]!.isDone(cands[0]!.score, t + 1);
+    }
+    seqs = Array.from(src, (s, r) => [...seqs[s]!, tokens[r]!]);
+    scores = newScores;
+    if (t === o.maxNewTokens - 1 || !done.includes(false)) break;
+    if (src.some((s, r) => s !== r)) await m.reorder(src);
+    logits = await m.step(tokens);
+  }
+  const best = hyps.map((h, b) => {
+    if (!done[b]) for (let j = 0; j < nb; j++) h.add(seqs[b * nb + j]!, scores[b * nb + j]!, seqs[b * nb + j]!.length);
+    return h.best().tokens;
+  });
+  const longest = Math.max(...best.map((s) => s.length));
+  const width = Math.min(longest + 1, o.maxNewTokens);
+  return best.map((s) => {
+    const out = [...s];
+    if (out.length < width) out.push(o.eos);
+    while (out.length < width) out.push(o.pad);
+    return out;
+  });
+}
+
+/** The k best (score, flat index) pairs, best first; ties go to the lower index. */
+export function topCandidates(xs: Float64Array, k: number): { score: number; index: number }[] {
+  const best: { score: number; index: number }[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const s = xs[i]!;
+    if (best.length === k && s <= best[k - 1]!.score) continue;
+    let j = best.length < k ? best.length : k - 1;
+    if (best.length < k) best.push({ score: s, index: i });
+    else best[j] = { score: s, index: i };
+    while (j > 0 && best[j - 1]!.score < s) {
+      [best[j - 1], best[j]] = [best[j]!, best[j - 1]!];
+      j--;
+    }
+  }
+  return best;
+}

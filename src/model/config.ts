@@ -1,0 +1,74 @@
+/**
+ * The GPT-2-style decoder's configuration: GPT-2's architecture (learned positions,
+ * pre-LayerNorm blocks, GELU MLP, final LayerNorm, LM head tied to the token embedding)
+ * with a selectable attention variant, which decides the number of K/V heads.
+ */
+import { kvHeads, UsageError, type VariantSpec } from '../attention/spec.ts';
+
+/** The GELU flavours Hugging Face's GPT-2 and GPTBigCode configs name. */
+export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu_fast' | 'gelu';
+
+export interface ModelConfig {
+  layers: number;
+  hidden: number;
+  heads: number;
+  positions: number;
+  vocab: number;
+  /** MLP inner width (GPT-2: 4·hidden). */
+  inner: number;
+  layerNormEps: number;
+  activation: Activation;
+}
+
+/** The seed's model: GPT-2 medium's shape (24 layers, hidden 1024, 16 heads), 2048 positions. */
+export const SEED_MODEL: ModelConfig = {
+  layers: 24,
+  hidden: 1024,
+  heads: 16,
+  positions: 2048,
+  vocab: 50257,
+  inner: 4096,
+  layerNormEps: 1e-5,
+  activation: 'gelu_new',
+};
+
+export const headDim = (c: ModelConfig): number => c.hidden / c.heads;
+
+/** GPT-2's special token: `<|endoftext|>` is both end of sequence and padding. */
+export const EOS_TOKEN = 50256;
+
+/** Check a configuration's numbers before anything is built or allocated. */
+export function checkConfig(c: ModelConfig): void {
+  for (const [k, v] of Object.entries({ layers: c.layers, hidden: c.hidden, heads: c.heads, positions: c.positions, vocab: c.vocab, inner: c.inner })) {
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`model ${k} must be a positive integer, got ${v}`);
+  }
+  if (c.hidden % c.heads !== 0) throw new UsageError(`--hidden ${c.hidden} is not a multiple of --heads ${c.heads}`);
+  if (!(c.layerNormEps > 0)) throw new UsageError(`layer_norm_epsilon must be positive, got ${c.layerNormEps}`);
+}
+
+/** K/V heads of `spec` in this model (checks that a group count divides the heads). */
+export const modelKvHeads = (c: ModelConfig, spec: VariantSpec): number => kvHeads(spec, c.heads, headDim(c));
+
+/**
+ * Parameters of the model with `g` K/V heads, counted as Hugging Face does (the tied LM
+ * head is the token embedding, counted once). The K/V projections shrink with g.
+ */
+export function parameterCount(c: ModelConfig, g: number): number {
+  const nm = c.hidden;
+  const kv = g * headDim(c);
+  const attn = nm * (nm + 2 * kv) + (nm + 2 * kv) + nm * nm + nm;
+  const mlp = nm * c.inner + c.inner + c.inner * nm + nm;
+  const norms = 4 * nm;
+  return c.vocab * nm + c.positions * nm + c.layers * (attn + mlp + norms) + 2 * nm;
+}
+
+/** Weights read by one decode step: every block's, the final norm and the tied LM head (plus one row of each embedding). */
+export function decodeWeightFloats(c: ModelConfig, g: number): number {
+  return parameterCount(c, g) - c.positions * c.hidden + c.hidden;
+}
+
+/** Multiply-adds ×2 of one decode step for `rows` sequences at context `ctx` (keys attended, the new one included). */
+export function decodeStepFlops(c: ModelConfig, g: number, rows: number, ctx: number): number {
+  const matrices = decodeWeightFloats(c, g) - c.hidden; // every weight matrix is a matmul operand once per row
+  return 2 * rows * matrices + 2 * 2 * rows * c.heads * headDim(c) * ctx;
+}
