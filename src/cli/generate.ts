@@ -5,11 +5,13 @@ import { UsageError } from '../attention/spec.ts';
 import { PRESETS, type PresetName } from '../generate/presets.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { runGenerate, type GenerateConfig } from '../generate/run.ts';
-import type { EarlyStopping } from '../generate/search.ts';
+import type { EarlyStopping, SearchOptions } from '../generate/search.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { parseNameList, parsePositive } from './lists.ts';
 
-interface GenerateFlags {
+/** What commander hands the action; the search flags are the search's own options. */
+interface GenerateFlags
+  extends Pick<SearchOptions, 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'lengthPenalty' | 'earlyStopping'> {
   preset: PresetName;
   attention?: string[];
   layers?: number;
@@ -23,14 +25,6 @@ interface GenerateFlags {
   batch?: number;
   threads: number;
   kvCache: boolean;
-  doSample: boolean;
-  temperature: number;
-  topK: number;
-  topP: number;
-  seed: number;
-  numBeams: number;
-  lengthPenalty: number;
-  earlyStopping: EarlyStopping;
   maxLength?: number;
   maxNewTokens?: number;
   minNewTokens?: number;
