@@ -11,7 +11,7 @@ import type { Ceilings } from '../engine/ceilings.ts';
 import { appendJournal } from '../results/io.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
 import { seedRepeats } from '../timing/measure.ts';
-import { checkMemory, jobLabel, jobShape, profileLayer, type LayerJob, type ProfileOptions } from './layer.ts';
+import { jobLabel, jobShape, profileLayer, type LayerJob, type ProfileOptions } from './layer.ts';
 
 export interface SweepGrid {
   variants: VariantSpec[];
@@ -88,8 +88,7 @@ export async function runSweep(grid: SweepGrid, o: SweepOptions): Promise<SweepO
   for (const [i, job] of todo.entries()) {
     bar?.update(Math.round(progressed), { count: i, config: jobLabel(job) });
     try {
-      checkMemory(job);
-      const r = await profileLayer(job, o);
+      const r = await profileLayer(job, o); // checks memory again: what is free changes as the sweep runs
       results.push(r);
       if (o.journal) appendJournal(o.journal, r);
       o.onResult?.(r);
