@@ -21,7 +21,7 @@ import { parseVariant, variantLabel } from '../src/attention/spec.ts';
 import { measureCeilings } from '../src/engine/ceilings.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
 import { generateTable } from '../src/generate/report.ts';
-import { runGenerate } from '../src/generate/run.ts';
+import { runGenerate, type GenerateConfig } from '../src/generate/run.ts';
 import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
@@ -153,32 +153,35 @@ process.stdout.write(lines.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n
 for (const e of entries) await e.model.release();
 entries.length = 0;
 
+// ---------- B and C run the command's own path, differing only in length, rows, beams and repeats ----------
+const generateRun = (maxLength: number, batch: number, numBeams: number, repeats: number): GenerateConfig => ({
+  model: { ...config, positions: Math.max(2048, maxLength) },
+  attention: specs.map(variantLabel),
+  batch,
+  prompts: [],
+  promptLength: 16,
+  maxLength,
+  doSample: false,
+  temperature: 1,
+  topK: 50,
+  topP: 1,
+  numBeams,
+  lengthPenalty: 1,
+  earlyStopping: false,
+  useCache: true,
+  seed: 1,
+  repeats,
+  threads,
+  chunk: 256,
+  preset: 'bench',
+  progress: false,
+  ceilings,
+  log: () => {},
+});
+
 // ---------- B: whole generations ----------
 if (a.generate && !a['no-generate']) {
-  const file = await runGenerate({
-    model: { ...config, positions: Math.max(2048, num(a['max-length'])) },
-    attention: specs.map(variantLabel),
-    batch: rows,
-    prompts: [],
-    promptLength: 16,
-    maxLength: num(a['max-length']),
-    doSample: false,
-    temperature: 1,
-    topK: 50,
-    topP: 1,
-    numBeams: 1,
-    lengthPenalty: 1,
-    earlyStopping: false,
-    useCache: true,
-    seed: 1,
-    repeats: num(a.repeats),
-    threads,
-    chunk: 256,
-    preset: 'bench',
-    progress: false,
-    ceilings,
-    log: () => {},
-  });
+  const file = await runGenerate(generateRun(num(a['max-length']), rows, 1, num(a.repeats)));
   process.stdout.write(
     `### B. whole generations: batch ${rows}, prompt 16, max_length ${a['max-length']}, greedy, ${a.repeats} timed generation(s) after a warm-up\n\n`,
   );
@@ -191,30 +194,7 @@ if (a.generate && !a['no-generate']) {
 // ---------- C: beam search, the KV-cache reorder per type ----------
 if (num(a.beams) > 1) {
   const nb = num(a.beams);
-  const file = await runGenerate({
-    model: { ...config, positions: Math.max(2048, num(a['beam-max-length'])) },
-    attention: specs.map(variantLabel),
-    batch: Math.max(1, Math.floor(rows / nb)),
-    prompts: [],
-    promptLength: 16,
-    maxLength: num(a['beam-max-length']),
-    doSample: false,
-    temperature: 1,
-    topK: 50,
-    topP: 1,
-    numBeams: nb,
-    lengthPenalty: 1,
-    earlyStopping: false,
-    useCache: true,
-    seed: 1,
-    repeats: 1,
-    threads,
-    chunk: 256,
-    preset: 'bench',
-    progress: false,
-    ceilings,
-    log: () => {},
-  });
+  const file = await runGenerate(generateRun(num(a['beam-max-length']), Math.max(1, Math.floor(rows / nb)), nb, 1));
   process.stdout.write(
     `### C. beam search: ${Math.max(1, Math.floor(rows / nb))} prompt(s) × ${nb} beams, prompt 16, max_length ${a['beam-max-length']}; the KV-cache reorder between steps\n\n`,
   );
