@@ -1,0 +1,216 @@
+/**
+ * A headless Chromium that comes with `npm ci`, for playwright-core.
+ *
+ * @sparticuz/chromium ships chrome-headless-shell brotli-packed, with SwiftShader (Chromium's
+ * CPU Vulkan driver, which gives WebGPU a software adapter) and the NSS, NSPR and expat
+ * libraries that a bare Debian lacks. We unpack them once into the project's scratch folder
+ * (node_modules/.cache/attnbench/), not into $TMPDIR as the package itself does, so every
+ * later launch reuses them, and we launch with our own arguments: the package's own
+ * (--single-process, --disable-web-security) make `crossOriginIsolated` false.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import tarFs from 'tar-fs';
+import { UsageError } from '../attention/spec.ts';
+
+const require = createRequire(import.meta.url);
+const PACKAGE = '@sparticuz/chromium';
+
+/** Where the unpacked files lie. */
+export interface ChromiumFiles {
+  /** The unpack folder: node_modules/.cache/attnbench/chromium-<package version>. */
+  dir: string;
+  /** chrome-headless-shell. */
+  executablePath: string;
+  /** libnss3, libnspr4, libexpat and their kin: put it on LD_LIBRARY_PATH. */
+  libraryDir: string;
+  /** SwiftShader as a Vulkan driver, for WebGPU without a GPU (e.g. in onnxruntime-node). */
+  vulkan: {
+    /** The ICD manifest: set VK_ICD_FILENAMES to it. */
+    icdFile: string;
+    /** libvk_swiftshader.so, which the manifest names. */
+    driver: string;
+    /** A Vulkan loader, libvulkan.so.1, for a machine without Debian's libvulkan1. */
+    loader: string;
+    /** The folder holding the loader: put it on LD_LIBRARY_PATH. */
+    loaderDir: string;
+  };
+  /** A fontconfig file: DejaVu from node_modules first, then the system's fonts. */
+  fontconfigFile: string;
+}
+
+/** What playwright-core's `chromium.launch()` takes. */
+export interface ChromiumLaunch {
+  executablePath: string;
+  args: string[];
+  /** The whole environment for the browser (playwright replaces, not extends, it). */
+  env: Record<string, string>;
+  files: ChromiumFiles;
+}
+
+export interface ChromiumOptions {
+  /** Give pages a WebGPU adapter (SwiftShader): adds --enable-unsafe-webgpu. */
+  webgpu?: boolean;
+  /** Where to unpack (default: node_modules/.cache/attnbench next to the package). */
+  cacheDir?: string;
+}
+
+/**
+ * Flags for a machine whose network is closed: without them Chromium keeps opening
+ * connections (updates, sync, safe browsing) that are refused, and looks up Google's hosts.
+ */
+const QUIET_NETWORK = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-domain-reliability',
+  '--disable-quic',
+  '--no-first-run',
+  '--no-default-browser-check',
+];
+
+/** Everything playwright-core needs to launch the bundled Chromium; unpacks it on first use. */
+export async function chromiumLaunchOptions(options: ChromiumOptions = {}): Promise<ChromiumLaunch> {
+  const files = await unpackChromium(options.cacheDir);
+  const args = ['--headless=shell', ...QUIET_NETWORK];
+  // Chromium's sandbox refuses to start as root
+  if (process.getuid?.() === 0) args.push('--no-sandbox');
+  if (options.webgpu) args.push('--enable-unsafe-webgpu');
+  const env = definedEnv();
+  env.LD_LIBRARY_PATH = prependPath(files.libraryDir, env.LD_LIBRARY_PATH);
+  env.FONTCONFIG_FILE = files.fontconfigFile;
+  return { executablePath: files.executablePath, args, env, files };
+}
+
+/**
+ * The environment that makes a child process's Vulkan loader find SwiftShader (set it when
+ * spawning: the loader reads LD_LIBRARY_PATH only at process start).
+ */
+export function swiftshaderVulkanEnv(files: ChromiumFiles, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env = definedEnv(base);
+  env.VK_ICD_FILENAMES = files.vulkan.icdFile;
+  env.LD_LIBRARY_PATH = prependPath(files.vulkan.loaderDir, env.LD_LIBRARY_PATH);
+  return env;
+}
+
+/**
+ * Unpacks the browser once (about 200 MB) and returns where its files are. A second call,
+ * in this process or another, finds the finished folder and returns at once.
+ */
+export async function unpackChromium(cacheDir?: string): Promise<ChromiumFiles> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new UsageError(`the bundled Chromium (${PACKAGE}) runs on linux x64 only, not on ${process.platform} ${process.arch}`);
+  }
+  const pkg = packageInfo();
+  const dir = path.join(cacheDir ?? defaultCacheDir(pkg.dir), `chromium-${pkg.version}`);
+  if (!fs.existsSync(path.join(dir, 'chromium'))) await unpackInto(dir, path.join(pkg.dir, 'bin'));
+  const files = filesIn(dir);
+  writeFontconfig(files.fontconfigFile, dir);
+  return files;
+}
+
+function filesIn(dir: string): ChromiumFiles {
+  return {
+    dir,
+    executablePath: path.join(dir, 'chromium'),
+    libraryDir: path.join(dir, 'lib'),
+    vulkan: {
+      icdFile: path.join(dir, 'vk_swiftshader_icd.json'),
+      driver: path.join(dir, 'libvk_swiftshader.so'),
+      loader: path.join(dir, 'libvulkan.so.1'),
+      loaderDir: dir,
+    },
+    fontconfigFile: path.join(dir, 'fonts.conf'),
+  };
+}
+
+function packageInfo(): { dir: string; version: string } {
+  let entry: string;
+  try {
+    entry = require.resolve(PACKAGE);
+  } catch {
+    throw new UsageError(`the bundled Chromium is missing: ${PACKAGE} is not installed (run npm ci)`);
+  }
+  // its exports do not include package.json, so walk up from the entry point to it
+  for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (!fs.existsSync(manifest)) continue;
+    const { name, version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string; version: string };
+    if (name === PACKAGE) return { dir, version };
+  }
+  throw new UsageError(`the bundled Chromium is broken: no package.json of ${PACKAGE} above ${entry}`);
+}
+
+/** node_modules/.cache/attnbench in the node_modules that holds the package. */
+function defaultCacheDir(packageDir: string): string {
+  const parts = packageDir.split(path.sep);
+  const nodeModules = parts.lastIndexOf('node_modules');
+  const root = nodeModules >= 0 ? parts.slice(0, nodeModules + 1).join(path.sep) : path.dirname(packageDir);
+  return path.join(root, '.cache', 'attnbench');
+}
+
+/**
+ * The browser and SwiftShader sit in one folder (Chromium loads libvk_swiftshader.so and
+ * libvulkan.so.1 from its own folder); the system libraries go to lib/. We unpack into a
+ * private folder and rename it into place, so a killed unpack never leaves a half-written
+ * browser that a later call would reuse, and two processes unpacking at once both succeed.
+ */
+async function unpackInto(dir: string, bin: string): Promise<void> {
+  const partial = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.mkdirSync(partial, { recursive: true });
+    await Promise.all([
+      pipeline(fs.createReadStream(path.join(bin, 'chromium.br')), zlib.createBrotliDecompress(), fs.createWriteStream(path.join(partial, 'chromium'), { mode: 0o755 })),
+      pipeline(fs.createReadStream(path.join(bin, 'swiftshader.tar.br')), zlib.createBrotliDecompress(), tarFs.extract(partial)),
+      // its entries are lib/*.so*
+      pipeline(fs.createReadStream(path.join(bin, 'al2023.tar.br')), zlib.createBrotliDecompress(), tarFs.extract(partial)),
+    ]);
+    try {
+      fs.renameSync(partial, dir);
+    } catch (e) {
+      // another process finished first: its copy is as good as ours
+      if (!fs.existsSync(path.join(dir, 'chromium'))) throw e;
+    }
+  } catch (e) {
+    throw new UsageError(`cannot unpack the bundled Chromium into ${dir}: ${(e as Error).message}`);
+  } finally {
+    fs.rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Fonts for the page: DejaVu from the dejavu-fonts-ttf package, so text is drawn on a machine
+ * with no fonts installed, then whatever the system has. Rewritten on every call (it names
+ * node_modules' current path), atomically, since several browsers may start at once.
+ */
+function writeFontconfig(file: string, dir: string): void {
+  const dejavu = path.dirname(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'));
+  const text = [
+    '<?xml version="1.0"?>',
+    '<!DOCTYPE fontconfig SYSTEM "fonts.dtd">',
+    '<fontconfig>',
+    `  <dir>${escapeXml(dejavu)}</dir>`,
+    '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>',
+    `  <cachedir>${escapeXml(path.join(dir, 'fontconfig-cache'))}</cachedir>`,
+    '</fontconfig>',
+    '',
+  ].join('\n');
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function definedEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+const prependPath = (dir: string, list: string | undefined) => (list ? `${dir}${path.delimiter}${list}` : dir);
