@@ -1,23 +1,26 @@
 /**
- * The report page in a real browser (Debian's chromium, headless, driven by playwright-core):
- * every chart drawn, no console errors, no request leaving the page's folder, hover values
- * and legend highlighting work. A screenshot is kept in results/test-artifacts/.
+ * The report page in a real browser (the Chromium that @sparticuz/chromium brings with npm ci,
+ * headless, driven by playwright-core): every chart drawn, no console errors, no request
+ * leaving the page's folder, hover values and legend highlighting work, text drawn in DejaVu
+ * Sans. A screenshot is kept in results/test-artifacts/. And the same browser gives a page
+ * cross-origin isolation and a WebGPU adapter, which the browser benchmarks rely on.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { chromiumLaunchOptions } from '../src/browser/chromium.ts';
 import { buildReport, writeReport } from '../src/report/report.ts';
 import { loadRuns } from '../src/report/load.ts';
 import { ROOT, tmpDir } from './helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(ROOT, 'results/test-artifacts/report-page.png');
 
 test('the report page shows every chart in headless Chromium, without console errors', { timeout: 180_000 }, async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install it as .ci/run does (apt-get update && apt-get install -y chromium fonts-dejavu-core)`);
   const dir = tmpDir();
   const files = await buildReport(loadRuns([path.join(ROOT, 'test/fixtures/layers.json'), path.join(ROOT, 'test/fixtures/generate.json')]));
   writeReport(files, dir);
@@ -25,11 +28,8 @@ test('the report page shows every chart in headless Chromium, without console er
 
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // playwright gives every launch a fresh temporary profile (the --user-data-dir)
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    // playwright gives every launch a fresh temporary profile (the --user-data-dir)
+    browser = await chromium.launch(await chromiumLaunchOptions());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -73,6 +73,14 @@ test('the report page shows every chart in headless Chromium, without console er
     await page.waitForFunction(() => document.querySelectorAll('[data-chart="speedup-batch-2"] svg [aria-roledescription="line mark"][opacity="0.15"]').length > 0);
     assert.ok((await faded()) > 0, 'other series fade');
 
+    // the text's font: DejaVu Sans, which the browser finds in node_modules on a bare machine
+    const cdp = await page.context().newCDPSession(page);
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: 'h1' });
+    await cdp.send('CSS.enable');
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    assert.deepEqual(fonts.map((f) => f.familyName), ['DejaVu Sans'], 'the heading is drawn in DejaVu Sans');
+
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.mouse.move(0, 0);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -80,5 +88,33 @@ test('the report page shows every chart in headless Chromium, without console er
     assert.deepEqual(problems, []);
   } finally {
     await browser?.close();
+  }
+});
+
+/** A page served over loopback with the headers that make it cross-origin isolated. */
+async function serveIsolatedPage(): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    res.end('<!doctype html><title>probe</title>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
+}
+
+test('the bundled Chromium gives a page cross-origin isolation and a WebGPU adapter (SwiftShader)', { timeout: 120_000 }, async () => {
+  const site = await serveIsolatedPage();
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch(await chromiumLaunchOptions({ webgpu: true }));
+    const page = await browser.newPage();
+    await page.goto(site.url);
+    const facts = await page.evaluate(async () => {
+      const adapter = await navigator.gpu?.requestAdapter();
+      return { isolated: crossOriginIsolated, threads: typeof SharedArrayBuffer, adapter: adapter ? adapter.info.architecture : null };
+    });
+    assert.deepEqual(facts, { isolated: true, threads: 'function', adapter: 'swiftshader' });
+  } finally {
+    await browser?.close();
+    site.close();
   }
 });
