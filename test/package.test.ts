@@ -1,0 +1,78 @@
+/**
+ * attnbench as another project's dependency: `npm pack`'s files, installed under
+ * node_modules/attnbench of a consumer folder (its own dependencies linked from ours, as an
+ * install would provide them), imported by name from JavaScript and type-checked from
+ * TypeScript, and its CLI run. The program is the README's example: two variants, one speedup.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ROOT, tmpDir } from './helpers.ts';
+
+const EXAMPLE = `import { runLayers } from 'attnbench';
+
+// two variants at a tiny shape; quick ceilings and few repeats, so it takes seconds
+const run = await runLayers({
+  variants: ['multi-head', 'multi-query'], batch: [1], seq: [32], heads: 4, headDim: 16, mode: 'seed',
+  repeats: 5, budgetMs: 1000, warmup: 1, threads: 1, graphOpt: 'all', profiledRuns: 0,
+  verify: false, resume: false, seed: 1, progress: false, quickCeilings: true, log: () => {},
+});
+const ms = (variant) => run.results.find((r) => r.variant === variant).totalMs.median;
+console.log(\`multi-query: \${(ms('multi-head') / ms('multi-query')).toFixed(2)}× the speed of multi-head\`);
+`;
+
+const TYPED = `import { parseVariant, LayerResultFile, type LayerResult, type LayersConfig } from 'attnbench';
+const spec = parseVariant('grouped-query:4');
+const kind: string = spec.kind;
+const config: Pick<LayersConfig, 'variants' | 'heads'> = { variants: [kind], heads: 8 };
+const parsed = LayerResultFile.safeParse({});
+const first: LayerResult | undefined = parsed.success ? parsed.data.results[0] : undefined;
+// @ts-expect-error: the declarations are real, so a wrong type is caught
+const wrong: number = spec.kind;
+console.log(config, first, wrong);
+`;
+
+/** A consumer folder with attnbench installed from `npm pack`'s tarball, offline. */
+function consumer(): string {
+  const dir = tmpDir('attnbench-consumer-');
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
+  const files = packed[0]!.files.map((f) => f.path);
+  assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('bin/attnbench.js'), 'the package carries dist/ and the launcher');
+  assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'and no sources or tests');
+  const modules = path.join(dir, 'node_modules');
+  const pkg = path.join(modules, 'attnbench');
+  fs.mkdirSync(pkg, { recursive: true });
+  execFileSync('tar', ['xzf', path.join(dir, packed[0]!.filename), '-C', pkg, '--strip-components=1']);
+  // its dependencies, as an install would put them beside it
+  for (const name of fs.readdirSync(path.join(ROOT, 'node_modules'))) {
+    if (name !== '.bin' && name !== '.cache' && name !== 'attnbench') fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
+  }
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  return dir;
+}
+
+test('another project installs attnbench, imports it by name, and runs two variants', { timeout: 180_000 }, () => {
+  const dir = consumer();
+  fs.writeFileSync(path.join(dir, 'example.js'), EXAMPLE);
+  const r = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 150_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /^multi-query: (\d+\.\d\d)× the speed of multi-head\n$/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 0.1 && Number(m[1]) < 50, `a plausible speedup (${m[1]})`);
+
+  // its types: declarations that resolve by name, under the strict settings a consumer may use
+  fs.writeFileSync(path.join(dir, 'typed.ts'), TYPED);
+  fs.writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules/@types')] }, files: ['typed.ts'] }),
+  );
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { encoding: 'utf8' });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+
+  // and its CLI, which runs the compiled code (there is no src/ to fall back on)
+  const cli = spawnSync(process.execPath, [path.join(dir, 'node_modules/attnbench/bin/attnbench.js'), '--version'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(cli.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
