@@ -93,6 +93,7 @@ test('kill -9 on the launcher: the worker is gone within 2 s and writes nothing 
   assert.deepEqual(files(), before, 'nothing written after the worker ended');
   assert.ok(!fs.existsSync(run.out), 'no result file from a killed run');
   assert.ok(Date.now() - t0 < 10_000);
+  fs.rmSync(run.dir, { recursive: true, force: true });
 });
 
 for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
@@ -107,6 +108,7 @@ for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     assert.match(run.stderr(), new RegExp(`status ${status}\\n$`));
     assert.ok(!alive(run.workerPid), 'the worker is gone');
     assert.ok(!fs.existsSync(run.out));
+    fs.rmSync(run.dir, { recursive: true, force: true });
   });
 }
 
@@ -119,6 +121,7 @@ test('SIGTERM to `npx attnbench` ends the worker too (npm\'s shell does not pass
   await waitFor('the worker to end', () => !alive(run.workerPid), 2_000);
   await sleep(1_000);
   assert.ok(!fs.existsSync(run.out), 'no result file written later');
+  fs.rmSync(run.dir, { recursive: true, force: true });
 });
 
 test('the launcher runs src/ through tsx when a file there is newer than the dist/ build', () => {
