@@ -18,14 +18,14 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { median, quantile, sampleStandardDeviation } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
-import { measureCeilings } from '../src/engine/ceilings.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
 import { generateTable } from '../src/generate/report.ts';
 import { runGenerate, type GenerateConfig } from '../src/generate/run.ts';
 import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
-import { Rng } from '../src/attention/params.ts';
+import { Rng } from '../src/core/rng.ts';
+import { measureCeilings } from '../src/roofline/probes.ts';
 
 if (process.env.MALLOC_MMAP_MAX_ === undefined) {
   process.stderr.write('note: run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 as bin/attnbench.js does\n');

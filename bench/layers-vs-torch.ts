@@ -16,10 +16,10 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureCeilings } from '../src/engine/ceilings.ts';
 import { runLayers, type LayersConfig } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { summarize, type Summary } from '../src/timing/stats.ts';
+import { measureCeilings } from '../src/roofline/probes.ts';
 
 const { values: a } = parseArgs({
   options: {

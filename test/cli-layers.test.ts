@@ -119,7 +119,7 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
     [['--mode', 'fast'], /--mode.*fast.*invalid/],
     [['--format', 'xml'], /--format.*xml.*invalid/],
     [['--variants', 'fused-gqa:4'], /exists in --mode full only/],
-    [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB, only [\d.]+ GiB free/],
+    [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB of memory, only [\d.]+ GiB free/],
     [['--bogus'], /unknown option '--bogus'/],
   ];
   for (const [args, re] of [...cases.map(([a, re]): [string[], RegExp] => [[...a, '--out', out], re]), [['--resume'], /--resume needs --out/] as [string[], RegExp]]) {

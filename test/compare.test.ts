@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UsageError } from '../src/attention/spec.ts';
 import { compareRuns, formatComparison, regressions } from '../src/report/compare.ts';
 import { loadRun, type LayerRun } from '../src/report/load.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
+import { UsageError } from '../src/core/errors.ts';
 
 const LAYERS = path.join(ROOT, 'test/fixtures/layers.json');
 const GENERATE = path.join(ROOT, 'test/fixtures/generate.json');

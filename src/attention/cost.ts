@@ -11,8 +11,7 @@
  */
 import { modelDim, type LayerShape } from './params.ts';
 import type { Mode } from './spec.ts';
-
-const F32 = 4;
+import { F32 } from '../core/constants.ts';
 
 export interface LayerCost {
   flops: number;

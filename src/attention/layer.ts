@@ -4,9 +4,11 @@
  */
 import { GraphBuilder } from '../engine/graph.ts';
 import { f32, type Feeds } from '../engine/session.ts';
-import { layoutOf, MASK_MIN, swapLeadingAxes, type Layout, type PhysicalTensors } from './layouts.ts';
+import { layoutOf, type Layout, type PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import { checkMode, kvHeads, type Mode, type VariantSpec } from './spec.ts';
+import { MASK_MIN } from '../core/constants.ts';
+import { swapLeadingAxes } from '../core/arrays.ts';
 
 export interface LayerModel {
   spec: VariantSpec;

@@ -13,13 +13,11 @@
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode, VariantKind, VariantSpec } from './spec.ts';
+import { transpose2d } from '../core/arrays.ts';
 
 export const SEED_STAGES = ['qkv', 'split', 'weights', 'output'] as const;
 export const FULL_STAGES = ['qkv', 'split', 'weights', 'softmax', 'output', 'merge', 'proj'] as const;
 export const FUSED_STAGES = ['qkv', 'split', 'attention', 'proj'] as const;
-
-/** Additive mask value for future positions (as Hugging Face uses float32's minimum). */
-export const MASK_MIN = -3.4028234663852886e38;
 
 /** Maps a layout's own tensor names to graph tensor names. */
 export type TensorNames = (name: string) => string;
@@ -104,14 +102,6 @@ function concatColumns(rows: number, parts: Float32Array[]): Float32Array {
 
 const concat = (parts: Float32Array[]) => concatColumns(1, parts);
 
-/** [a, b, m] → [b, a, m] (batch-major ↔ sequence-major hidden states). */
-export function swapLeadingAxes(x: Float32Array, a: number, b: number): Float32Array {
-  const m = x.length / (a * b);
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out.set(x.subarray((i * b + j) * m, (i * b + j + 1) * m), (j * a + i) * m);
-  return out;
-}
-
 /** Projection weights and (full mode) the output projection, shared by most layouts. */
 function fusedProjection(p: LogicalParams, s: LayerShape, mode: Mode): PhysicalTensors {
   const nm = modelDim(s);
@@ -177,13 +167,6 @@ const proj = (g: GraphBuilder, n: TensorNames, merged: string) => g.inStage('pro
 
 /** Slice end meaning "to the end of the axis". */
 const TO_END = Number.MAX_SAFE_INTEGER;
-
-/** [r, c] → [c, r] for a row-major matrix. */
-export function transpose2d(x: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j]!;
-  return out;
-}
 
 /**
  * `x @ wᵀ + b` for a weight stored [out, in]: the weight is the Gemm's A operand, streamed

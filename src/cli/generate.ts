@@ -1,13 +1,13 @@
 /** `attnbench generate`: flags → `runGenerate` → the seed's dicts and a table on stdout. */
 import os from 'node:os';
 import { Command, Option } from 'commander';
-import { UsageError } from '../attention/spec.ts';
 import { PRESETS, type PresetName } from '../generate/presets.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { runGenerate, type GenerateConfig } from '../generate/run.ts';
 import type { EarlyStopping, SearchOptions } from '../generate/search.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { parseNameList, parsePositive } from './lists.ts';
+import { UsageError } from '../core/errors.ts';
 
 /** What commander hands the action; the search flags are the search's own options. */
 interface GenerateFlags

@@ -5,9 +5,9 @@ import { GRAPH_OPTS } from '../engine/session.ts';
 import { formatTable, type TableFormat } from '../results/table.ts';
 import { parseIntList, parseNameList, parsePositive } from './lists.ts';
 import { runLayers, SEED_DEFAULTS, type LayersConfig } from '../profile/run-layers.ts';
-import { UsageError } from '../attention/spec.ts';
-import { writeFileAtomic } from '../results/io.ts';
 import { toLegacy } from '../report/legacy.ts';
+import { UsageError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
 
 /** What commander hands the action: the API's config under the flags' names, plus output options. */
 export type LayersFlags = Pick<

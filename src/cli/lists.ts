@@ -1,8 +1,8 @@
+import { UsageError } from '../core/errors.ts';
 /**
  * List and range arguments, as llama-bench takes them: `8,16`, `64-1984+128` (from 64 to
  * 1984 in steps of 128), `64-2048*2` (doubling), or any comma-separated mix.
  */
-import { UsageError } from '../attention/spec.ts';
 
 const POSITIVE = /^\d+$/;
 

@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic } from '../results/io.ts';
 import { formatTable } from '../results/table.ts';
 import { runLayers } from '../profile/run-layers.ts';
 import { addLayerOptions, toLayersConfig, type LayersFlags } from './layers.ts';
 import { runGenerate } from '../generate/run.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { presetGenerateConfig } from './generate.ts';
+import { writeFileAtomic } from '../core/files.ts';
 
 export const QUICK = {
   variants: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4'],

@@ -5,22 +5,26 @@
  * result with the speedups against multi-head in the same run.
  */
 import os from 'node:os';
-import cliProgress from 'cli-progress';
 import { median } from 'simple-statistics';
-import { parseVariant, UsageError, variantLabel, type VariantSpec } from '../attention/spec.ts';
-import { measureCeilings, type Ceilings } from '../engine/ceilings.ts';
-import { checkModelMemory, inspectCheckpoint, loadCheckpoint, type CheckpointInfo } from '../model/checkpoint.ts';
+import { parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
+import { inspectCheckpoint, loadCheckpoint, type CheckpointInfo } from '../model/checkpoint.ts';
 import { checkConfig, decodeStepFlops, decodeWeightFloats, EOS_TOKEN, headDim, modelKvHeads, parameterCount, type ModelConfig } from '../model/config.ts';
 import { DecoderModel } from '../model/model.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model/weights.ts';
 import { environment } from '../results/environment.ts';
-import { writeFileAtomic } from '../results/io.ts';
 import { GENERATE_SCHEMA, GenerateResultFile, type GenerateResult, type StepPoint } from '../results/schema.ts';
 import { summarize } from '../timing/stats.ts';
 import { generate, type GenerationOptions, type GenerationOutput } from './generate.ts';
-import { predictedKvBytes, roundUp } from './kv-cache.ts';
+import { roundUp } from './kv-cache.ts';
 import { decodeIds, encodeText, randomPrompts } from './prompts.ts';
 import type { EarlyStopping } from './search.ts';
+import { UsageError } from '../core/errors.ts';
+import { progressBar } from '../core/progress.ts';
+import { checkThreads } from '../core/threads.ts';
+import { checkMemory, formatGiB } from '../core/memory.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { predictedKvBytes } from '../model/cache.ts';
+import { type Ceilings, measureCeilings, probeCopyGBps } from '../roofline/probes.ts';
 
 export interface GenerateConfig {
   /** Model shape for random weights (ignored with `modelDir`). */
@@ -73,11 +77,9 @@ export interface GeneratePlan {
   getTestBatchSeconds: number;
 }
 
-const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-
 /** Check everything that can be checked before any work starts; throws UsageError naming the problem. */
 export function planGenerate(c: GenerateConfig): GeneratePlan {
-  if (c.threads > os.cpus().length * 4) throw new UsageError(`--threads: ${c.threads} is far above this machine's ${os.cpus().length} cores`);
+  checkThreads(c.threads);
   if (!(c.temperature > 0)) throw new UsageError(`--temperature must be positive, got ${c.temperature}`);
   if (!(c.topP > 0 && c.topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${c.topP}`);
   if (!Number.isInteger(c.topK) || c.topK < 0) throw new UsageError(`--top-k must be a non-negative integer, got ${c.topK}`);
@@ -147,7 +149,7 @@ export function planGenerate(c: GenerateConfig): GeneratePlan {
     const kv = predictedKvBytes({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(promptLength + maxNewTokens, c.chunk)) * (c.numBeams > 1 ? 1.5 : 1);
     const logits = 4 * rows * config.vocab * 4;
     const prefill = c.useCache ? 4 * rows * promptLength * (promptLength * config.heads + 4 * config.inner) * 2 : 4 * rows * (promptLength + maxNewTokens) ** 2 * config.heads * 2;
-    checkModelMemory(`--attention ${variantLabel(s)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${gib(kv)} GiB)`, loaded + 2 * 4 * params + kv + logits + prefill);
+    checkMemory(`--attention ${variantLabel(s)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, loaded + 2 * 4 * params + kv + logits + prefill);
   }
   return { specs, config, ...(checkpoint ? { checkpoint } : {}), prompts, promptLength, maxNewTokens, minNewTokens, rows, getTestBatchSeconds };
 }
@@ -176,7 +178,7 @@ export async function runGenerate(c: GenerateConfig): Promise<GenerateResultFile
   const ceilings =
     c.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, copy GB/s)..."),
-    await measureCeilings({ threads: c.threads, graphOpt: 'all', ...(c.quickCeilings ? { matmulSize: 256, copyMiB: 4, repeats: 5 } : {}) }));
+    await measureCeilings({ threads: c.threads, graphOpt: 'all', quick: c.quickCeilings ?? false }));
   log(
     `generate: ${specs.map(variantLabel).join(', ')} | ${config.layers} layers, hidden ${config.hidden}, ${config.heads} heads, vocab ${config.vocab} | ` +
       `batch ${prompts.length}${c.numBeams > 1 ? ` × ${c.numBeams} beams` : ''}, prompt ${plan.promptLength}, ${plan.maxNewTokens} new tokens, ` +
@@ -201,13 +203,7 @@ export async function runGenerate(c: GenerateConfig): Promise<GenerateResultFile
   };
 
   const stepsPerGen = Math.max(1, plan.maxNewTokens - 1);
-  const bar =
-    c.progress && process.stderr.isTTY !== false
-      ? new cliProgress.SingleBar(
-          { stream: process.stderr, format: ' {bar} {percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}', hideCursor: false, clearOnComplete: false },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
+  const bar = progressBar(c.progress, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
   bar?.start(specs.length * (c.repeats + 1) * stepsPerGen, 0, { type: '' });
 
   const results: GenerateResult[] = [];
@@ -357,15 +353,3 @@ export async function runGenerate(c: GenerateConfig): Promise<GenerateResultFile
   return file;
 }
 
-/** GB/s (read + write counted) of `n` copies of a 64 MiB buffer, as the ceilings measure it. */
-export function probeCopyGBps(n: number): number[] {
-  const len = (64 * 2 ** 20) / 4;
-  const src = new Float32Array(len).fill(1);
-  const dst = new Float32Array(len);
-  dst.set(src); // first touch outside the timing
-  return Array.from({ length: n }, () => {
-    const t0 = performance.now();
-    dst.set(src);
-    return (2 * len * 4) / (performance.now() - t0) / 1e6;
-  });
-}

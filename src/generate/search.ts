@@ -4,8 +4,8 @@
  * BeamSearchScorer: 2·beams candidates per prompt, finished hypotheses scored
  * sum_logprobs / generated_length^length_penalty, early stopping true / false / never).
  */
-import { Rng } from '../attention/params.ts';
 import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
+import { Rng } from '../core/rng.ts';
 
 /** Where logits come from: a model with its KV cache, or a test's hand-made table. */
 export interface StepModel {

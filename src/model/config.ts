@@ -3,7 +3,8 @@
  * pre-LayerNorm blocks, GELU MLP, final LayerNorm, LM head tied to the token embedding)
  * with a selectable attention variant, which decides the number of K/V heads.
  */
-import { kvHeads, UsageError, type VariantSpec } from '../attention/spec.ts';
+import { kvHeads, type VariantSpec } from '../attention/spec.ts';
+import { UsageError } from '../core/errors.ts';
 
 /** The GELU flavours Hugging Face's GPT-2 and GPTBigCode configs name. */
 export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu_fast' | 'gelu';

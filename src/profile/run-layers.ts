@@ -3,15 +3,16 @@
  * the journal if asked), and produce a validated result file.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import { checkMode, kvHeads, parseVariant, UsageError, variantLabel, type Mode } from '../attention/spec.ts';
-import { measureCeilings, type Ceilings } from '../engine/ceilings.ts';
+import { checkMode, kvHeads, parseVariant, variantLabel, type Mode } from '../attention/spec.ts';
 import type { GraphOpt } from '../engine/session.ts';
 import { environment } from '../results/environment.ts';
 import { journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { checkMemory } from './layer.ts';
+import { checkJobMemory } from './layer.ts';
 import { estimateJobMs, runSweep, sweepJobs, type SweepGrid } from './sweep.ts';
+import { UsageError } from '../core/errors.ts';
+import { checkThreads } from '../core/threads.ts';
+import { type Ceilings, measureCeilings } from '../roofline/probes.ts';
 
 export interface LayersConfig {
   variants: string[];
@@ -65,10 +66,10 @@ export async function runLayers(c: LayersConfig): Promise<LayerResultFile> {
   const log = c.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const variants = validateGrid(c);
   if (c.resume && !c.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
-  if (c.threads > os.cpus().length * 4) throw new UsageError(`--threads: ${c.threads} is far above this machine's ${os.cpus().length} cores`);
+  checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   const jobs = sweepJobs(grid);
-  for (const j of jobs) checkMemory(j); // refuse up front, before anything is measured or allocated
+  for (const j of jobs) checkJobMemory(j); // refuse up front, before anything is measured or allocated
 
   const journal = c.out ? journalPath(c.out) : undefined;
   const done = c.resume && journal ? readJournal(journal) : [];
@@ -77,7 +78,7 @@ export async function runLayers(c: LayersConfig): Promise<LayerResultFile> {
   const ceilings =
     c.ceilings ??
     (log('measuring this machine\'s ceilings (matmul GFLOP/s, copy GB/s)...'),
-    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, ...(c.quickCeilings ? { matmulSize: 256, copyMiB: 4, repeats: 5 } : {}) }));
+    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, quick: c.quickCeilings ?? false }));
   log(
     `ceilings: matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (median of ${ceilings.matmulGflops.n})`,
   );

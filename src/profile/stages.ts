@@ -13,7 +13,7 @@
 import { median } from 'simple-statistics';
 import { summarize, type Summary } from '../timing/stats.ts';
 import { STAGE_SEP } from '../engine/graph.ts';
-import type { ProfiledRun } from '../engine/session.ts';
+import { type ProfiledRun } from '../engine/trace.ts';
 
 export interface StageTime {
   name: string;

@@ -7,9 +7,9 @@
  * B/A < 1 / (1 + band); anything else is within the noise. A side with one repetition
  * (an imported seed result) has no spread, so every change of it counts.
  */
-import { UsageError } from '../attention/spec.ts';
-import type { Summary } from '../results/schema.ts';
 import type { Run } from './load.ts';
+import { UsageError } from '../core/errors.ts';
+import { type Summary } from '../timing/stats.ts';
 
 export type Verdict = 'slower' | 'faster' | 'same';
 

@@ -18,10 +18,12 @@
  * seed's `get_key_totals` did.
  */
 import { z } from 'zod';
+import { seedRepeats } from '../timing/measure.ts';
 import { SEED_STAGES } from '../attention/layouts.ts';
 import { layerCost } from '../attention/cost.ts';
-import { ALIASES, kvHeads, parseVariant, UsageError, variantLabel } from '../attention/spec.ts';
+import { ALIASES, kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
+import { UsageError } from '../core/errors.ts';
 
 /** The seed's layer shape (profile_attention_types.py: nh=16, hs=64). */
 export const SEED_SHAPE = { heads: 16, headDim: 64 } as const;
@@ -55,9 +57,6 @@ export function looksLegacy(json: unknown): boolean {
   const values = Object.values(json);
   return values.length > 0 && values.every(Array.isArray);
 }
-
-/** How many calls the seed's script profiled per configuration (its repeat rule). */
-const seedRepeats = (seq: number) => Math.max(1, Math.trunc((500 * Math.pow(64, 1 / 3)) / Math.pow(seq, 1 / 3)));
 
 function importEnvironment(source: string): Environment {
   return {

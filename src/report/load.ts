@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { UsageError } from '../attention/spec.ts';
 import {
   GENERATE_SCHEMA,
   GenerateResultFile,
@@ -18,6 +17,7 @@ import {
   type GenerateResult,
 } from '../results/schema.ts';
 import { looksLegacy } from './legacy.ts';
+import { UsageError } from '../core/errors.ts';
 
 export interface LayerRun {
   kind: 'layers';

@@ -5,22 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../attention/spec.ts';
 import { LayerResult, LayerResultFile, type LayerResultFile as LayerFile } from './schema.ts';
-
-/** Write `data` to `file` atomically: readers see the old file or the whole new one. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+import { UsageError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
 
 export function writeLayerFile(file: string, result: LayerFile): void {
   const checked = LayerResultFile.parse(result);

@@ -6,26 +6,10 @@
  * a field bumps the version.
  */
 import { z } from 'zod';
+import { Ceilings } from '../roofline/probes.ts';
+import { Samples, Summary } from '../timing/stats.ts';
 
 export const LAYERS_SCHEMA = 'attnbench/layers@1';
-
-export const Summary = z.object({
-  median: z.number(),
-  min: z.number(),
-  max: z.number(),
-  p90: z.number(),
-  stddev: z.number().nonnegative(),
-  n: z.number().int().positive(),
-});
-
-/** Summary plus every repetition's raw sample, in run order. */
-export const Samples = Summary.extend({ samples: z.array(z.number()) });
-
-export const Ceilings = z.object({
-  matmulGflops: Summary,
-  copyGBps: Summary,
-  method: z.string(),
-});
 
 export const Environment = z.object({
   cpu: z.string(),
@@ -125,7 +109,6 @@ export const LayerResultFile = z.object({
   failures: z.array(Failure).default([]),
 });
 
-export type Summary = z.infer<typeof Summary>;
 export type Environment = z.infer<typeof Environment>;
 export type StageResult = z.infer<typeof Stage>;
 export type LayerResult = z.infer<typeof LayerResult>;
