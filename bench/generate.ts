@@ -16,10 +16,12 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { median, quantile, sampleStandardDeviation } from 'simple-statistics';
+import { median } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
-import { generateTable } from '../src/generate/report.ts';
+import { generationTable } from '../src/results/tables.ts';
+import { markdownTable, type Table } from '../src/table/table.ts';
+import { summarize } from '../src/timing/stats.ts';
 import { runGenerate, type GenerateConfig } from '../src/generate/run.ts';
 import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
@@ -138,18 +140,30 @@ const floor = (g: number, ctx: number) =>
 process.stdout.write(
   `### A. decode step at fixed contexts (median ms over ${num(a.rounds)} rounds × ${num(a.steps)} steps; copy bandwidth for the floor: ${copyGBps.toFixed(1)} GB/s, median of the ceiling and ${copyProbe.length} probes between rounds: ${copyProbe.map((x) => x.toFixed(0)).join(', ')})\n\n`,
 );
-const head = ['attention', 'kv heads', 'context', 'median ms', 'sd', 'p90', 'n', 'floor ms', '× floor', '× vs MHA'];
-const lines = [head, head.map(() => '---')];
-for (const ctx of contexts) {
-  const mha = entries.find((e) => e.label === 'multi-head');
-  for (const e of entries) {
-    const xs = e.ms.get(ctx)!;
-    const m = median(xs);
-    const f = floor(e.g, ctx);
-    lines.push([e.label, String(e.g), String(ctx), m.toFixed(2), (xs.length > 1 ? sampleStandardDeviation(xs) : 0).toFixed(2), quantile(xs, 0.9).toFixed(2), String(xs.length), f.toFixed(2), (m / f).toFixed(2), mha ? (median(mha.ms.get(ctx)!) / m).toFixed(2) : '']);
-  }
-}
-process.stdout.write(lines.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+const stepTable: Table = {
+  title: 'decode step at fixed contexts',
+  columns: [
+    { key: 'attention', label: 'attention' },
+    { key: 'kvHeads', label: 'kv heads', numeric: true },
+    { key: 'context', label: 'context', numeric: true },
+    { key: 'medianMs', label: 'median ms', numeric: true, digits: 2 },
+    { key: 'sd', label: 'sd', numeric: true, digits: 2 },
+    { key: 'p90', label: 'p90', numeric: true, digits: 2 },
+    { key: 'n', label: 'n', numeric: true },
+    { key: 'floorMs', label: 'floor ms', numeric: true, digits: 2 },
+    { key: 'vsFloor', label: '× floor', numeric: true, digits: 2 },
+    { key: 'speedupVsMha', label: '× vs MHA', numeric: true, digits: 2 },
+  ],
+  rows: contexts.flatMap((ctx) => {
+    const mha = entries.find((e) => e.label === 'multi-head');
+    return entries.map((e) => {
+      const s = summarize(e.ms.get(ctx)!);
+      const f = floor(e.g, ctx);
+      return { attention: e.label, kvHeads: e.g, context: ctx, medianMs: s.median, sd: s.stddev, p90: s.p90, n: s.n, floorMs: f, vsFloor: s.median / f, speedupVsMha: mha ? median(mha.ms.get(ctx)!) / s.median : null };
+    });
+  }),
+};
+process.stdout.write(markdownTable(stepTable) + '\n\n');
 for (const e of entries) await e.model.release();
 entries.length = 0;
 
@@ -185,7 +199,7 @@ if (a.generate && !a['no-generate']) {
   process.stdout.write(
     `### B. whole generations: batch ${rows}, prompt 16, max_length ${a['max-length']}, greedy, ${a.repeats} timed generation(s) after a warm-up\n\n`,
   );
-  process.stdout.write(generateTable(file.results) + '\n');
+  process.stdout.write(markdownTable(generationTable(file.results)) + '\n\n');
   const probes = file.results.at(-1)?.roofline?.copyProbesGBps ?? [];
   process.stdout.write(
     `floors: copy ${file.results.map((r) => r.roofline?.copyGBps.toFixed(1)).join(' / ')} GB/s per type (median of the ceiling and the probes around each type's runs: ${probes.map((x) => x.toFixed(0)).join(', ')})\n\n`,
@@ -198,13 +212,25 @@ if (num(a.beams) > 1) {
   process.stdout.write(
     `### C. beam search: ${Math.max(1, Math.floor(rows / nb))} prompt(s) × ${nb} beams, prompt 16, max_length ${a['beam-max-length']}; the KV-cache reorder between steps\n\n`,
   );
-  const bh = ['attention', 'kv heads', 'decode ms/step', 'reorders', 'reorder ms median', 'p90', 'max', 'reorder ms per generation', 'share of decode'];
-  const bl = [bh, bh.map(() => '---')];
-  for (const r of file.results) {
-    const p = r.beamReorderMsPerStep;
-    const decodeTotal = r.decodeMsPerToken.median * r.decodeMsPerToken.n;
-    bl.push([r.attention, String(r.kvHeads), r.decodeMsPerToken.median.toFixed(2), String(p?.n ?? 0), p ? p.median.toFixed(3) : '', p ? p.p90.toFixed(3) : '', p ? p.max.toFixed(3) : '', r.beamReorderMs.toFixed(1), `${((100 * r.beamReorderMs) / decodeTotal).toFixed(1)} %`]);
-  }
-  process.stdout.write(bl.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+  const reorderTable: Table = {
+    title: 'beam search: the KV-cache reorder',
+    columns: [
+      { key: 'attention', label: 'attention' },
+      { key: 'kvHeads', label: 'kv heads', numeric: true },
+      { key: 'decodeMs', label: 'decode ms/step', numeric: true, digits: 2 },
+      { key: 'reorders', label: 'reorders', numeric: true },
+      { key: 'medianMs', label: 'reorder ms median', numeric: true, digits: 3 },
+      { key: 'p90', label: 'p90', numeric: true, digits: 3 },
+      { key: 'max', label: 'max', numeric: true, digits: 3 },
+      { key: 'perGeneration', label: 'reorder ms per generation', numeric: true, digits: 1 },
+      { key: 'sharePct', label: '% of decode', numeric: true, digits: 1 },
+    ],
+    rows: file.results.map((r) => {
+      const p = r.beamReorderMsPerStep;
+      const decodeTotal = r.decodeMsPerToken.median * r.decodeMsPerToken.n;
+      return { attention: r.attention, kvHeads: r.kvHeads, decodeMs: r.decodeMsPerToken.median, reorders: p?.n ?? 0, medianMs: p?.median ?? null, p90: p?.p90 ?? null, max: p?.max ?? null, perGeneration: r.beamReorderMs, sharePct: (100 * r.beamReorderMs) / decodeTotal };
+    }),
+  };
+  process.stdout.write(markdownTable(reorderTable) + '\n\n');
 }
 process.stdout.write(`load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);

@@ -18,6 +18,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLayers, type LayersConfig } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
+import { ortVersion } from '../src/engine/session.ts';
+import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize, type Summary } from '../src/timing/stats.ts';
 import { measureCeilings } from '../src/roofline/probes.ts';
 
@@ -96,25 +98,32 @@ const ms = (s: Summary) => `${s.median.toFixed(1)} ± ${s.stddev.toFixed(1)} (n=
 const peak = ceilings.matmulGflops.median;
 const stageRate = (r: LayerResult, name: string) => {
   const st = r.stages.find((s) => s.name === name);
-  return st?.gflops ? `${st.gflops.toFixed(0)} (${((100 * st.gflops) / peak).toFixed(0)}%)` : '–';
+  return st?.gflops ? `${st.gflops.toFixed(0)} (${((100 * st.gflops) / peak).toFixed(0)}%)` : null;
 };
-const lines = [
-  `Machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${threads} threads; onnxruntime-node ${ceilings ? '' : ''}${(await import('../src/engine/session.ts')).ortVersion()}; ` +
+const header = [
+  `Machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${threads} threads; onnxruntime-node ${ortVersion()}; ` +
     `engine matmul ceiling ${peak.toFixed(0)} GFLOP/s (± ${ceilings.matmulGflops.stddev.toFixed(0)}, n=${ceilings.matmulGflops.n}), copy ${ceilings.copyGBps.median.toFixed(1)} GB/s.`,
   typeof torchInfo === 'string' ? torchInfo : `PyTorch ${torchInfo.version}, ${torchInfo.blas}.`,
   `Seed mode, batch ${batch}, seq ${seq}, 16 heads × 64; ${a.rounds} rounds × ${repeats} timed runs each, frameworks alternating. Stage rates: analytic FLOPs / median kernel time from 5 profiled runs.`,
-  '',
-  '| variant | attnbench ms | PyTorch ms | attnbench / PyTorch | qkv GFLOP/s (% ceiling) | weights | output |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
 ];
-for (const v of variants) {
-  const o = ort.get(v);
-  if (!o) continue;
-  const os_ = summarize(o.samples);
-  const t = torch.get(v);
-  const ts = t ? summarize(t) : undefined;
-  lines.push(
-    `| ${v} | ${ms(os_)} | ${ts ? ms(ts) : '–'} | ${ts ? (os_.median / ts.median).toFixed(2) : '–'} | ${stageRate(o.last, 'qkv')} | ${stageRate(o.last, 'weights')} | ${stageRate(o.last, 'output')} |`,
-  );
-}
-process.stdout.write(lines.join('\n') + '\n');
+const table: Table = {
+  title: 'attnbench against PyTorch eager',
+  columns: [
+    { key: 'variant', label: 'variant' },
+    { key: 'attnbenchMs', label: 'attnbench ms', numeric: true },
+    { key: 'torchMs', label: 'PyTorch ms', numeric: true },
+    { key: 'ratio', label: 'attnbench / PyTorch', numeric: true, digits: 2 },
+    { key: 'qkv', label: 'qkv GFLOP/s (% matmul ceiling)', numeric: true },
+    { key: 'weights', label: 'weights', numeric: true },
+    { key: 'output', label: 'output', numeric: true },
+  ],
+  rows: variants.flatMap((v) => {
+    const o = ort.get(v);
+    if (!o) return [];
+    const os_ = summarize(o.samples);
+    const t = torch.get(v);
+    const ts = t ? summarize(t) : undefined;
+    return [{ variant: v, attnbenchMs: ms(os_), torchMs: ts ? ms(ts) : null, ratio: ts ? os_.median / ts.median : null, qkv: stageRate(o.last, 'qkv'), weights: stageRate(o.last, 'weights'), output: stageRate(o.last, 'output') }];
+  }),
+};
+process.stdout.write(header.join('\n') + '\n\n' + markdownTable(table) + '\n');

@@ -2,7 +2,8 @@
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { GRAPH_OPTS } from '../engine/session.ts';
-import { formatTable, type TableFormat } from '../results/table.ts';
+import { layerTable } from '../results/tables.ts';
+import { formatTable, type TableFormat } from '../table/table.ts';
 import { parseIntList, parseNameList, parsePositive } from './lists.ts';
 import { runLayers, SEED_DEFAULTS, type LayersConfig } from '../profile/run-layers.ts';
 import { toLegacy } from '../report/legacy.ts';
@@ -76,7 +77,7 @@ export function layersCommand(): Command {
       // refuse before the sweep, not after it: the seed's format is made of the stage split
       if (flags.legacyOut && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
       const file = await runLayers(toLayersConfig(flags));
-      process.stdout.write(formatTable(file.results, flags.format));
+      process.stdout.write(formatTable(layerTable(file.results), flags.format));
       if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
       if (flags.legacyOut) {
         writeFileAtomic(flags.legacyOut, toLegacy(file.results));

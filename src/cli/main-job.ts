@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { formatTable } from '../results/table.ts';
+import { layerTable } from '../results/tables.ts';
+import { formatTable } from '../table/table.ts';
 import { runLayers } from '../profile/run-layers.ts';
 import { addLayerOptions, toLayersConfig, type LayersFlags } from './layers.ts';
 import { runGenerate } from '../generate/run.ts';
@@ -27,7 +28,7 @@ export function mainJobCommand(): Command {
     .action(async (flags: LayersFlags & { outDir: string }) => {
       const out = path.join(flags.outDir, 'layers.json');
       const file = await runLayers({ ...toLayersConfig(flags), out, resume: false });
-      const table = formatTable(file.results, flags.format);
+      const table = formatTable(layerTable(file.results), flags.format);
       writeFileAtomic(path.join(flags.outDir, `layers.${flags.format}`), table);
       process.stdout.write(table);
       process.stderr.write(`wrote ${out} and ${path.join(flags.outDir, `layers.${flags.format}`)}\n`);

@@ -3,6 +3,8 @@
  * names, Python's repr style), then a summary table with the speedups against multi-head.
  */
 import type { GenerateResult } from '../results/schema.ts';
+import { generationTable } from '../results/tables.ts';
+import { markdownTable } from '../table/table.ts';
 
 const SEED_FIELDS = [
   'get_test_batch',
@@ -27,51 +29,6 @@ export function seedBlock(r: GenerateResult): string {
   return `${'-'.repeat(20)} attention_type == ${r.attention}${'-'.repeat(21)}\n{${dict}}\n`;
 }
 
-const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '' : v.toFixed(d));
-const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-
-/** Markdown summary: one row per attention type. */
-export function generateTable(results: readonly GenerateResult[]): string {
-  const head = [
-    'attention',
-    'kv heads',
-    'params (M)',
-    'prefill ms',
-    'decode ms/step',
-    '± sd',
-    'n',
-    'floor ms',
-    '× floor',
-    `ms @ max ctx`,
-    'tok/s',
-    'KV MiB (meas / pred)',
-    'beam reorder ms',
-    '× vs MHA step',
-    '× @ max ctx',
-    '× generate',
-  ];
-  const rows = results.map((r) => [
-    r.attention,
-    r.kvHeads,
-    (r.parameters / 1e6).toFixed(2),
-    f(r.prefillMs.median),
-    f(r.decodeMsPerToken.median, 3),
-    f(r.decodeMsPerToken.stddev, 3),
-    r.decodeMsPerToken.n,
-    f(r.floorMs, 3),
-    f(r.vsFloor),
-    r.atMaxContext ? `${f(r.atMaxContext.ms, 3)} @ ${r.atMaxContext.context}` : '',
-    f(r.tokensPerSecond, 1),
-    `${mib(r.kvCacheBytes.measured)} / ${mib(r.kvCacheBytes.predicted)}`,
-    r.num_beams > 1 ? f(r.beamReorderMs, 1) : '',
-    f(r.speedupVsMha),
-    f(r.speedupVsMhaAtMaxContext),
-    f(r.generateSpeedupVsMha),
-  ]);
-  const line = (cells: readonly unknown[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
-}
-
 /** Everything `attnbench generate` prints on stdout. */
 export function formatGenerate(results: readonly GenerateResult[], printText: boolean): string {
   let out = results.map(seedBlock).join('');
@@ -81,5 +38,5 @@ export function formatGenerate(results: readonly GenerateResult[], printText: bo
       r.texts.forEach((t, i) => (out += `[${i}] ${JSON.stringify(t)}\n`));
     }
   }
-  return out + '\n' + generateTable(results);
+  return out + '\n' + markdownTable(generationTable(results)) + '\n';
 }

@@ -10,7 +10,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { ALIASES, VARIANT_KINDS, type VariantKind } from '../attention/spec.ts';
 import type { Environment } from '../results/schema.ts';
-import { rows as tableRows } from '../results/table.ts';
+import { speedupVsBaseline } from '../results/tables.ts';
 import { generateRuns, layerRuns, type Run } from './load.ts';
 
 export interface Chart {
@@ -88,8 +88,7 @@ interface LayerPoint {
 
 function layerPoints(runs: readonly Run[]): LayerPoint[] {
   return layerRuns(runs).flatMap((run) => {
-    const rs = tableRows(run.results); // speedup against multi-head of the same run
-    return run.results.map((r, i) => ({
+    return run.results.map((r) => ({
       run: run.label,
       variant: r.variant,
       batch: r.batch,
@@ -98,7 +97,7 @@ function layerPoints(runs: readonly Run[]): LayerPoint[] {
       minMs: r.totalMs.min,
       maxMs: r.totalMs.max,
       n: r.totalMs.n,
-      speedup: rs[i]!.speedupVsMha,
+      speedup: speedupVsBaseline(run.results, r), // against multi-head of the same run
       hostShare: r.hostShare,
       gflops: r.gflops,
       intensity: r.bytes > 0 ? r.flops / r.bytes : 0,

@@ -9,14 +9,12 @@ import { fileURLToPath } from 'node:url';
 import type * as vega from 'vega';
 import type { Chart } from './charts.ts';
 import type { Run } from './load.ts';
-import type { Table } from './summary.ts';
+import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
 
 export interface PageChart extends Chart {
   /** The compiled Vega spec the page draws. */
   vega: vega.Spec;
 }
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
@@ -28,13 +26,6 @@ function vegaRuntime(): string {
   // inlined verbatim, so it must not be able to end the <script> element early
   if (/<\/script|<!--/i.test(code)) throw new Error('vega.min.js contains </script or <!--; it cannot be inlined as is');
   return code;
-}
-
-export function htmlTable(t: Table): string {
-  const cls = (i: number) => (t.numeric.includes(i) ? ' class="num"' : '');
-  const head = t.head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('');
-  const body = t.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${esc(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
