@@ -18,16 +18,19 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
+import { GenerateConfig, type GenerateConfigInput } from '../src/config/generate.ts';
+import { parseConfig } from '../src/config/parse.ts';
+import { Rng } from '../src/core/rng.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
+import { runGenerate } from '../src/generate/run.ts';
+import { decodeStepCost, gpt2Config, headDim, modelKvHeads } from '../src/model/config.ts';
+import { DecoderModel } from '../src/model/model.ts';
+import { pack, randomWeights } from '../src/model/weights.ts';
+import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
+import { CopyProbe, measureCeilings } from '../src/roofline/probes.ts';
 import { generationTable } from '../src/results/tables.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize } from '../src/timing/stats.ts';
-import { runGenerate, type GenerateConfig } from '../src/generate/run.ts';
-import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
-import { DecoderModel } from '../src/model/model.ts';
-import { pack, randomWeights } from '../src/model/weights.ts';
-import { Rng } from '../src/core/rng.ts';
-import { measureCeilings } from '../src/roofline/probes.ts';
 
 if (process.env.MALLOC_MMAP_MAX_ === undefined) {
   process.stderr.write('note: run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 as bin/attnbench.js does\n');
@@ -35,20 +38,22 @@ if (process.env.MALLOC_MMAP_MAX_ === undefined) {
 
 const { values: a } = parseArgs({
   options: {
-    attention: { type: 'string', default: 'multi-head,multi-query,multi-query-1,grouped-query:4,fused-gqa:4' },
-    layers: { type: 'string', default: '4' },
-    hidden: { type: 'string', default: '1024' },
-    heads: { type: 'string', default: '16' },
-    vocab: { type: 'string', default: '50257' },
-    batch: { type: 'string', default: '8' },
+    // generation settings (fields of the generation config; what is not given takes TARGET's value or the config's default)
+    attention: { type: 'string' },
+    layers: { type: 'string' },
+    hidden: { type: 'string' },
+    heads: { type: 'string' },
+    vocab: { type: 'string' },
+    batch: { type: 'string' },
+    threads: { type: 'string' },
+    'max-length': { type: 'string' },
+    repeats: { type: 'string' },
+    // the benchmark's own
     contexts: { type: 'string', default: '256,512,1024' },
     steps: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '5' },
-    threads: { type: 'string', default: String(os.cpus().length) },
     generate: { type: 'boolean', default: true },
     'no-generate': { type: 'boolean', default: false },
-    'max-length': { type: 'string', default: '1024' },
-    repeats: { type: 'string', default: '1' },
     /** Part C: beam search with this many beams over batch / beams prompts (0: skip). */
     beams: { type: 'string', default: '4' },
     'beam-max-length': { type: 'string', default: '512' },
@@ -57,20 +62,37 @@ const { values: a } = parseArgs({
   },
 });
 const num = (s: string | undefined) => Number(s);
-const threads = num(a.threads);
-const config: ModelConfig = {
-  layers: num(a.layers),
-  hidden: num(a.hidden),
-  heads: num(a.heads),
+const given = (k: string, v: string | undefined, f: (s: string) => unknown = num) => (v === undefined ? {} : { [k]: f(v) });
+
+/** The issue's target shape: the seed's model cut to 4 layers, batch 8, one timed generation of 1024 tokens. */
+const TARGET: GenerateConfigInput = {
+  attention: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4', 'fused-gqa:4'],
+  layers: 4,
+  hidden: 1024,
+  heads: 16,
+  vocab: 50257,
   positions: 2048,
-  vocab: num(a.vocab),
-  inner: 4 * num(a.hidden),
-  layerNormEps: 1e-5,
-  activation: 'gelu_new',
+  batch: 8,
+  maxLength: 1024,
+  repeats: 1,
 };
-const rows = num(a.batch);
+const base = parseConfig(GenerateConfig, {
+  ...TARGET,
+  ...given('attention', a.attention, (t) => t.split(',')),
+  ...given('layers', a.layers),
+  ...given('hidden', a.hidden),
+  ...given('heads', a.heads),
+  ...given('vocab', a.vocab),
+  ...given('batch', a.batch),
+  ...given('threads', a.threads),
+  ...given('maxLength', a['max-length']),
+  ...given('repeats', a.repeats),
+});
+const threads = base.threads;
+const config = gpt2Config({ layers: base.layers!, hidden: base.hidden!, heads: base.heads!, positions: base.positions!, vocab: base.vocab! });
+const rows = base.batch!;
 const contexts = a.contexts!.split(',').map(Number);
-const specs = a.attention!.split(',').map(parseVariant);
+const specs = base.attention!.map(parseVariant);
 const D = headDim(config);
 
 const machine = `${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${threads} engine thread(s), node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
@@ -98,7 +120,7 @@ for (const spec of specs) for (const spinning of spinSettings) {
   const caches = new Map<number, KvCache>();
   const rng = new Rng(7);
   for (const ctx of contexts) {
-    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, 256), 256);
+    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, base.cacheChunk), base.cacheChunk);
     for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
     for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
     cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
@@ -109,9 +131,7 @@ for (const spec of specs) for (const spinning of spinSettings) {
 }
 const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i));
 const copyProbe: number[] = [];
-const probeA = new Float32Array(16 << 20);
-const probeB = new Float32Array(16 << 20);
-probeB.set(probeA);
+const probe = new CopyProbe();
 for (let round = 0; round < num(a.rounds); round++) {
   for (const ctx of contexts) {
     for (const e of entries) {
@@ -127,16 +147,10 @@ for (let round = 0; round < num(a.rounds); round++) {
       e.ms.set(ctx, xs);
     }
   }
-  const t0 = performance.now();
-  probeB.set(probeA);
-  copyProbe.push((2 * probeA.byteLength) / (performance.now() - t0) / 1e6);
+  copyProbe.push(...probe.run(1));
 }
 const copyGBps = median([ceilings.copyGBps.median, ...copyProbe]);
-const floor = (g: number, ctx: number) =>
-  Math.max(
-    (4 * decodeWeightFloats(config, g) + 2 * config.layers * rows * g * D * ctx * 4) / (copyGBps * 1e6),
-    decodeStepFlops(config, g, rows, ctx) / (ceilings.matmulGflops.median * 1e6),
-  );
+const floor = (g: number, ctx: number) => floorMs(decodeStepCost(config, g, rows, ctx), { ...ceilingRates(ceilings), copyGBps });
 process.stdout.write(
   `### A. decode step at fixed contexts (median ms over ${num(a.rounds)} rounds × ${num(a.steps)} steps; copy bandwidth for the floor: ${copyGBps.toFixed(1)} GB/s, median of the ceiling and ${copyProbe.length} probes between rounds: ${copyProbe.map((x) => x.toFixed(0)).join(', ')})\n\n`,
 );
@@ -168,38 +182,16 @@ for (const e of entries) await e.model.release();
 entries.length = 0;
 
 // ---------- B and C run the command's own path, differing only in length, rows, beams and repeats ----------
-const generateRun = (maxLength: number, batch: number, numBeams: number, repeats: number): GenerateConfig => ({
-  model: { ...config, positions: Math.max(2048, maxLength) },
-  attention: specs.map(variantLabel),
-  batch,
-  prompts: [],
-  promptLength: 16,
-  maxLength,
-  doSample: false,
-  temperature: 1,
-  topK: 50,
-  topP: 1,
-  numBeams,
-  lengthPenalty: 1,
-  earlyStopping: false,
-  useCache: true,
-  seed: 1,
-  repeats,
-  threads,
-  chunk: 256,
-  preset: 'bench',
-  progress: false,
-  ceilings,
-  log: () => {},
-});
+const generateRun = (maxLength: number, batch: number, numBeams: number, repeats: number) =>
+  runGenerate({ ...base, positions: Math.max(2048, maxLength), maxLength, batch, numBeams, repeats }, { progress: false, ceilings, log: () => {} });
 
 // ---------- B: whole generations ----------
 if (a.generate && !a['no-generate']) {
-  const file = await runGenerate(generateRun(num(a['max-length']), rows, 1, num(a.repeats)));
+  const file = await generateRun(base.maxLength!, rows, 1, base.repeats!);
   process.stdout.write(
-    `### B. whole generations: batch ${rows}, prompt 16, max_length ${a['max-length']}, greedy, ${a.repeats} timed generation(s) after a warm-up\n\n`,
+    `### B. whole generations: batch ${rows}, prompt 16, max_length ${base.maxLength}, greedy, ${base.repeats} timed generation(s) after a warm-up\n\n`,
   );
-  process.stdout.write(markdownTable(generationTable(file.results)) + '\n\n');
+  process.stdout.write(markdownTable(generationTable(file)) + '\n\n');
   const probes = file.results.at(-1)?.roofline?.copyProbesGBps ?? [];
   process.stdout.write(
     `floors: copy ${file.results.map((r) => r.roofline?.copyGBps.toFixed(1)).join(' / ')} GB/s per type (median of the ceiling and the probes around each type's runs: ${probes.map((x) => x.toFixed(0)).join(', ')})\n\n`,
@@ -208,7 +200,7 @@ if (a.generate && !a['no-generate']) {
 // ---------- C: beam search, the KV-cache reorder per type ----------
 if (num(a.beams) > 1) {
   const nb = num(a.beams);
-  const file = await runGenerate(generateRun(num(a['beam-max-length']), Math.max(1, Math.floor(rows / nb)), nb, 1));
+  const file = await generateRun(num(a['beam-max-length']), Math.max(1, Math.floor(rows / nb)), nb, 1);
   process.stdout.write(
     `### C. beam search: ${Math.max(1, Math.floor(rows / nb))} prompt(s) × ${nb} beams, prompt 16, max_length ${a['beam-max-length']}; the KV-cache reorder between steps\n\n`,
   );

@@ -16,7 +16,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runLayers, type LayersConfig } from '../src/profile/run-layers.ts';
+import type { LayersConfigInput } from '../src/config/layers.ts';
+import { runLayers } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { ortVersion } from '../src/engine/session.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
@@ -57,33 +58,16 @@ function runTorch(): TorchOut | string {
 }
 
 const ceilings = await measureCeilings({ threads, graphOpt: 'all' });
-const config: LayersConfig = {
-  variants,
-  batch: [batch],
-  seq: [seq],
-  heads: 16,
-  headDim: 64,
-  mode: 'seed',
-  repeats,
-  budgetMs: 0,
-  warmup: 2,
-  threads,
-  graphOpt: 'all',
-  profiledRuns: 5,
-  verify: false,
-  resume: false,
-  seed: 1,
-  progress: false,
-  ceilings,
-  log: (l) => process.stderr.write(`ort: ${l}\n`),
-};
+/** The seed's layer (16 heads of 64, seed mode: the config's defaults) at one shape, fixed repeats, 5 profiled runs for the stage rates. */
+const config: LayersConfigInput = { variants, batch: [batch], seq: [seq], repeats, budgetMs: 0, threads, profileRuns: 5 };
+const runOptions = { progress: false, ceilings, log: (l: string) => process.stderr.write(`ort: ${l}\n`) };
 
 // alternate the two frameworks in rounds so that drift of a shared host hits both alike
 const ort: Map<string, { samples: number[]; last: LayerResult }> = new Map();
 const torch: Map<string, number[]> = new Map();
 let torchInfo: TorchOut | string = 'not run';
 for (let round = 0; round < Number(a.rounds); round++) {
-  for (const r of (await runLayers(config)).results) {
+  for (const r of (await runLayers(config, runOptions)).results) {
     const e = ort.get(r.variant) ?? { samples: [], last: r };
     e.samples.push(...r.totalMs.samples);
     e.last = r;

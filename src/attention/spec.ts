@@ -19,7 +19,8 @@ export interface VariantSpec {
   groups?: number;
 }
 
-export type Mode = 'seed' | 'full';
+export const MODES = ['seed', 'full'] as const;
+export type Mode = (typeof MODES)[number];
 
 export const VARIANT_KINDS: readonly VariantKind[] = [
   'multi-head',

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { writeLayerFile } from '../results/io.ts';
 import { fromLegacy, SEED_SHAPE } from '../report/legacy.ts';
-import { readJson } from '../report/load.ts';
+import { readJson } from '../core/files.ts';
 import { parsePositive } from './lists.ts';
 
 export function importLegacyCommand(): Command {

@@ -11,8 +11,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parseTrace, type ProfiledRun } from './trace.ts';
 
-export type GraphOpt = 'none' | 'basic' | 'extended' | 'all';
-export const GRAPH_OPTS: readonly GraphOpt[] = ['none', 'basic', 'extended', 'all'];
+export const GRAPH_OPTS = ['none', 'basic', 'extended', 'all'] as const;
+export type GraphOpt = (typeof GRAPH_OPTS)[number];
 
 const ORT_OPT: Record<GraphOpt, 'disabled' | 'basic' | 'extended' | 'all'> = {
   none: 'disabled',

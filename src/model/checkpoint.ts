@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkConfig, headDim, type Activation, type ModelConfig } from './config.ts';
+import { ACTIVATIONS, checkConfig, headDim, type Activation, type ModelConfig } from './config.ts';
 import { FLOAT_DTYPES, readHeader, readTensor, type SafetensorsHeader } from './safetensors.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 import { transpose2d } from '../core/arrays.ts';
@@ -30,8 +30,6 @@ export interface CheckpointInfo {
   /** Key prefix in the file ('' or 'transformer.'). */
   prefix: string;
 }
-
-const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'];
 
 /** Parse and validate `config.json`. */
 export function readModelConfig(dir: string): { modelType: ModelType; config: ModelConfig; multiQuery: boolean } {

@@ -11,7 +11,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import { ALIASES, VARIANT_KINDS, type VariantKind } from '../attention/spec.ts';
 import type { Environment } from '../results/schema.ts';
 import { speedupVsBaseline } from '../results/tables.ts';
-import { generateRuns, layerRuns, type Run } from './load.ts';
+import { generateRuns, layerRuns } from './load.ts';
+import { type Run } from '../results/io.ts';
 
 export interface Chart {
   /** File stem of the chart's SVG and PNG, and its anchor in the page. */

@@ -7,10 +7,10 @@
  * B/A < 1 / (1 + band); anything else is within the noise. A side with one repetition
  * (an imported seed result) has no spread, so every change of it counts.
  */
-import type { Run } from './load.ts';
 import { UsageError } from '../core/errors.ts';
 import { markdownTable, type Table } from '../table/table.ts';
 import type { Summary } from '../timing/stats.ts';
+import { type Run } from '../results/io.ts';
 
 export type Verdict = 'slower' | 'faster' | 'same';
 
@@ -51,9 +51,10 @@ function measured(run: Run): Measured[] {
       s: r.totalMs,
     }));
   }
+  const { config: c, resolved: p } = run;
   return run.results.flatMap((r) => {
-    const shape = `${r.attention} batch ${r.input_batch_size} prompt ${r.input_batch_length} gen ${r.max_gen_length}${r.num_beams > 1 ? ` beams ${r.num_beams}` : ''}`;
-    const key = `${r.attention}|${r.input_batch_size}|${r.input_batch_length}|${r.max_gen_length}|${r.num_beams}|${r.do_sample}|${r.useCache}`;
+    const shape = `${r.attention} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;
+    const key = `${r.attention}|${p.batch}|${p.promptLength}|${p.promptLength + p.maxNewTokens}|${c.numBeams}|${c.doSample}|${c.kvCache}`;
     return [
       { key: `${key}|decode`, config: shape, metric: 'decode ms/step', s: r.decodeMsPerToken },
       { key: `${key}|prefill`, config: shape, metric: 'prefill ms', s: r.prefillMs },

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as vega from 'vega';
 import type { Chart } from './charts.ts';
-import type { Run } from './load.ts';
 import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
+import { type Run } from '../results/io.ts';
 
 export interface PageChart extends Chart {
   /** The compiled Vega spec the page draws. */

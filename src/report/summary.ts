@@ -6,7 +6,8 @@ import type { Environment } from '../results/schema.ts';
 import { BASELINE, generationTable, layerTable, speedupVsBaseline } from '../results/tables.ts';
 import { markdownTable, type Column, type Table } from '../table/table.ts';
 import type { Chart } from './charts.ts';
-import { generateRuns, layerRuns, type LayerRun, type Run } from './load.ts';
+import { generateRuns, layerRuns } from './load.ts';
+import { type LayerRun, type Run } from '../results/io.ts';
 
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];
@@ -93,7 +94,7 @@ export function buildTables(runs: readonly Run[]): Table[] {
     const f = failureTable(run);
     if (f) out.push(f);
   }
-  for (const run of generateRuns(runs)) out.push(generationTable(run.results, `Generation results — ${run.label}`));
+  for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}`));
   return out;
 }
 

@@ -4,7 +4,7 @@
  * attention type.
  */
 import type { Column, Table } from '../table/table.ts';
-import type { GenerateResult, LayerResult } from './schema.ts';
+import type { GenerateResultFile, LayerResult } from './schema.ts';
 
 /** The variant every speedup is taken against. */
 export const BASELINE = 'multi-head';
@@ -93,21 +93,22 @@ const GENERATION_COLUMNS: Column[] = [
 ];
 
 /** One row per attention type of a generation comparison. */
-export function generationTable(results: readonly GenerateResult[], title = 'Generation results'): Table {
+export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resolved' | 'results'>, title = 'Generation results'): Table {
+  const { config, resolved } = file;
   return {
     title,
     note:
       'Per attention type: prompt processing (prefill), one decoding step (median ± sd over every step of every timed generation, its roofline floor and how far above it), ' +
       'the step at the largest context, throughput over the whole generation and of the decode steps alone, KV cache at the end (measured, predicted), peak memory, and the speedups over multi-head.',
     columns: GENERATION_COLUMNS,
-    rows: results.map((r) => ({
+    rows: file.results.map((r) => ({
       attention: r.attention,
       kvHeads: r.kvHeads,
       parametersM: r.parameters / 1e6,
-      batch: r.input_batch_size,
-      prompt: r.input_batch_length,
-      maxLength: r.max_gen_length,
-      beams: r.num_beams,
+      batch: resolved.batch,
+      prompt: resolved.promptLength,
+      maxLength: resolved.promptLength + resolved.maxNewTokens,
+      beams: config.numBeams,
       prefillMs: r.prefillMs.median,
       decodeMs: r.decodeMsPerToken.median,
       decodeSd: r.decodeMsPerToken.stddev,
@@ -121,7 +122,7 @@ export function generationTable(results: readonly GenerateResult[], title = 'Gen
       kvCacheMiB: r.kvCacheBytes.measured / MIB,
       kvPredictedMiB: r.kvCacheBytes.predicted / MIB,
       peakRssMiB: r.peakRssBytes / MIB,
-      beamReorderMs: r.num_beams > 1 ? r.beamReorderMs : null,
+      beamReorderMs: config.numBeams > 1 ? r.beamReorderMs : null,
       speedupVsMha: r.speedupVsMha,
       speedupVsMhaAtMaxContext: r.speedupVsMhaAtMaxContext,
       generateSpeedupVsMha: r.generateSpeedupVsMha,
