@@ -23,7 +23,10 @@ export function loadRun(file: string): Run {
   return run;
 }
 
-/** Read several files for one report: labels made unique, the same file twice refused. */
+/**
+ * Read several files for one report: labels made unique, the same file twice refused.
+ * Files of different layer shapes are fine: the report draws each shape on its own.
+ */
 export function loadRuns(files: readonly string[]): Run[] {
   if (files.length === 0) throw new UsageError('no result files given');
   const seen = new Set<string>();
@@ -33,11 +36,6 @@ export function loadRuns(files: readonly string[]): Run[] {
     seen.add(key);
   }
   const runs = files.map(loadRun);
-  const sections = shapeSections(runs);
-  if (sections.length > 1) {
-    const [a, b] = sections;
-    throw new UsageError(`${b!.runs[0]!.file}: measures a different layer (${b!.title.replace(' mode,', ',').replace(/^(\w+)/, 'mode $1')}) than ${a!.runs[0]!.file} (${a!.title.replace(' mode,', ',').replace(/^(\w+)/, 'mode $1')}); report them separately`);
-  }
   labelRuns(runs);
   return runs;
 }

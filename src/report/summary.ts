@@ -5,9 +5,9 @@
 import type { Environment } from '../results/schema.ts';
 import { BASELINE, generationTable, layerTable, speedupVsBaseline } from '../results/tables.ts';
 import { markdownTable, type Column, type Table } from '../table/table.ts';
-import type { Chart } from './charts.ts';
-import { generateRuns, layerRuns } from './load.ts';
-import { type LayerRun, type Run } from '../results/io.ts';
+import type { Chart } from './chart-style.ts';
+import { generateRuns, shapeSections, type ShapeSection } from './load.ts';
+import type { LayerRun, Run } from '../results/io.ts';
 
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];
@@ -44,14 +44,14 @@ function environmentTable(runs: readonly Run[]): Table {
 }
 
 /** The seed's plots as a table: speedup of each variant over multi-head, per batch and length. */
-function speedupTable(run: LayerRun): Table | null {
+function speedupTable(run: LayerRun, of: string): Table | null {
   const rs = run.results;
   const variants = [...new Set(rs.map((r) => r.variant))].filter((v) => v !== BASELINE);
   if (!rs.some((r) => r.variant === BASELINE) || variants.length === 0) return null;
   const configs = [...new Map(rs.map((r) => [`${r.batch} ${r.seq}`, r])).values()].sort((a, b) => a.batch - b.batch || a.seq - b.seq);
   const find = (v: string, b: number, s: number) => rs.find((r) => r.variant === v && r.batch === b && r.seq === s);
   return {
-    title: `Speedup over multi-head — ${run.label}`,
+    title: `Speedup over multi-head — ${of}`,
     note: 'Median time of multi-head / median time of the variant, same run; above 1 = faster.',
     columns: [
       { key: 'batch', label: 'batch', numeric: true },
@@ -70,10 +70,10 @@ function speedupTable(run: LayerRun): Table | null {
   };
 }
 
-function failureTable(run: LayerRun): Table | null {
+function failureTable(run: LayerRun, of: string): Table | null {
   if (run.failures.length === 0) return null;
   return {
-    title: `Failed configurations — ${run.label}`,
+    title: `Failed configurations — ${of}`,
     columns: [
       { key: 'variant', label: 'variant' },
       { key: 'batch', label: 'batch', numeric: true },
@@ -84,24 +84,44 @@ function failureTable(run: LayerRun): Table | null {
   };
 }
 
-/** Every table of the report, in reading order. */
+/** Every table of the report, in reading order: the layer tables of each shape, then the generation tables. */
 export function buildTables(runs: readonly Run[]): Table[] {
   const out: Table[] = [environmentTable(runs)];
-  for (const run of layerRuns(runs)) {
-    const s = speedupTable(run);
-    if (s) out.push(s);
-    out.push(layerTable(run.results, `Layer results — ${run.label}`));
-    const f = failureTable(run);
-    if (f) out.push(f);
+  const sections = shapeSections(runs);
+  for (const section of sections) {
+    for (const run of section.runs) {
+      // in a report of several layer shapes, each table names the shape it belongs to
+      const of = sections.length > 1 ? `${run.label} (${section.title})` : run.label;
+      const s = speedupTable(run, of);
+      if (s) out.push(s);
+      out.push(layerTable(run.results, `Layer results — ${of}`));
+      const f = failureTable(run, of);
+      if (f) out.push(f);
+    }
   }
   for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}`));
   return out;
 }
 
+/**
+ * Why a report of several layer shapes draws each in a section of its own (null for one shape):
+ * a layer with other heads, head size or mode does other work.
+ */
+export function shapesNote(sections: readonly ShapeSection[]): string | null {
+  if (sections.length < 2) return null;
+  return (
+    `These results measure ${sections.length} different attention layers (${sections.map((s) => s.title).join('; ')}). ` +
+    'Each is drawn in a section of its own, not on shared axes: a layer with other heads, another head size or another mode does different work, ' +
+    'so its times, speedups and roofline points beside another layer\'s would compare different computations, not the attention layouts.'
+  );
+}
+
 export function summaryMarkdown(runs: readonly Run[], tables: readonly Table[], charts: readonly Chart[], generated: string): string {
+  const note = shapesNote(shapeSections(runs));
   const parts = [
     '# attnbench report',
     `Generated ${generated} from ${runs.map((r) => `\`${r.file}\``).join(', ')}.`,
+    ...(note ? [note] : []),
     ...tables.flatMap((t) => [`## ${t.title}`, ...(t.note ? [t.note] : []), markdownTable(t)]),
     '## Charts',
     ...charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](${c.id}.png)`),
