@@ -26,9 +26,9 @@ import { runGenerate } from '../src/generate/run.ts';
 import { decodeStepCost, gpt2Config, headDim, modelKvHeads } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
+import { generationTable } from '../src/results/tables.ts';
 import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
 import { CopyProbe, measureCeilings } from '../src/roofline/probes.ts';
-import { generationTable } from '../src/results/tables.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize } from '../src/timing/stats.ts';
 

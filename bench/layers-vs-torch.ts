@@ -17,12 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LayersConfigInput } from '../src/config/layers.ts';
+import { ortVersion } from '../src/engine/session.ts';
 import { runLayers } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
-import { ortVersion } from '../src/engine/session.ts';
+import { measureCeilings } from '../src/roofline/probes.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize, type Summary } from '../src/timing/stats.ts';
-import { measureCeilings } from '../src/roofline/probes.ts';
 
 const { values: a } = parseArgs({
   options: {

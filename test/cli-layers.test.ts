@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseNpy } from 'npyjs';
-import { LayerResultFile } from '../src/results/schema.ts';
 import { journalPath, readLayerFile } from '../src/results/io.ts';
+import { LayerResultFile } from '../src/results/schema.ts';
 import { cli, tmpDir } from './helpers.ts';
 
 const TINY = ['--heads', '4', '--head-dim', '8', '--batch', '2', '--repeats', '3', '--warmup', '1', '--no-progress'];

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { UsageError } from '../src/core/errors.ts';
 import { compareRuns, formatComparison, regressions } from '../src/report/compare.ts';
 import { loadRun } from '../src/report/load.ts';
+import type { LayerRun } from '../src/results/io.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
-import { UsageError } from '../src/core/errors.ts';
-import { type LayerRun } from '../src/results/io.ts';
 
 const LAYERS = path.join(ROOT, 'test/fixtures/layers.json');
 const GENERATE = path.join(ROOT, 'test/fixtures/generate.json');

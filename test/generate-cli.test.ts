@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { GenerateResultFile } from '../src/results/schema.ts';
 import { randomWeights } from '../src/model/weights.ts';
+import { GenerateResultFile } from '../src/results/schema.ts';
 import { writeBigcode, writeGpt2 } from './checkpoint-helpers.ts';
 import { cli, tmpDir } from './helpers.ts';
 

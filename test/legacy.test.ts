@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { UsageError } from '../src/core/errors.ts';
 import { fromLegacy, pyFloat, toLegacy } from '../src/report/legacy.ts';
 import { readLayerFile } from '../src/results/io.ts';
 import { LayerResultFile } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
-import { UsageError } from '../src/core/errors.ts';
 
 /** Twelve configurations cut from the seed's file (json.dumps of a subset: the seed's own bytes). */
 const EXCERPT = path.join(ROOT, 'test/fixtures/seed-excerpt.json');

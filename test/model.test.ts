@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
+import { MASK_MIN } from '../src/core/constants.ts';
 import { KvCache } from '../src/generate/kv-cache.ts';
 import { leftPad } from '../src/generate/prompts.ts';
+import { predictedKvBytes } from '../src/model/cache.ts';
 import { modelKvHeads, parameterCount, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { referenceLogits } from '../src/model/reference.ts';
 import { convertKvHeads, pack, randomWeights } from '../src/model/weights.ts';
-import { MASK_MIN } from '../src/core/constants.ts';
-import { predictedKvBytes } from '../src/model/cache.ts';
 
 export const TINY: ModelConfig = { layers: 2, hidden: 32, heads: 4, positions: 64, vocab: 150, inner: 128, layerNormEps: 1e-5, activation: 'gelu_new' };
 const TYPES = ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:2', 'multi-query-separate', 'fused-gqa:2'];

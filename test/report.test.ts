@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { UsageError } from '../src/core/errors.ts';
 import { buildCharts } from '../src/report/charts.ts';
 import { loadRuns } from '../src/report/load.ts';
 import { rasterize, toSvg, toVega } from '../src/report/render.ts';
 import { report } from '../src/report/report.ts';
 import { GenerateResultFile, LayerResultFile } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
-import { UsageError } from '../src/core/errors.ts';
 
 const LAYERS = path.join(ROOT, 'test/fixtures/layers.json');
 const GENERATE = path.join(ROOT, 'test/fixtures/generate.json');

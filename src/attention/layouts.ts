@@ -10,10 +10,10 @@
  *   seed mode: qkv, split, weights, output
  *   full mode: qkv, split, weights, softmax, output, merge, proj   (fused: qkv, split, attention, proj)
  */
+import { transpose2d } from '../core/arrays.ts';
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode, VariantKind, VariantSpec } from './spec.ts';
-import { transpose2d } from '../core/arrays.ts';
 
 export const SEED_STAGES = ['qkv', 'split', 'weights', 'output'] as const;
 export const FULL_STAGES = ['qkv', 'split', 'weights', 'softmax', 'output', 'merge', 'proj'] as const;
@@ -255,8 +255,12 @@ function rowsToLogical(out: Float32Array, s: LayerShape, outer: number, inner: n
 
 // ---------- the layouts ----------
 
-/** `multi-head`: Hugging Face GPT-2. q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s]. */
-const multiHead: Layout = {
+/**
+ * What the batch-major layouts with one fused projection [nm, (nh+2g)hs] share: the
+ * packing, the seed's or the full stages, and the decode step (q, k, v split from one
+ * projection, then the grouped decode core). They differ in how `build` arranges heads.
+ */
+const fusedBsm: Omit<Layout, 'build' | 'seedOutputToLogical'> = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   transposedForDecode: ['w_qkv', 'w_o'],
@@ -265,6 +269,11 @@ const multiHead: Layout = {
     const [q, k, v] = fusedDecodeProjection(g, n, x, s);
     return groupedDecode(g, n, io, s, q!, k!, v!);
   },
+};
+
+/** `multi-head`: Hugging Face GPT-2. q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s]. */
+const multiHead: Layout = {
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
@@ -379,14 +388,7 @@ const mqa1ToLogical = (out: Float32Array, s: LayerShape) => rowsToLogical(out, s
 
 /** `multi-query-1`: Hugging Face order, one fused projection [nm, (nh+2)hs]. */
 const multiQuery1: Layout = {
-  hiddenOrder: 'bsm',
-  pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
-  stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
@@ -441,14 +443,7 @@ const multiQuerySeparate: Layout = {
  * never repeated: q [b, g, s·r, hs], k [b, g, hs, s], v [b, g, s, hs].
  */
 const groupedQuery: Layout = {
-  hiddenOrder: 'bsm',
-  pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
-  stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
     const R = H / G;

@@ -1,8 +1,8 @@
 /** `attnbench compare A B [--fail-above PCT]`: B/A per configuration; a CI gate for slowdowns. */
 import { Command, Option } from 'commander';
+import { UsageError } from '../core/errors.ts';
 import { compareRuns, formatComparison, regressions } from '../report/compare.ts';
 import { loadRun } from '../report/load.ts';
-import { UsageError } from '../core/errors.ts';
 
 const parsePercent = (text: string): number => {
   if (!/^\d+(\.\d+)?$/.test(text.trim())) throw new UsageError(`--fail-above: '${text}' is not a percentage (e.g. 5 or 2.5)`);

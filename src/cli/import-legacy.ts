@@ -1,8 +1,8 @@
 /** `attnbench import-legacy SEED.json --out FILE`: the seed's JSON → a layer result file. */
 import { Command } from 'commander';
-import { writeLayerFile } from '../results/io.ts';
-import { fromLegacy, SEED_SHAPE } from '../report/legacy.ts';
 import { readJson } from '../core/files.ts';
+import { fromLegacy, SEED_SHAPE } from '../report/legacy.ts';
+import { writeLayerFile } from '../results/io.ts';
 import { parsePositive } from './lists.ts';
 
 export function importLegacyCommand(): Command {

@@ -3,13 +3,13 @@
  * a one-line error on stderr and exit code 2.
  */
 import { Command, CommanderError } from 'commander';
+import { UsageError } from '../core/errors.ts';
 import { compareCommand } from './compare.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
 import { mainJobCommand } from './main-job.ts';
 import { reportCommand } from './report.ts';
-import { UsageError } from '../core/errors.ts';
 
 export function program(): Command {
   const prog = mainJobCommand()

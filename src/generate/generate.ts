@@ -4,11 +4,11 @@
  * (`kvCache: false`, as Hugging Face's use_cache=False) every step recomputes the whole
  * sequence. Every step's wall time is recorded with the context it attended to.
  */
+import { MASK_MIN } from '../core/constants.ts';
 import type { DecoderModel } from '../model/model.ts';
 import { KvCache, roundUp } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './prompts.ts';
 import { beamSearch, greedyOrSample, type SearchOptions, type StepModel } from './search.ts';
-import { MASK_MIN } from '../core/constants.ts';
 
 export interface StepTime {
   /** Keys the step attended to: positions in the cache plus the new token. */

@@ -8,9 +8,9 @@
  * step reads at most `chunk − 1` dead positions. Beam search reorders rows in place,
  * copying only the rows that change and only their live positions.
  */
-import { f32 } from '../engine/session.ts';
 import type * as ort from 'onnxruntime-node';
 import { F32, MASK_MIN } from '../core/constants.ts';
+import { f32 } from '../engine/session.ts';
 import type { CacheShape, DecodeCache } from '../model/cache.ts';
 
 export class KvCache implements DecodeCache {

@@ -4,9 +4,9 @@
  * attention mask so that a batch of different lengths runs as one.
  */
 import { decode, encode } from 'gpt-tokenizer/encoding/r50k_base';
-import { EOS_TOKEN } from '../model/config.ts';
-import { Rng } from '../core/rng.ts';
 import { MASK_MIN } from '../core/constants.ts';
+import { Rng } from '../core/rng.ts';
+import { EOS_TOKEN } from '../model/config.ts';
 
 const EOT_TEXT = '<|endoftext|>';
 

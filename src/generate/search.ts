@@ -5,8 +5,8 @@
  * sum_logprobs / generated_length^length_penalty, early stopping true / false / never).
  */
 import type { EarlyStopping } from '../config/generate.ts';
-import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
 import { Rng } from '../core/rng.ts';
+import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
 
 /** Where logits come from: a model with its KV cache, or a test's hand-made table. */
 export interface StepModel {

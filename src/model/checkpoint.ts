@@ -12,11 +12,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { transpose2d } from '../core/arrays.ts';
+import { UsageError } from '../core/errors.ts';
 import { ACTIVATIONS, checkConfig, headDim, type Activation, type ModelConfig } from './config.ts';
 import { FLOAT_DTYPES, readHeader, readTensor, type SafetensorsHeader } from './safetensors.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
-import { transpose2d } from '../core/arrays.ts';
-import { UsageError } from '../core/errors.ts';
 
 export type ModelType = 'gpt2' | 'gpt_bigcode';
 

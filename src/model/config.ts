@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { kvHeads, type VariantSpec } from '../attention/spec.ts';
 import { F32 } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
 import type { Cost } from '../roofline/floor.ts';
 import { predictedKvBytes } from './cache.ts';
-import { UsageError } from '../core/errors.ts';
 
 /** The GELU flavours Hugging Face's GPT-2 and GPTBigCode configs name. */
 export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'] as const;

@@ -6,10 +6,10 @@
 import { layoutOf } from '../attention/layouts.ts';
 import { transpose2d } from '../core/arrays.ts';
 import { Engine, f32, ort, type Feeds, type GraphOpt } from '../engine/session.ts';
+import type { DecodeCache } from './cache.ts';
 import { headDim } from './config.ts';
 import { buildDecodeGraph, buildPrefillGraph, DECODE_INPUTS } from './graph.ts';
 import type { PackedModel } from './weights.ts';
-import type { DecodeCache } from './cache.ts';
 
 export interface EngineSettings {
   threads: number;

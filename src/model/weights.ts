@@ -10,12 +10,12 @@
  *   fc [nm, inner], fcB [inner], proj [inner, nm], projB [nm]; lnf {g, b}.
  */
 import { layoutOf, packDecode, type PhysicalTensors } from '../attention/layouts.ts';
-import { fastNormals } from '../core/rng.ts';
 import type { LayerShape, LogicalParams } from '../attention/params.ts';
-import { type VariantSpec } from '../attention/spec.ts';
-import { headDim, modelKvHeads, type ModelConfig } from './config.ts';
-import { UsageError } from '../core/errors.ts';
+import type { VariantSpec } from '../attention/spec.ts';
 import { transpose2d } from '../core/arrays.ts';
+import { UsageError } from '../core/errors.ts';
+import { fastNormals } from '../core/rng.ts';
+import { headDim, modelKvHeads, type ModelConfig } from './config.ts';
 
 export interface Norm {
   g: Float32Array;

@@ -10,10 +10,10 @@ import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
 import { checkThreads } from '../core/threads.ts';
-import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
 import { environment } from '../results/environment.ts';
 import { journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
+import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
 import { checkJobMemory, type ProfileOptions } from './layer.ts';
 import { estimateJobMs, runSweep, sweepJobs, type SweepGrid } from './sweep.ts';
 

@@ -11,10 +11,10 @@
  * fences between kernels).
  */
 import { median } from 'simple-statistics';
+import { STAGE_SEP } from '../engine/graph.ts';
+import type { ProfiledRun } from '../engine/trace.ts';
 import type { StageResult } from '../results/schema.ts';
 import { summarize } from '../timing/stats.ts';
-import { STAGE_SEP } from '../engine/graph.ts';
-import { type ProfiledRun } from '../engine/trace.ts';
 
 export const stageOf = (node: string): string => (node.includes(STAGE_SEP) ? node.slice(0, node.indexOf(STAGE_SEP)) : 'other');
 

@@ -4,15 +4,15 @@
  * configuration is appended to a journal, so `--resume` can continue an interrupted
  * sweep; a configuration that fails is reported and skipped.
  */
-import { progressBar } from '../core/progress.ts';
 import { layerCost } from '../attention/cost.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import { progressBar } from '../core/progress.ts';
 import { appendJournal } from '../results/io.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
-import { chooseRepeats } from '../timing/measure.ts';
-import { jobLabel, jobShape, profileLayer, type LayerJob, type ProfileOptions } from './layer.ts';
 import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/probes.ts';
+import { chooseRepeats } from '../timing/measure.ts';
+import { jobLabel, jobShape, profileLayer, type LayerJob, type ProfileOptions } from './layer.ts';
 
 export interface SweepGrid {
   variants: VariantSpec[];

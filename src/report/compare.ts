@@ -8,9 +8,9 @@
  * (an imported seed result) has no spread, so every change of it counts.
  */
 import { UsageError } from '../core/errors.ts';
+import type { Run } from '../results/io.ts';
 import { markdownTable, type Table } from '../table/table.ts';
 import type { Summary } from '../timing/stats.ts';
-import { type Run } from '../results/io.ts';
 
 export type Verdict = 'slower' | 'faster' | 'same';
 

@@ -3,8 +3,8 @@
  * context (with each step's roofline floor), throughput, KV-cache size, and the speedups
  * over multi-head.
  */
-import type { GenerateResult } from '../results/schema.ts';
 import type { GenerateRun } from '../results/io.ts';
+import type { GenerateResult } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
 import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
 

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as vega from 'vega';
-import type { Chart } from './chart-style.ts';
 import type { Run } from '../results/io.ts';
 import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
+import type { Chart } from './chart-style.ts';
 import { shapeSections } from './load.ts';
 import { shapesNote } from './summary.ts';
 

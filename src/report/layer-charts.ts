@@ -3,9 +3,9 @@
  * batch size), time per call, the stage split, the host share and the roofline. A report
  * of several layer shapes draws each shape's charts in a section of its own.
  */
-import { ceilingRates, roofGflops } from '../roofline/floor.ts';
 import type { LayerRun } from '../results/io.ts';
 import { BASELINE, speedupVsBaseline } from '../results/tables.ts';
+import { ceilingRates, roofGflops } from '../roofline/floor.ts';
 import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
 interface LayerPoint {
@@ -83,6 +83,14 @@ function layerChart(x: LayerContext, c: Parameters<typeof chart>[0]): Chart {
   return chart({ ...c, id: `${c.id}-${x.section.id}`, title: `${c.title} — ${x.section.title}`, section: x.section.title });
 }
 
+/** A chart of every configuration in one panel per batch size (headed "batch 8"), on one shared y scale. */
+const batchPanels = (x: LayerContext, spec: Record<string, unknown>) => ({
+  data: { values: x.points },
+  facet: { column: BATCH_COLUMN },
+  spec: { width: 300, height: HEIGHT, ...spec },
+  resolve: { scale: { y: 'shared' } },
+});
+
 /** The seed's two plots: speedup over multi-head against sequence length, one chart per batch size. */
 function speedupCharts(x: LayerContext): Chart[] {
   const batches = [...new Set(x.points.map((p) => p.batch))].sort((a, b) => a - b);
@@ -132,39 +140,32 @@ function totalTimeChart(x: LayerContext): Chart {
       'Median time of one call of the layer against sequence length, one panel per batch size, on a log scale so that every variant stays readable. ' +
       'The vertical bars span the fastest and the slowest repetition.',
     subtitle: 'median over repetitions; bars: min to max; log scale',
-    body: {
-      data: { values: x.points },
-      facet: { column: BATCH_COLUMN },
-      spec: {
-        width: 300,
-        height: HEIGHT,
-        layer: [
-          {
-            mark: { type: 'rule', strokeWidth: 1.5 },
-            encoding: { x: SEQ_AXIS, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color: x.color, opacity: x.pick.opacity },
+    body: batchPanels(x, {
+      layer: [
+        {
+          mark: { type: 'rule', strokeWidth: 1.5 },
+          encoding: { x: SEQ_AXIS, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color: x.color, opacity: x.pick.opacity },
+        },
+        {
+          params: x.pick.params,
+          mark: { type: 'line', point: { size: 40, filled: true } },
+          encoding: {
+            x: SEQ_AXIS,
+            y: { field: 'ms', type: 'quantitative', title: 'time per call (ms, log scale)', scale: { type: 'log', nice: false } },
+            color: x.color,
+            ...x.runDash,
+            opacity: x.pick.opacity,
+            tooltip: [
+              ...x.baseTip,
+              { field: 'ms', title: 'median ms', format: '.3f' },
+              { field: 'minMs', title: 'min ms', format: '.3f' },
+              { field: 'maxMs', title: 'max ms', format: '.3f' },
+              { field: 'n', title: 'repetitions' },
+            ],
           },
-          {
-            params: x.pick.params,
-            mark: { type: 'line', point: { size: 40, filled: true } },
-            encoding: {
-              x: SEQ_AXIS,
-              y: { field: 'ms', type: 'quantitative', title: 'time per call (ms, log scale)', scale: { type: 'log', nice: false } },
-              color: x.color,
-              ...x.runDash,
-              opacity: x.pick.opacity,
-              tooltip: [
-                ...x.baseTip,
-                { field: 'ms', title: 'median ms', format: '.3f' },
-                { field: 'minMs', title: 'min ms', format: '.3f' },
-                { field: 'maxMs', title: 'max ms', format: '.3f' },
-                { field: 'n', title: 'repetitions' },
-              ],
-            },
-          },
-        ],
-      },
-      resolve: { scale: { y: 'shared' } },
-    },
+        },
+      ],
+    }),
   });
 }
 
@@ -239,24 +240,18 @@ function hostShareChart(x: LayerContext): Chart {
       'The share of a call spent outside the compute kernels (the seed\'s "cpu part": 1 − kernel time / wall time). ' +
       'High at short sequences, where launching and bookkeeping cost as much as the arithmetic.',
     subtitle: "1 − kernel time / wall time (the seed's \"cpu part\")",
-    body: {
-      data: { values: x.points },
-      facet: { column: BATCH_COLUMN },
-      spec: {
-        width: 300,
-        height: HEIGHT,
-        params: x.pick.params,
-        mark: { type: 'line', point: { size: 40, filled: true } },
-        encoding: {
-          x: SEQ_AXIS,
-          y: { field: 'hostShare', type: 'quantitative', title: 'host share of the call', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
-          color: x.color,
-          ...x.runDash,
-          opacity: x.pick.opacity,
-          tooltip: [...x.baseTip, { field: 'hostShare', title: 'host share', format: '.1%' }],
-        },
+    body: batchPanels(x, {
+      params: x.pick.params,
+      mark: { type: 'line', point: { size: 40, filled: true } },
+      encoding: {
+        x: SEQ_AXIS,
+        y: { field: 'hostShare', type: 'quantitative', title: 'host share of the call', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+        color: x.color,
+        ...x.runDash,
+        opacity: x.pick.opacity,
+        tooltip: [...x.baseTip, { field: 'hostShare', title: 'host share', format: '.1%' }],
       },
-    },
+    }),
   });
 }
 

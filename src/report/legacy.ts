@@ -18,12 +18,12 @@
  * seed's `get_key_totals` did.
  */
 import { z } from 'zod';
-import { seedRepeats } from '../timing/measure.ts';
-import { SEED_STAGES } from '../attention/layouts.ts';
 import { layerCost } from '../attention/cost.ts';
+import { SEED_STAGES } from '../attention/layouts.ts';
 import { ALIASES, kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
-import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
 import { UsageError } from '../core/errors.ts';
+import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
+import { seedRepeats } from '../timing/measure.ts';
 
 /** The seed's layer shape (profile_attention_types.py: nh=16, hs=64). */
 export const SEED_SHAPE = { heads: 16, headDim: 64 } as const;

@@ -5,14 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { UsageError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import type { Run } from '../results/io.ts';
 import { buildCharts } from './charts.ts';
 import { reportHtml, type PageChart } from './html.ts';
 import { loadRuns } from './load.ts';
 import { toPng, toSvg, toVega } from './render.ts';
 import { buildTables, summaryMarkdown } from './summary.ts';
-import { UsageError } from '../core/errors.ts';
-import { writeFileAtomic } from '../core/files.ts';
-import { type Run } from '../results/io.ts';
 
 /** File name → contents, everything the report folder receives. */
 export type ReportFiles = Map<string, string | Uint8Array>;

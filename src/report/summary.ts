@@ -2,12 +2,12 @@
  * The report's tables, built once as typed tables and printed twice: as markdown
  * (`summary.md`, for pasting into an issue or a README) and as HTML (`index.html`).
  */
+import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
 import { BASELINE, generationTable, layerTable, speedupVsBaseline } from '../results/tables.ts';
 import { markdownTable, type Column, type Table } from '../table/table.ts';
 import type { Chart } from './chart-style.ts';
 import { generateRuns, shapeSections, type ShapeSection } from './load.ts';
-import type { LayerRun, Run } from '../results/io.ts';
 
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];

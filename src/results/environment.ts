@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { ortVersion, type GraphOpt } from '../engine/session.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import type { Environment } from './schema.ts';
-import { type Ceilings } from '../roofline/probes.ts';
 
 /** The glibc settings the launcher applies (see bin/attnbench.js); recorded as found. */
 export const MALLOC_VARS = ['MALLOC_MMAP_MAX_', 'MALLOC_TRIM_THRESHOLD_'] as const;
