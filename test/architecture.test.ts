@@ -1,7 +1,7 @@
 /**
  * Data flows one way: every folder of src/ may import only from the folders before it in
- * LAYERS (and from itself); folders in the same group are peers that must not import each
- * other. The README's "Layout of the code" lists the folders in this same order.
+ * LAYERS and from itself; folders in the same group are peers that must
+ * not import each other. The README's "Layout of the code" lists the folders in this order.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -91,4 +91,13 @@ test('the check finds upward, peer and outside imports, in every form of import'
     "src/report/report.ts: imports '../cli/main.ts' from 'cli', which comes after 'report'",
     "src/table/table.ts: imports '../../test/helpers.ts', outside src/",
   ]);
+});
+
+test("the README's Layout of the code lists the folders of src/ in this order", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('## Layout of the code'));
+  const listed = [...block.matchAll(/^src\/(\w+)(?:\/|\.ts)/gm)].map((m) => m[1]!);
+  assert.deepEqual(listed, LAYERS.flat());
+  const folders = fs.readdirSync(path.join(ROOT, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  assert.deepEqual([...folders].sort(), LAYERS.flat().filter((l) => l !== 'index').sort(), 'every folder of src/ is in the order');
 });

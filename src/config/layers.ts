@@ -12,6 +12,9 @@ import { MODES } from '../attention/spec.ts';
 import { GRAPH_OPTS } from '../engine/session.ts';
 
 const positive = () => z.number().int().positive();
+
+/** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
+export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
 
 export const LayersConfig = z.object({
@@ -21,8 +24,8 @@ export const LayersConfig = z.object({
     .array(positive())
     .describe('sequence lengths (e.g. 64-1984+128)')
     .default(() => Array.from({ length: 16 }, (_, i) => 64 + 128 * i)),
-  heads: positive().describe('query heads (nh)').default(16),
-  headDim: positive().describe('head size (hs)').default(64),
+  heads: positive().describe('query heads (nh)').default(SEED_LAYER.heads),
+  headDim: positive().describe('head size (hs)').default(SEED_LAYER.headDim),
   mode: z.enum(MODES).describe('seed: projection and two matmuls; full: a causal self-attention layer').default('seed'),
   repeats: z.union([positive(), z.literal('auto')]).describe("timed runs per configuration; auto: the seed's rule capped by --budget-ms").default('auto'),
   budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(3000),
