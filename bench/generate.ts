@@ -16,16 +16,21 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { median, quantile, sampleStandardDeviation } from 'simple-statistics';
+import { median } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
-import { measureCeilings } from '../src/engine/ceilings.ts';
+import { GenerateConfig, type GenerateConfigInput } from '../src/config/generate.ts';
+import { parseConfig } from '../src/config/parse.ts';
+import { Rng } from '../src/core/rng.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
-import { generateTable } from '../src/generate/report.ts';
-import { runGenerate, type GenerateConfig } from '../src/generate/run.ts';
-import { decodeStepFlops, decodeWeightFloats, headDim, modelKvHeads, type ModelConfig } from '../src/model/config.ts';
+import { runGenerate } from '../src/generate/run.ts';
+import { decodeStepCost, gpt2Config, headDim, modelKvHeads } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
-import { Rng } from '../src/attention/params.ts';
+import { generationTable } from '../src/results/tables.ts';
+import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
+import { CopyProbe, measureCeilings } from '../src/roofline/probes.ts';
+import { markdownTable, type Table } from '../src/table/table.ts';
+import { summarize } from '../src/timing/stats.ts';
 
 if (process.env.MALLOC_MMAP_MAX_ === undefined) {
   process.stderr.write('note: run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 as bin/attnbench.js does\n');
@@ -33,20 +38,22 @@ if (process.env.MALLOC_MMAP_MAX_ === undefined) {
 
 const { values: a } = parseArgs({
   options: {
-    attention: { type: 'string', default: 'multi-head,multi-query,multi-query-1,grouped-query:4,fused-gqa:4' },
-    layers: { type: 'string', default: '4' },
-    hidden: { type: 'string', default: '1024' },
-    heads: { type: 'string', default: '16' },
-    vocab: { type: 'string', default: '50257' },
-    batch: { type: 'string', default: '8' },
+    // generation settings (fields of the generation config; what is not given takes TARGET's value or the config's default)
+    attention: { type: 'string' },
+    layers: { type: 'string' },
+    hidden: { type: 'string' },
+    heads: { type: 'string' },
+    vocab: { type: 'string' },
+    batch: { type: 'string' },
+    threads: { type: 'string' },
+    'max-length': { type: 'string' },
+    repeats: { type: 'string' },
+    // the benchmark's own
     contexts: { type: 'string', default: '256,512,1024' },
     steps: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '5' },
-    threads: { type: 'string', default: String(os.cpus().length) },
     generate: { type: 'boolean', default: true },
     'no-generate': { type: 'boolean', default: false },
-    'max-length': { type: 'string', default: '1024' },
-    repeats: { type: 'string', default: '1' },
     /** Part C: beam search with this many beams over batch / beams prompts (0: skip). */
     beams: { type: 'string', default: '4' },
     'beam-max-length': { type: 'string', default: '512' },
@@ -55,20 +62,37 @@ const { values: a } = parseArgs({
   },
 });
 const num = (s: string | undefined) => Number(s);
-const threads = num(a.threads);
-const config: ModelConfig = {
-  layers: num(a.layers),
-  hidden: num(a.hidden),
-  heads: num(a.heads),
+const given = (k: string, v: string | undefined, f: (s: string) => unknown = num) => (v === undefined ? {} : { [k]: f(v) });
+
+/** The issue's target shape: the seed's model cut to 4 layers, batch 8, one timed generation of 1024 tokens. */
+const TARGET: GenerateConfigInput = {
+  attention: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4', 'fused-gqa:4'],
+  layers: 4,
+  hidden: 1024,
+  heads: 16,
+  vocab: 50257,
   positions: 2048,
-  vocab: num(a.vocab),
-  inner: 4 * num(a.hidden),
-  layerNormEps: 1e-5,
-  activation: 'gelu_new',
+  batch: 8,
+  maxLength: 1024,
+  repeats: 1,
 };
-const rows = num(a.batch);
+const base = parseConfig(GenerateConfig, {
+  ...TARGET,
+  ...given('attention', a.attention, (t) => t.split(',')),
+  ...given('layers', a.layers),
+  ...given('hidden', a.hidden),
+  ...given('heads', a.heads),
+  ...given('vocab', a.vocab),
+  ...given('batch', a.batch),
+  ...given('threads', a.threads),
+  ...given('maxLength', a['max-length']),
+  ...given('repeats', a.repeats),
+});
+const threads = base.threads;
+const config = gpt2Config({ layers: base.layers!, hidden: base.hidden!, heads: base.heads!, positions: base.positions!, vocab: base.vocab! });
+const rows = base.batch!;
 const contexts = a.contexts!.split(',').map(Number);
-const specs = a.attention!.split(',').map(parseVariant);
+const specs = base.attention!.map(parseVariant);
 const D = headDim(config);
 
 const machine = `${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${threads} engine thread(s), node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
@@ -96,7 +120,7 @@ for (const spec of specs) for (const spinning of spinSettings) {
   const caches = new Map<number, KvCache>();
   const rng = new Rng(7);
   for (const ctx of contexts) {
-    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, 256), 256);
+    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, base.cacheChunk), base.cacheChunk);
     for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
     for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
     cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
@@ -107,9 +131,7 @@ for (const spec of specs) for (const spinning of spinSettings) {
 }
 const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i));
 const copyProbe: number[] = [];
-const probeA = new Float32Array(16 << 20);
-const probeB = new Float32Array(16 << 20);
-probeB.set(probeA);
+const probe = new CopyProbe();
 for (let round = 0; round < num(a.rounds); round++) {
   for (const ctx of contexts) {
     for (const e of entries) {
@@ -125,67 +147,51 @@ for (let round = 0; round < num(a.rounds); round++) {
       e.ms.set(ctx, xs);
     }
   }
-  const t0 = performance.now();
-  probeB.set(probeA);
-  copyProbe.push((2 * probeA.byteLength) / (performance.now() - t0) / 1e6);
+  copyProbe.push(...probe.run(1));
 }
 const copyGBps = median([ceilings.copyGBps.median, ...copyProbe]);
-const floor = (g: number, ctx: number) =>
-  Math.max(
-    (4 * decodeWeightFloats(config, g) + 2 * config.layers * rows * g * D * ctx * 4) / (copyGBps * 1e6),
-    decodeStepFlops(config, g, rows, ctx) / (ceilings.matmulGflops.median * 1e6),
-  );
+const floor = (g: number, ctx: number) => floorMs(decodeStepCost(config, g, rows, ctx), { ...ceilingRates(ceilings), copyGBps });
 process.stdout.write(
   `### A. decode step at fixed contexts (median ms over ${num(a.rounds)} rounds × ${num(a.steps)} steps; copy bandwidth for the floor: ${copyGBps.toFixed(1)} GB/s, median of the ceiling and ${copyProbe.length} probes between rounds: ${copyProbe.map((x) => x.toFixed(0)).join(', ')})\n\n`,
 );
-const head = ['attention', 'kv heads', 'context', 'median ms', 'sd', 'p90', 'n', 'floor ms', '× floor', '× vs MHA'];
-const lines = [head, head.map(() => '---')];
-for (const ctx of contexts) {
-  const mha = entries.find((e) => e.label === 'multi-head');
-  for (const e of entries) {
-    const xs = e.ms.get(ctx)!;
-    const m = median(xs);
-    const f = floor(e.g, ctx);
-    lines.push([e.label, String(e.g), String(ctx), m.toFixed(2), (xs.length > 1 ? sampleStandardDeviation(xs) : 0).toFixed(2), quantile(xs, 0.9).toFixed(2), String(xs.length), f.toFixed(2), (m / f).toFixed(2), mha ? (median(mha.ms.get(ctx)!) / m).toFixed(2) : '']);
-  }
-}
-process.stdout.write(lines.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+const stepTable: Table = {
+  title: 'decode step at fixed contexts',
+  columns: [
+    { key: 'attention', label: 'attention' },
+    { key: 'kvHeads', label: 'kv heads', numeric: true },
+    { key: 'context', label: 'context', numeric: true },
+    { key: 'medianMs', label: 'median ms', numeric: true, digits: 2 },
+    { key: 'sd', label: 'sd', numeric: true, digits: 2 },
+    { key: 'p90', label: 'p90', numeric: true, digits: 2 },
+    { key: 'n', label: 'n', numeric: true },
+    { key: 'floorMs', label: 'floor ms', numeric: true, digits: 2 },
+    { key: 'vsFloor', label: '× floor', numeric: true, digits: 2 },
+    { key: 'speedupVsMha', label: '× vs MHA', numeric: true, digits: 2 },
+  ],
+  rows: contexts.flatMap((ctx) => {
+    const mha = entries.find((e) => e.label === 'multi-head');
+    return entries.map((e) => {
+      const s = summarize(e.ms.get(ctx)!);
+      const f = floor(e.g, ctx);
+      return { attention: e.label, kvHeads: e.g, context: ctx, medianMs: s.median, sd: s.stddev, p90: s.p90, n: s.n, floorMs: f, vsFloor: s.median / f, speedupVsMha: mha ? median(mha.ms.get(ctx)!) / s.median : null };
+    });
+  }),
+};
+process.stdout.write(markdownTable(stepTable) + '\n\n');
 for (const e of entries) await e.model.release();
 entries.length = 0;
 
 // ---------- B and C run the command's own path, differing only in length, rows, beams and repeats ----------
-const generateRun = (maxLength: number, batch: number, numBeams: number, repeats: number): GenerateConfig => ({
-  model: { ...config, positions: Math.max(2048, maxLength) },
-  attention: specs.map(variantLabel),
-  batch,
-  prompts: [],
-  promptLength: 16,
-  maxLength,
-  doSample: false,
-  temperature: 1,
-  topK: 50,
-  topP: 1,
-  numBeams,
-  lengthPenalty: 1,
-  earlyStopping: false,
-  useCache: true,
-  seed: 1,
-  repeats,
-  threads,
-  chunk: 256,
-  preset: 'bench',
-  progress: false,
-  ceilings,
-  log: () => {},
-});
+const generateRun = (maxLength: number, batch: number, numBeams: number, repeats: number) =>
+  runGenerate({ ...base, positions: Math.max(2048, maxLength), maxLength, batch, numBeams, repeats }, { progress: false, ceilings, log: () => {} });
 
 // ---------- B: whole generations ----------
 if (a.generate && !a['no-generate']) {
-  const file = await runGenerate(generateRun(num(a['max-length']), rows, 1, num(a.repeats)));
+  const file = await generateRun(base.maxLength!, rows, 1, base.repeats!);
   process.stdout.write(
-    `### B. whole generations: batch ${rows}, prompt 16, max_length ${a['max-length']}, greedy, ${a.repeats} timed generation(s) after a warm-up\n\n`,
+    `### B. whole generations: batch ${rows}, prompt 16, max_length ${base.maxLength}, greedy, ${base.repeats} timed generation(s) after a warm-up\n\n`,
   );
-  process.stdout.write(generateTable(file.results) + '\n');
+  process.stdout.write(markdownTable(generationTable(file)) + '\n\n');
   const probes = file.results.at(-1)?.roofline?.copyProbesGBps ?? [];
   process.stdout.write(
     `floors: copy ${file.results.map((r) => r.roofline?.copyGBps.toFixed(1)).join(' / ')} GB/s per type (median of the ceiling and the probes around each type's runs: ${probes.map((x) => x.toFixed(0)).join(', ')})\n\n`,
@@ -194,17 +200,29 @@ if (a.generate && !a['no-generate']) {
 // ---------- C: beam search, the KV-cache reorder per type ----------
 if (num(a.beams) > 1) {
   const nb = num(a.beams);
-  const file = await runGenerate(generateRun(num(a['beam-max-length']), Math.max(1, Math.floor(rows / nb)), nb, 1));
+  const file = await generateRun(num(a['beam-max-length']), Math.max(1, Math.floor(rows / nb)), nb, 1);
   process.stdout.write(
     `### C. beam search: ${Math.max(1, Math.floor(rows / nb))} prompt(s) × ${nb} beams, prompt 16, max_length ${a['beam-max-length']}; the KV-cache reorder between steps\n\n`,
   );
-  const bh = ['attention', 'kv heads', 'decode ms/step', 'reorders', 'reorder ms median', 'p90', 'max', 'reorder ms per generation', 'share of decode'];
-  const bl = [bh, bh.map(() => '---')];
-  for (const r of file.results) {
-    const p = r.beamReorderMsPerStep;
-    const decodeTotal = r.decodeMsPerToken.median * r.decodeMsPerToken.n;
-    bl.push([r.attention, String(r.kvHeads), r.decodeMsPerToken.median.toFixed(2), String(p?.n ?? 0), p ? p.median.toFixed(3) : '', p ? p.p90.toFixed(3) : '', p ? p.max.toFixed(3) : '', r.beamReorderMs.toFixed(1), `${((100 * r.beamReorderMs) / decodeTotal).toFixed(1)} %`]);
-  }
-  process.stdout.write(bl.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n\n');
+  const reorderTable: Table = {
+    title: 'beam search: the KV-cache reorder',
+    columns: [
+      { key: 'attention', label: 'attention' },
+      { key: 'kvHeads', label: 'kv heads', numeric: true },
+      { key: 'decodeMs', label: 'decode ms/step', numeric: true, digits: 2 },
+      { key: 'reorders', label: 'reorders', numeric: true },
+      { key: 'medianMs', label: 'reorder ms median', numeric: true, digits: 3 },
+      { key: 'p90', label: 'p90', numeric: true, digits: 3 },
+      { key: 'max', label: 'max', numeric: true, digits: 3 },
+      { key: 'perGeneration', label: 'reorder ms per generation', numeric: true, digits: 1 },
+      { key: 'sharePct', label: '% of decode', numeric: true, digits: 1 },
+    ],
+    rows: file.results.map((r) => {
+      const p = r.beamReorderMsPerStep;
+      const decodeTotal = r.decodeMsPerToken.median * r.decodeMsPerToken.n;
+      return { attention: r.attention, kvHeads: r.kvHeads, decodeMs: r.decodeMsPerToken.median, reorders: p?.n ?? 0, medianMs: p?.median ?? null, p90: p?.p90 ?? null, max: p?.max ?? null, perGeneration: r.beamReorderMs, sharePct: (100 * r.beamReorderMs) / decodeTotal };
+    }),
+  };
+  process.stdout.write(markdownTable(reorderTable) + '\n\n');
 }
 process.stdout.write(`load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);

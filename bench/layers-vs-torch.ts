@@ -16,9 +16,12 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureCeilings } from '../src/engine/ceilings.ts';
-import { runLayers, type LayersConfig } from '../src/profile/run-layers.ts';
+import type { LayersConfigInput } from '../src/config/layers.ts';
+import { ortVersion } from '../src/engine/session.ts';
+import { runLayers } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
+import { measureCeilings } from '../src/roofline/probes.ts';
+import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize, type Summary } from '../src/timing/stats.ts';
 
 const { values: a } = parseArgs({
@@ -55,33 +58,16 @@ function runTorch(): TorchOut | string {
 }
 
 const ceilings = await measureCeilings({ threads, graphOpt: 'all' });
-const config: LayersConfig = {
-  variants,
-  batch: [batch],
-  seq: [seq],
-  heads: 16,
-  headDim: 64,
-  mode: 'seed',
-  repeats,
-  budgetMs: 0,
-  warmup: 2,
-  threads,
-  graphOpt: 'all',
-  profiledRuns: 5,
-  verify: false,
-  resume: false,
-  seed: 1,
-  progress: false,
-  ceilings,
-  log: (l) => process.stderr.write(`ort: ${l}\n`),
-};
+/** The seed's layer (16 heads of 64, seed mode: the config's defaults) at one shape, fixed repeats, 5 profiled runs for the stage rates. */
+const config: LayersConfigInput = { variants, batch: [batch], seq: [seq], repeats, budgetMs: 0, threads, profileRuns: 5 };
+const runOptions = { progress: false, ceilings, log: (l: string) => process.stderr.write(`ort: ${l}\n`) };
 
 // alternate the two frameworks in rounds so that drift of a shared host hits both alike
 const ort: Map<string, { samples: number[]; last: LayerResult }> = new Map();
 const torch: Map<string, number[]> = new Map();
 let torchInfo: TorchOut | string = 'not run';
 for (let round = 0; round < Number(a.rounds); round++) {
-  for (const r of (await runLayers(config)).results) {
+  for (const r of (await runLayers(config, runOptions)).results) {
     const e = ort.get(r.variant) ?? { samples: [], last: r };
     e.samples.push(...r.totalMs.samples);
     e.last = r;
@@ -96,25 +82,32 @@ const ms = (s: Summary) => `${s.median.toFixed(1)} ± ${s.stddev.toFixed(1)} (n=
 const peak = ceilings.matmulGflops.median;
 const stageRate = (r: LayerResult, name: string) => {
   const st = r.stages.find((s) => s.name === name);
-  return st?.gflops ? `${st.gflops.toFixed(0)} (${((100 * st.gflops) / peak).toFixed(0)}%)` : '–';
+  return st?.gflops ? `${st.gflops.toFixed(0)} (${((100 * st.gflops) / peak).toFixed(0)}%)` : null;
 };
-const lines = [
-  `Machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${threads} threads; onnxruntime-node ${ceilings ? '' : ''}${(await import('../src/engine/session.ts')).ortVersion()}; ` +
+const header = [
+  `Machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${threads} threads; onnxruntime-node ${ortVersion()}; ` +
     `engine matmul ceiling ${peak.toFixed(0)} GFLOP/s (± ${ceilings.matmulGflops.stddev.toFixed(0)}, n=${ceilings.matmulGflops.n}), copy ${ceilings.copyGBps.median.toFixed(1)} GB/s.`,
   typeof torchInfo === 'string' ? torchInfo : `PyTorch ${torchInfo.version}, ${torchInfo.blas}.`,
   `Seed mode, batch ${batch}, seq ${seq}, 16 heads × 64; ${a.rounds} rounds × ${repeats} timed runs each, frameworks alternating. Stage rates: analytic FLOPs / median kernel time from 5 profiled runs.`,
-  '',
-  '| variant | attnbench ms | PyTorch ms | attnbench / PyTorch | qkv GFLOP/s (% ceiling) | weights | output |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
 ];
-for (const v of variants) {
-  const o = ort.get(v);
-  if (!o) continue;
-  const os_ = summarize(o.samples);
-  const t = torch.get(v);
-  const ts = t ? summarize(t) : undefined;
-  lines.push(
-    `| ${v} | ${ms(os_)} | ${ts ? ms(ts) : '–'} | ${ts ? (os_.median / ts.median).toFixed(2) : '–'} | ${stageRate(o.last, 'qkv')} | ${stageRate(o.last, 'weights')} | ${stageRate(o.last, 'output')} |`,
-  );
-}
-process.stdout.write(lines.join('\n') + '\n');
+const table: Table = {
+  title: 'attnbench against PyTorch eager',
+  columns: [
+    { key: 'variant', label: 'variant' },
+    { key: 'attnbenchMs', label: 'attnbench ms', numeric: true },
+    { key: 'torchMs', label: 'PyTorch ms', numeric: true },
+    { key: 'ratio', label: 'attnbench / PyTorch', numeric: true, digits: 2 },
+    { key: 'qkv', label: 'qkv GFLOP/s (% matmul ceiling)', numeric: true },
+    { key: 'weights', label: 'weights', numeric: true },
+    { key: 'output', label: 'output', numeric: true },
+  ],
+  rows: variants.flatMap((v) => {
+    const o = ort.get(v);
+    if (!o) return [];
+    const os_ = summarize(o.samples);
+    const t = torch.get(v);
+    const ts = t ? summarize(t) : undefined;
+    return [{ variant: v, attnbenchMs: ms(os_), torchMs: ts ? ms(ts) : null, ratio: ts ? os_.median / ts.median : null, qkv: stageRate(o.last, 'qkv'), weights: stageRate(o.last, 'weights'), output: stageRate(o.last, 'output') }];
+  }),
+};
+process.stdout.write(header.join('\n') + '\n\n' + markdownTable(table) + '\n');

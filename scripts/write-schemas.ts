@@ -1,6 +1,6 @@
 /** Regenerate schemas/*.schema.json from the zod schemas (`npm run schemas`); a test checks they are current. */
 import path from 'node:path';
-import { writeFileAtomic } from '../src/results/io.ts';
+import { writeFileAtomic } from '../src/core/files.ts';
 import { jsonSchemas } from '../src/results/json-schema.ts';
 
 for (const [name, schema] of Object.entries(jsonSchemas())) {

@@ -1,13 +1,75 @@
 /**
- * attnbench's typed API: what `import … from 'attnbench'` gives a program.
- * (A minimal entry point; the restructuring of src/ replaces it with the full one.)
+ * attnbench's typed API: what the command line does, as functions a program can call.
+ *
+ *   import { runLayers } from 'attnbench';
+ *   const file = await runLayers({ variants: ['multi-head', 'multi-query-1'], batch: [8], seq: [512] });
+ *
+ * Configurations are zod schemas with defaults (give only the fields you care about);
+ * results are the validated result files, typed from their schemas.
  */
-export { parseVariant, variantLabel, UsageError, type VariantSpec, type Mode } from './attention/spec.ts';
-export { buildLayer, layerShape, type LayerModel } from './attention/layer.ts';
-export { runLayers, type LayersConfig } from './profile/run-layers.ts';
-export { runGenerate, type GenerateConfig } from './generate/run.ts';
-export { report } from './report/report.ts';
-export { loadRun, loadRuns, type Run } from './report/load.ts';
-export { compareRuns, type Comparison } from './report/compare.ts';
-export { chromiumLaunchOptions, unpackChromium, swiftshaderVulkanEnv, type ChromiumFiles, type ChromiumLaunch } from './browser/chromium.ts';
-export * from './results/schema.ts';
+
+// the attention variants and their graphs
+export { ALIASES, kvHeads, MODES, parseVariant, VARIANT_KINDS, variantLabel, type Mode, type VariantKind, type VariantSpec } from './attention/spec.ts';
+export { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds, type LayerModel } from './attention/layer.ts';
+export { LAYOUTS, layoutOf, type Layout, type PhysicalTensors } from './attention/layouts.ts';
+export { randomParams, type LayerShape, type LogicalParams } from './attention/params.ts';
+export { maxRelError, referenceAttention } from './attention/reference.ts';
+export { layerCost, type LayerCost } from './attention/cost.ts';
+export { Engine, type EngineOptions, type GraphOpt } from './engine/session.ts';
+
+// measuring
+export { LayersConfig, MAIN_JOB_GRID, type LayersConfigInput } from './config/layers.ts';
+export { GenerateConfig, PRESETS, type GenerateConfigInput, type PresetName } from './config/generate.ts';
+export { runLayers, type LayersRunOptions } from './profile/run-layers.ts';
+export { runGenerate, type GenerateRunOptions } from './generate/run.ts';
+export { measureCeilings, Ceilings, type CeilingOptions } from './roofline/probes.ts';
+export { ceilingRates, floorMs, type Cost, type Rates } from './roofline/floor.ts';
+
+// result files: their schemas (zod), the types inferred from them, reading and writing
+export {
+  Environment,
+  Failure,
+  GENERATE_SCHEMA,
+  GenerateResult,
+  GenerateResultFile,
+  GenerationResolved,
+  LAYERS_SCHEMA,
+  LayerConfig,
+  LayerResult,
+  LayerResultFile,
+  Stage,
+  StepPoint,
+  type StageResult,
+} from './results/schema.ts';
+export { Samples, Summary, summarize } from './timing/stats.ts';
+export { ModelConfig } from './model/config.ts';
+export { readLayerFile, readRun, writeGenerateFile, writeLayerFile, type GenerateRun, type LayerRun, type Run } from './results/io.ts';
+export { jsonSchemas } from './results/json-schema.ts';
+
+// tables
+export { csvTable, formatTable, htmlTable, jsonTable, markdownTable, type Cell, type Column, type Table, type TableFormat } from './table/table.ts';
+export { generationTable, layerTable, speedupVsBaseline } from './results/tables.ts';
+
+// reports and comparisons
+export { compareRuns, formatComparison, regressions, type Comparison, type CompareRow } from './report/compare.ts';
+export { loadRun, loadRuns } from './report/load.ts';
+export { fromLegacy, toLegacy } from './report/legacy.ts';
+export { UsageError } from './core/errors.ts';
+
+import { compareRuns, type Comparison } from './report/compare.ts';
+import { loadRun } from './report/load.ts';
+
+/**
+ * Draw result files into `dir` (SVG and PNG charts, index.html, summary.md); returns the
+ * path of index.html. The charting libraries load on the first call, not with the API.
+ */
+export async function report(files: readonly string[], dir: string): Promise<string> {
+  const { report: draw } = await import('./report/report.ts');
+  return draw(files, dir);
+}
+
+/** Compare two result files: B/A per configuration present in both, with each side's spread. */
+export const compare = (a: string, b: string): Comparison => compareRuns(loadRun(a), loadRun(b));
+
+// the browser that comes with npm ci (tests, and runs in a browser)
+export { chromiumLaunchOptions, swiftshaderVulkanEnv, unpackChromium, type ChromiumFiles, type ChromiumLaunch } from './browser/chromium.ts';

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeSafetensors, type TensorToWrite } from '../src/model/safetensors.ts';
 import type { ModelWeights } from '../src/model/weights.ts';
+import { encodeSafetensors, type TensorToWrite } from './safetensors-writer.ts';
 
 const t = (shape: number[], data: ArrayLike<number>, dtype: TensorToWrite['dtype'] = 'F32'): TensorToWrite => ({ shape, data, dtype });
 

@@ -3,16 +3,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { MASK_MIN } from '../src/attention/layouts.ts';
-import { parseVariant, UsageError } from '../src/attention/spec.ts';
-import { checkModelMemory, inspectCheckpoint, loadCheckpoint } from '../src/model/checkpoint.ts';
+import { parseVariant } from '../src/attention/spec.ts';
+import { MASK_MIN } from '../src/core/constants.ts';
+import { UsageError } from '../src/core/errors.ts';
+import { checkMemory } from '../src/core/memory.ts';
+import { inspectCheckpoint, loadCheckpoint } from '../src/model/checkpoint.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { referenceLogits } from '../src/model/reference.ts';
-import { encodeSafetensors, readHeader, readTensor } from '../src/model/safetensors.ts';
+import { readHeader, readTensor } from '../src/model/safetensors.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../src/model/weights.ts';
 import { writeBigcode, writeGpt2 } from './checkpoint-helpers.ts';
 import { tmpDir } from './helpers.ts';
+import { encodeSafetensors } from './safetensors-writer.ts';
 
 const TINY: ModelConfig = { layers: 2, hidden: 32, heads: 4, positions: 40, vocab: 120, inner: 128, layerNormEps: 1e-5, activation: 'gelu_new' };
 
@@ -175,5 +178,5 @@ test('bad checkpoints: missing files, malformed config.json, wrong shapes and dt
   refuses(() => inspectCheckpoint(dir), /truncated: 5 bytes/);
 
   // predicted memory above what is free
-  refuses(() => checkModelMemory('--model big', 64 * 2 ** 30, 2 * 2 ** 30), /--model big: needs about 64\.0 GiB of memory, only 2\.0 GiB free/);
+  refuses(() => checkMemory('--model big', 64 * 2 ** 30, 2 * 2 ** 30), /--model big: needs about 64\.0 GiB of memory, only 2\.0 GiB free/);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UsageError } from '../src/attention/spec.ts';
+import { UsageError } from '../src/core/errors.ts';
 import { chromiumLaunchOptions, swiftshaderVulkanEnv, unpackChromium } from '../src/browser/chromium.ts';
 import { ROOT, tmpDir } from './helpers.ts';
 

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseNpy } from 'npyjs';
-import { LayerResultFile } from '../src/results/schema.ts';
 import { journalPath, readLayerFile } from '../src/results/io.ts';
+import { LayerResultFile } from '../src/results/schema.ts';
 import { cli, tmpDir } from './helpers.ts';
 
 const TINY = ['--heads', '4', '--head-dim', '8', '--batch', '2', '--repeats', '3', '--warmup', '1', '--no-progress'];
@@ -119,7 +119,7 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
     [['--mode', 'fast'], /--mode.*fast.*invalid/],
     [['--format', 'xml'], /--format.*xml.*invalid/],
     [['--variants', 'fused-gqa:4'], /exists in --mode full only/],
-    [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB, only [\d.]+ GiB free/],
+    [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB of memory, only [\d.]+ GiB free/],
     [['--bogus'], /unknown option '--bogus'/],
   ];
   for (const [args, re] of [...cases.map(([a, re]): [string[], RegExp] => [[...a, '--out', out], re]), [['--resume'], /--resume needs --out/] as [string[], RegExp]]) {

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UsageError } from '../src/attention/spec.ts';
+import { UsageError } from '../src/core/errors.ts';
 import { compareRuns, formatComparison, regressions } from '../src/report/compare.ts';
-import { loadRun, type LayerRun } from '../src/report/load.ts';
+import { loadRun } from '../src/report/load.ts';
+import type { LayerRun } from '../src/results/io.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { GenerateResultFile } from '../src/results/schema.ts';
 import { randomWeights } from '../src/model/weights.ts';
+import { GenerateResultFile } from '../src/results/schema.ts';
 import { writeBigcode, writeGpt2 } from './checkpoint-helpers.ts';
 import { cli, tmpDir } from './helpers.ts';
 
@@ -41,8 +41,9 @@ test('attnbench generate: a tiny comparison prints the seed dicts and a table, a
   const out2 = path.join(tmpDir(), 'nocache.json');
   const r2 = cli(['generate', ...TINY, '--attention', 'multi-head', '--batch', '3', '--prompt-length', '5', '--max-length', '21', '--repeats', '1', '--threads', '1', '--no-kv-cache', '--out', out2, '--no-progress']);
   assert.equal(r2.status, 0, r2.stderr);
-  const nocache = GenerateResultFile.parse(JSON.parse(fs.readFileSync(out2, 'utf8'))).results[0]!;
-  assert.equal(nocache.useCache, false);
+  const nocacheFile = GenerateResultFile.parse(JSON.parse(fs.readFileSync(out2, 'utf8')));
+  const nocache = nocacheFile.results[0]!;
+  assert.equal(nocacheFile.config.kvCache, false);
   assert.deepEqual(nocache.sequences, mha!.sequences);
   assert.equal(nocache.floorMs, null);
 });
@@ -63,7 +64,7 @@ test('attnbench generate --model: a tiny gpt_bigcode checkpoint, a text prompt, 
   const file = GenerateResultFile.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
   assert.equal(file.results[0]!.attention, 'multi-query-1', "the checkpoint's own type by default");
   // "Hello world" is 2 tokens, left-padded to the longer prompt
-  const longest = file.results[0]!.input_batch_length;
+  const longest = file.resolved.promptLength;
   assert.deepEqual(file.results[0]!.sequences[0]!.slice(longest - 2, longest), [15496, 995]);
   assert.ok(file.results[0]!.sequences[0]!.slice(0, longest - 2).every((t) => t === 50256));
 });

@@ -153,8 +153,8 @@ const OPTS: GenerationOptions = {
   numBeams: 1,
   lengthPenalty: 1,
   earlyStopping: false,
-  useCache: true,
-  chunk: 8,
+  kvCache: true,
+  cacheChunk: 8,
 };
 
 async function withModel<T>(name: string, w: ModelWeights | undefined, fn: (m: DecoderModel) => Promise<T>): Promise<T> {
@@ -176,7 +176,7 @@ for (const name of ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query
       const b = await generate(m, PROMPTS, OPTS);
       assert.deepEqual(b.generated, a.generated);
       assert.ok(new Set(a.generated.flat()).size > 3, `a degenerate model would make this test weak: ${a.generated}`);
-      assert.deepEqual((await generate(m, PROMPTS, { ...OPTS, useCache: false })).generated, a.generated);
+      assert.deepEqual((await generate(m, PROMPTS, { ...OPTS, kvCache: false })).generated, a.generated);
       for (const [i, p] of PROMPTS.entries()) assert.deepEqual((await generate(m, [p], OPTS)).generated[0], a.generated[i], `row ${i}`);
       // Hugging Face's sequences: the left-padded prompt, then the generated ids
       assert.deepEqual(a.sequences[1], [EOS, EOS, EOS, EOS, 21, 22, ...a.generated[1]!]);
@@ -190,7 +190,7 @@ test('beam search on the model: the cache reorder gives the same beams as recomp
   await withModel('grouped-query:2', undefined, async (m) => {
     const o = { ...OPTS, numBeams: 3 };
     const cached = await generate(m, PROMPTS, o);
-    const uncached = await generate(m, PROMPTS, { ...o, useCache: false });
+    const uncached = await generate(m, PROMPTS, { ...o, kvCache: false });
     assert.deepEqual(cached.generated, uncached.generated);
     assert.ok(cached.timing.reorderMs.length > 0, 'the cache was reordered');
     const greedy = await generate(m, PROMPTS, OPTS);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UsageError } from '../src/attention/spec.ts';
+import { UsageError } from '../src/core/errors.ts';
 import { fromLegacy, pyFloat, toLegacy } from '../src/report/legacy.ts';
 import { readLayerFile } from '../src/results/io.ts';
 import { LayerResultFile } from '../src/results/schema.ts';

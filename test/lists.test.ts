@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { kvHeads, parseVariant } from '../src/attention/spec.ts';
 import { parseIntList, parseNameList } from '../src/cli/lists.ts';
-import { kvHeads, parseVariant, UsageError } from '../src/attention/spec.ts';
+import { UsageError } from '../src/core/errors.ts';
 
 test('lists and ranges', () => {
   assert.deepEqual(parseIntList('--batch', '8,16'), [8, 16]);

@@ -1,10 +1,11 @@
 /** The decoder's graphs against a float64 reference, cached against uncached logits, the KV cache's bookkeeping. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MASK_MIN } from '../src/attention/layouts.ts';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
-import { KvCache, predictedKvBytes } from '../src/generate/kv-cache.ts';
+import { MASK_MIN } from '../src/core/constants.ts';
+import { KvCache } from '../src/generate/kv-cache.ts';
 import { leftPad } from '../src/generate/prompts.ts';
+import { predictedKvBytes } from '../src/model/cache.ts';
 import { modelKvHeads, parameterCount, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { referenceLogits } from '../src/model/reference.ts';

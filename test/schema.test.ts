@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { z } from 'zod';
+import { GenerateConfig } from '../src/config/generate.ts';
+import { readRun } from '../src/results/io.ts';
 import { jsonSchemas } from '../src/results/json-schema.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, tmpDir } from './helpers.ts';
 
 test('schemas/*.schema.json are current (regenerate with npm run schemas)', () => {
   for (const [name, schema] of Object.entries(jsonSchemas())) {
@@ -13,4 +16,63 @@ test('schemas/*.schema.json are current (regenerate with npm run schemas)', () =
   const layers = jsonSchemas().layers as { required: string[]; properties: Record<string, unknown> };
   assert.deepEqual(layers.required.sort(), ['environment', 'results', 'schema']);
   assert.ok('failures' in layers.properties);
+});
+
+const V1 = path.join(ROOT, 'test/fixtures/generate-v1.json');
+
+test('a generate@1 file loads, upgraded to @2: its settings typed, the seed fields no longer repeated per result', () => {
+  const v1 = JSON.parse(fs.readFileSync(V1, 'utf8')) as { schema: string; results: Record<string, unknown>[] };
+  assert.equal(v1.schema, 'attnbench/generate@1');
+  const run = readRun(V1);
+  assert.ok(run.kind === 'generate');
+  const first = v1.results[0]!;
+  assert.deepEqual(run.resolved.attention, v1.results.map((r) => r.attention));
+  assert.equal(run.resolved.batch, first.input_batch_size);
+  assert.equal(run.resolved.promptLength, first.input_batch_length);
+  assert.equal(run.resolved.promptLength + run.resolved.maxNewTokens, first.max_gen_length);
+  assert.equal(run.resolved.promptSeconds, first.get_test_batch);
+  assert.equal(run.resolved.model, null, 'this @1 file did not record the model shape');
+  assert.equal(run.config.numBeams, first.num_beams);
+  assert.equal(run.config.doSample, first.do_sample);
+  assert.equal(run.config.kvCache, first.useCache);
+  run.results.forEach((r, i) => {
+    for (const k of ['input_batch_size', 'generate_text_batch', 'device_name', 'useCache']) assert.ok(!(k in r), `${k} is gone`);
+    assert.equal(r.textSeconds, v1.results[i]!.decode_batch);
+    assert.deepEqual(r.decodeMsPerToken, v1.results[i]!.decodeMsPerToken, 'measurements are kept as they were');
+  });
+});
+
+test('an @1 file as runGenerate@1 wrote it keeps every setting it recorded', () => {
+  const v1 = JSON.parse(fs.readFileSync(V1, 'utf8')) as Record<string, unknown>;
+  const model = { layers: 2, hidden: 64, heads: 4, positions: 128, vocab: 300, inner: 256, layerNormEps: 1e-5, activation: 'gelu_new' };
+  v1.config = {
+    preset: 'seed', model, modelDir: '/models/tiny', modelType: 'gpt2', attention: ['multi-head', 'multi-query', 'grouped-query:2'], batch: 2, promptLength: 8, prompts: ['hi'],
+    maxNewTokens: 16, minNewTokens: 4, doSample: true, temperature: 0.8, topK: 40, topP: 0.9, numBeams: 1, lengthPenalty: 1.5, earlyStopping: 'never', useCache: false,
+    seed: 7, repeats: 3, threads: 2, cacheChunk: 128,
+  };
+  const file = path.join(tmpDir(), 'old.json');
+  fs.writeFileSync(file, JSON.stringify(v1));
+  const run = readRun(file);
+  assert.ok(run.kind === 'generate');
+  assert.deepEqual(run.resolved.model, model);
+  assert.equal(run.resolved.modelType, 'gpt2');
+  assert.equal(run.resolved.minNewTokens, 4);
+  assert.deepEqual(
+    { ...run.config },
+    {
+      preset: 'seed', attention: ['multi-head', 'multi-query', 'grouped-query:2'], layers: 2, hidden: 64, heads: 4, positions: 128, vocab: 300, model: '/models/tiny', prompt: ['hi'],
+      promptLength: 8, batch: 2, threads: 2, kvCache: false, doSample: true, temperature: 0.8, topK: 40, topP: 0.9, seed: 7, numBeams: 1, lengthPenalty: 1.5,
+      earlyStopping: 'never', maxNewTokens: 16, minNewTokens: 4, repeats: 3, cacheChunk: 128,
+    },
+  );
+});
+
+test('the generation result records its configuration typed: every field of the config schema, and no default read back from the reader\'s machine', () => {
+  const generate = jsonSchemas().generate as { properties: { config: { required: string[]; properties: Record<string, { default?: unknown }> } } };
+  const config = generate.properties.config;
+  for (const [k, field] of Object.entries(GenerateConfig.shape)) {
+    assert.ok(k in config.properties, `config.${k} is recorded`);
+    assert.equal(config.properties[k]!.default, undefined, `config.${k} has no default in the record`);
+    assert.equal(config.required.includes(k), !(field instanceof z.ZodOptional), `config.${k} is required exactly when the config gives it a default`);
+  }
 });

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { buildLayer, layerInputs, layerShape, toFeeds } from '../src/attention/layer.ts';
 import { randomParams } from '../src/attention/params.ts';
 import { parseVariant } from '../src/attention/spec.ts';
-import { Engine, parseTrace } from '../src/engine/session.ts';
+import { Engine } from '../src/engine/session.ts';
+import { parseTrace } from '../src/engine/trace.ts';
 import { runCoverage, stageOf, stageTimes } from '../src/profile/stages.ts';
 
 const ev = (cat: string, name: string, ts: number, dur: number, op?: string) => ({ cat, name, ts, dur, ph: 'X', args: op ? { op_name: op } : {} });

@@ -9,10 +9,9 @@
  * the traffic of this op sequence with every intermediate materialised exactly once.
  * The fused kernel is charged the same bytes, so its GB/s is an effective figure.
  */
+import { F32 } from '../core/constants.ts';
 import { modelDim, type LayerShape } from './params.ts';
 import type { Mode } from './spec.ts';
-
-const F32 = 4;
 
 export interface LayerCost {
   flops: number;

@@ -2,9 +2,11 @@
  * One attention layer as a standalone ONNX model: the graph a variant builds, its
  * physical inputs from logical parameters, and its output back in logical layout.
  */
+import { swapLeadingAxes } from '../core/arrays.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
 import { f32, type Feeds } from '../engine/session.ts';
-import { layoutOf, MASK_MIN, swapLeadingAxes, type Layout, type PhysicalTensors } from './layouts.ts';
+import { layoutOf, type Layout, type PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import { checkMode, kvHeads, type Mode, type VariantSpec } from './spec.ts';
 

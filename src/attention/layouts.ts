@@ -10,6 +10,7 @@
  *   seed mode: qkv, split, weights, output
  *   full mode: qkv, split, weights, softmax, output, merge, proj   (fused: qkv, split, attention, proj)
  */
+import { transpose2d } from '../core/arrays.ts';
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode, VariantKind, VariantSpec } from './spec.ts';
@@ -17,9 +18,6 @@ import type { Mode, VariantKind, VariantSpec } from './spec.ts';
 export const SEED_STAGES = ['qkv', 'split', 'weights', 'output'] as const;
 export const FULL_STAGES = ['qkv', 'split', 'weights', 'softmax', 'output', 'merge', 'proj'] as const;
 export const FUSED_STAGES = ['qkv', 'split', 'attention', 'proj'] as const;
-
-/** Additive mask value for future positions (as Hugging Face uses float32's minimum). */
-export const MASK_MIN = -3.4028234663852886e38;
 
 /** Maps a layout's own tensor names to graph tensor names. */
 export type TensorNames = (name: string) => string;
@@ -104,14 +102,6 @@ function concatColumns(rows: number, parts: Float32Array[]): Float32Array {
 
 const concat = (parts: Float32Array[]) => concatColumns(1, parts);
 
-/** [a, b, m] → [b, a, m] (batch-major ↔ sequence-major hidden states). */
-export function swapLeadingAxes(x: Float32Array, a: number, b: number): Float32Array {
-  const m = x.length / (a * b);
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out.set(x.subarray((i * b + j) * m, (i * b + j + 1) * m), (j * a + i) * m);
-  return out;
-}
-
 /** Projection weights and (full mode) the output projection, shared by most layouts. */
 function fusedProjection(p: LogicalParams, s: LayerShape, mode: Mode): PhysicalTensors {
   const nm = modelDim(s);
@@ -177,13 +167,6 @@ const proj = (g: GraphBuilder, n: TensorNames, merged: string) => g.inStage('pro
 
 /** Slice end meaning "to the end of the axis". */
 const TO_END = Number.MAX_SAFE_INTEGER;
-
-/** [r, c] → [c, r] for a row-major matrix. */
-export function transpose2d(x: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j]!;
-  return out;
-}
 
 /**
  * `x @ wᵀ + b` for a weight stored [out, in]: the weight is the Gemm's A operand, streamed
@@ -272,8 +255,12 @@ function rowsToLogical(out: Float32Array, s: LayerShape, outer: number, inner: n
 
 // ---------- the layouts ----------
 
-/** `multi-head`: Hugging Face GPT-2. q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s]. */
-const multiHead: Layout = {
+/**
+ * What the batch-major layouts with one fused projection [nm, (nh+2g)hs] share: the
+ * packing, the seed's or the full stages, and the decode step (q, k, v split from one
+ * projection, then the grouped decode core). They differ in how `build` arranges heads.
+ */
+const fusedBsm: Omit<Layout, 'build' | 'seedOutputToLogical'> = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   transposedForDecode: ['w_qkv', 'w_o'],
@@ -282,6 +269,11 @@ const multiHead: Layout = {
     const [q, k, v] = fusedDecodeProjection(g, n, x, s);
     return groupedDecode(g, n, io, s, q!, k!, v!);
   },
+};
+
+/** `multi-head`: Hugging Face GPT-2. q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s]. */
+const multiHead: Layout = {
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
@@ -396,14 +388,7 @@ const mqa1ToLogical = (out: Float32Array, s: LayerShape) => rowsToLogical(out, s
 
 /** `multi-query-1`: Hugging Face order, one fused projection [nm, (nh+2)hs]. */
 const multiQuery1: Layout = {
-  hiddenOrder: 'bsm',
-  pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
-  stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
@@ -458,14 +443,7 @@ const multiQuerySeparate: Layout = {
  * never repeated: q [b, g, s·r, hs], k [b, g, hs, s], v [b, g, s, hs].
  */
 const groupedQuery: Layout = {
-  hiddenOrder: 'bsm',
-  pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
-  stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
+  ...fusedBsm,
   build(g, x, s, mode, n = same, opts = {}) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
     const R = H / G;

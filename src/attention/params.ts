@@ -8,8 +8,7 @@
  *   full mode adds biases bq, bk, bv and the output projection wo [nm, nm], bo [nm].
  * Each variant packs these into its own physical tensors (see `layouts.ts`).
  */
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { Rng } from '../core/rng.ts';
 import type { Mode } from './spec.ts';
 
 export interface LayerShape {
@@ -33,37 +32,6 @@ export interface LogicalParams {
   bv?: Float32Array;
   wo?: Float32Array;
   bo?: Float32Array;
-}
-
-/** A seeded source of normal variates (Box–Muller over xoroshiro128+). */
-export class Rng {
-  private gen;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    this.gen = xoroshiro128plus(seed);
-  }
-  uniform(): number {
-    return uniformFloat64(this.gen);
-  }
-  normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    const u = 1 - this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  fill(out: Float32Array, std = 1): Float32Array {
-    for (let i = 0; i < out.length; i++) out[i] = std * this.normal();
-    return out;
-  }
-  normals(n: number, std = 1): Float32Array {
-    return this.fill(new Float32Array(n), std);
-  }
 }
 
 /**

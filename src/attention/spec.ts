@@ -3,6 +3,8 @@
  * how many K/V heads each variant has for a given number of query heads.
  */
 
+import { UsageError } from '../core/errors.ts';
+
 export type VariantKind =
   | 'multi-head'
   | 'multi-query'
@@ -17,7 +19,8 @@ export interface VariantSpec {
   groups?: number;
 }
 
-export type Mode = 'seed' | 'full';
+export const MODES = ['seed', 'full'] as const;
+export type Mode = (typeof MODES)[number];
 
 export const VARIANT_KINDS: readonly VariantKind[] = [
   'multi-head',
@@ -39,14 +42,6 @@ export const ALIASES: Readonly<Record<string, VariantKind>> = {
 };
 
 const GROUPED: ReadonlySet<VariantKind> = new Set(['grouped-query', 'fused-gqa']);
-
-/** Thrown for input a user can fix; the command line prints `message` and exits 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** Parse one variant name such as `multi-query-1`, `MultiQuery1` or `grouped-query:4`. */
 export function parseVariant(text: string): VariantSpec {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tarFs from 'tar-fs';
-import { UsageError } from '../attention/spec.ts';
+import { UsageError } from '../core/errors.ts';
 
 const require = createRequire(import.meta.url);
 const PACKAGE = '@sparticuz/chromium';

@@ -1,6 +1,6 @@
 /** `attnbench compare A B [--fail-above PCT]`: B/A per configuration; a CI gate for slowdowns. */
 import { Command, Option } from 'commander';
-import { UsageError } from '../attention/spec.ts';
+import { UsageError } from '../core/errors.ts';
 import { compareRuns, formatComparison, regressions } from '../report/compare.ts';
 import { loadRun } from '../report/load.ts';
 

@@ -1,8 +1,9 @@
 /** `attnbench import-legacy SEED.json --out FILE`: the seed's JSON → a layer result file. */
 import { Command } from 'commander';
+import { SEED_LAYER } from '../config/layers.ts';
+import { readJson } from '../core/files.ts';
+import { fromLegacy } from '../report/legacy.ts';
 import { writeLayerFile } from '../results/io.ts';
-import { fromLegacy, SEED_SHAPE } from '../report/legacy.ts';
-import { readJson } from '../report/load.ts';
 import { parsePositive } from './lists.ts';
 
 export function importLegacyCommand(): Command {
@@ -10,8 +11,8 @@ export function importLegacyCommand(): Command {
     .description("convert the seed's profile_attention_types.json into a layer result file (marked as imported)")
     .argument('<file>', "the seed's JSON: {class: [[batch, [[seq, [[key, cpu us, cuda us, all us], ...]]]]]}")
     .requiredOption('--out <file>', 'the layer result file to write')
-    .option('--heads <n>', 'query heads the file was measured with (the seed: 16)', parsePositive('--heads'), SEED_SHAPE.heads)
-    .option('--head-dim <n>', 'head size the file was measured with (the seed: 64)', parsePositive('--head-dim'), SEED_SHAPE.headDim)
+    .option('--heads <n>', 'query heads the file was measured with (the seed: 16)', parsePositive('--heads'), SEED_LAYER.heads)
+    .option('--head-dim <n>', 'head size the file was measured with (the seed: 64)', parsePositive('--head-dim'), SEED_LAYER.headDim)
     .action((file: string, flags: { out: string; heads: number; headDim: number }) => {
       const result = fromLegacy(readJson(file), file, { heads: flags.heads, headDim: flags.headDim });
       writeLayerFile(flags.out, result);

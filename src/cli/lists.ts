@@ -1,8 +1,9 @@
 /**
- * List and range arguments, as llama-bench takes them: `8,16`, `64-1984+128` (from 64 to
- * 1984 in steps of 128), `64-2048*2` (doubling), or any comma-separated mix.
+ * Flag values: numbers, and list and range arguments as llama-bench takes them: `8,16`,
+ * `64-1984+128` (from 64 to 1984 in steps of 128), `64-2048*2` (doubling), or any
+ * comma-separated mix. Each bad value is a UsageError naming the flag.
  */
-import { UsageError } from '../attention/spec.ts';
+import { UsageError } from '../core/errors.ts';
 
 const POSITIVE = /^\d+$/;
 
@@ -15,6 +16,19 @@ function positive(flag: string, text: string): number {
 
 /** Parse a positive integer flag value. */
 export const parsePositive = (flag: string) => (text: string) => positive(flag, text.trim());
+
+/** Parse a non-negative integer flag value. */
+export const parseCount = (flag: string) => (text: string) => {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag}: '${text}' is not a non-negative integer`);
+  return Number(text);
+};
+
+/** Parse a number flag value. */
+export const parseNumber = (flag: string) => (text: string) => {
+  const v = Number(text.trim());
+  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag}: '${text}' is not a number`);
+  return v;
+};
 
 /** Parse a list of positive integers with ranges; duplicates are dropped, order kept. */
 export function parseIntList(flag: string, text: string): number[] {

@@ -1,41 +1,40 @@
 /**
  * `attnbench` with no command: the main job on its default settings, a quick layer sweep
- * (under a few minutes on 2 cores) whose results and table land in `results/`, and their
- * report (charts, index.html, summary.md) in `results/report/`.
+ * (under a few minutes on 2 cores) whose results and table land in `results/`, the quick
+ * generation comparison, and the report of both (charts, index.html, summary.md) in
+ * `results/report/`.
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic } from '../results/io.ts';
-import { formatTable } from '../results/table.ts';
-import { runLayers } from '../profile/run-layers.ts';
-import { addLayerOptions, toLayersConfig, type LayersFlags } from './layers.ts';
-import { runGenerate } from '../generate/run.ts';
+import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { formatGenerate } from '../generate/report.ts';
-import { presetGenerateConfig } from './generate.ts';
-
-export const QUICK = {
-  variants: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4'],
-  batch: [8],
-  seq: [128, 256, 512, 1024],
-  budgetMs: 1500,
-};
+import { runGenerate } from '../generate/run.ts';
+import { runLayers } from '../profile/run-layers.ts';
+import { layerTable } from '../results/tables.ts';
+import { formatTable } from '../table/table.ts';
+import { addLayerOptions, LAYER_HINTS, type OutputFlags } from './layers.ts';
+import { configFromFlags } from './options.ts';
 
 export function mainJobCommand(): Command {
   const cmd = new Command();
-  addLayerOptions(cmd, QUICK)
+  const hints = { ...LAYER_HINTS, ...Object.fromEntries(Object.entries(MAIN_JOB_GRID).map(([k, v]) => [k, { ...LAYER_HINTS[k], default: v }])) };
+  addLayerOptions(cmd, hints)
     .option('--out-dir <dir>', 'where results go', 'results')
-    .action(async (flags: LayersFlags & { outDir: string }) => {
+    .action(async (flags: OutputFlags & { outDir: string }) => {
+      const config = configFromFlags(LayersConfig, flags);
       const out = path.join(flags.outDir, 'layers.json');
-      const file = await runLayers({ ...toLayersConfig(flags), out, resume: false });
-      const table = formatTable(file.results, flags.format);
-      writeFileAtomic(path.join(flags.outDir, `layers.${flags.format}`), table);
+      const file = await runLayers(config, { out, progress: flags.progress });
+      const table = formatTable(layerTable(file.results), flags.format);
+      const tableFile = path.join(flags.outDir, `layers.${flags.format}`);
+      writeFileAtomic(tableFile, table);
       process.stdout.write(table);
-      process.stderr.write(`wrote ${out} and ${path.join(flags.outDir, `layers.${flags.format}`)}\n`);
+      process.stderr.write(`wrote ${out} and ${tableFile}\n`);
       // the quick generation comparison (attnbench generate --preset quick), sharing the sweep's ceilings
       const genOut = path.join(flags.outDir, 'generate.json');
       const ceilings = file.environment.ceilings ? { ceilings: file.environment.ceilings } : {};
-      const gen = await runGenerate({ ...presetGenerateConfig('quick'), threads: flags.threads, seed: flags.seed, progress: flags.progress, out: genOut, ...ceilings });
-      process.stdout.write('\n' + formatGenerate(gen.results, false));
+      const gen = await runGenerate({ preset: 'quick', threads: config.threads, seed: config.seed }, { out: genOut, progress: flags.progress, ...ceilings });
+      process.stdout.write('\n' + formatGenerate(gen, false));
       process.stderr.write(`wrote ${genOut}\n`);
       // the charts of what this job produced; the libraries load only now (see cli/report.ts)
       const { report } = await import('../report/report.ts');

@@ -3,7 +3,7 @@
  * a one-line error on stderr and exit code 2.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../attention/spec.ts';
+import { UsageError } from '../core/errors.ts';
 import { compareCommand } from './compare.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';

@@ -1,10 +1,10 @@
 /**
  * One generation on the decoder: prefill, then one step per token, with the strategy of
  * `search.ts`. With the KV cache (default) a step feeds one token per row; without it
- * (`useCache: false`, as Hugging Face's use_cache=False) every step recomputes the whole
+ * (`kvCache: false`, as Hugging Face's use_cache=False) every step recomputes the whole
  * sequence. Every step's wall time is recorded with the context it attended to.
  */
-import { MASK_MIN } from '../attention/layouts.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import type { DecoderModel } from '../model/model.ts';
 import { KvCache, roundUp } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './prompts.ts';
@@ -37,9 +37,10 @@ export interface GenerationOutput {
 }
 
 export interface GenerationOptions extends SearchOptions {
-  useCache: boolean;
+  /** Decode against a KV cache (false: every step recomputes the whole sequence). */
+  kvCache: boolean;
   /** Cache capacity grows in chunks of this many positions. */
-  chunk: number;
+  cacheChunk: number;
   /** Called after every decode step (progress). */
   onStep?: () => void;
 }
@@ -86,7 +87,7 @@ class CachedSource extends Source {
     await this.model.prepareDecode(rows);
     const t0 = performance.now();
     const out = await this.model.prefill(this.batch.tokens, this.batch.positions, this.batch.mask, rows, seq, true);
-    this.cache = new KvCache({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.chunk), this.o.chunk);
+    this.cache = new KvCache({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.cacheChunk), this.o.cacheChunk);
     this.cache.writePrefill(out.present!, seq, this.batch.live);
     this.timing.prefillMs = performance.now() - t0;
     return out.logits;
@@ -181,7 +182,7 @@ export async function generate(model: DecoderModel, prompts: readonly number[][]
   // padding is masked, so any id the model has will do where `pad` is beyond a small vocabulary
   const feedPad = o.pad < model.config.vocab ? o.pad : 0;
   const batch = leftPad(rowsPrompts, feedPad);
-  const src = o.useCache ? new CachedSource(model, batch, o) : new UncachedSource(model, batch, o);
+  const src = o.kvCache ? new CachedSource(model, batch, o) : new UncachedSource(model, batch, o);
   const generated = o.numBeams > 1 ? await beamSearch(src, o) : await greedyOrSample(src, o);
   src.finish();
   // as Hugging Face returns them: the prompt left-padded with `pad`, then the generated ids

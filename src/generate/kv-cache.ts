@@ -8,30 +8,20 @@
  * step reads at most `chunk − 1` dead positions. Beam search reorders rows in place,
  * copying only the rows that change and only their live positions.
  */
-import { MASK_MIN } from '../attention/layouts.ts';
-import { f32 } from '../engine/session.ts';
 import type * as ort from 'onnxruntime-node';
+import { F32, MASK_MIN } from '../core/constants.ts';
+import { f32 } from '../engine/session.ts';
+import type { CacheShape, DecodeCache } from '../model/cache.ts';
 
-export interface CacheShape {
-  layers: number;
-  rows: number;
-  kvHeads: number;
-  headDim: number;
-}
-
-const F32 = 4;
-
-export class KvCache {
+export class KvCache implements DecodeCache {
   readonly k: Float32Array[] = [];
   readonly v: Float32Array[] = [];
   mask: Float32Array;
   /** Positions written in every row (live or padding). */
   length = 0;
   capacity: number;
-  /** Total milliseconds spent growing (copies) and reordering (beam search). */
+  /** Total milliseconds spent growing (copies). */
   growMs = 0;
-  reorderMs = 0;
-  reorders = 0;
   private scratch: Float32Array[] = [];
 
   constructor(
@@ -165,10 +155,7 @@ export class KvCache {
       const mask = Float32Array.from(this.mask);
       for (const r of moved) this.mask.set(mask.subarray(src[r]! * this.capacity, (src[r]! + 1) * this.capacity), r * this.capacity);
     }
-    const ms = performance.now() - t0;
-    this.reorderMs += ms;
-    this.reorders += 1;
-    return ms;
+    return performance.now() - t0;
   }
 
   /** Tensors for layer i's K and V: [rows, g, capacity, hs], wrapping the buffers. */
@@ -184,6 +171,3 @@ export class KvCache {
 }
 
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
-
-/** The formula: 2 · layers · rows · g · hs · context · 4 bytes. */
-export const predictedKvBytes = (s: CacheShape, context: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * context * F32;

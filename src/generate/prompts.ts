@@ -4,8 +4,8 @@
  * attention mask so that a batch of different lengths runs as one.
  */
 import { decode, encode } from 'gpt-tokenizer/encoding/r50k_base';
-import { MASK_MIN } from '../attention/layouts.ts';
-import { Rng } from '../attention/params.ts';
+import { MASK_MIN } from '../core/constants.ts';
+import { Rng } from '../core/rng.ts';
 import { EOS_TOKEN } from '../model/config.ts';
 
 const EOT_TEXT = '<|endoftext|>';

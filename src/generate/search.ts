@@ -4,7 +4,8 @@
  * BeamSearchScorer: 2·beams candidates per prompt, finished hypotheses scored
  * sum_logprobs / generated_length^length_penalty, early stopping true / false / never).
  */
-import { Rng } from '../attention/params.ts';
+import type { EarlyStopping } from '../config/generate.ts';
+import { Rng } from '../core/rng.ts';
 import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
 
 /** Where logits come from: a model with its KV cache, or a test's hand-made table. */
@@ -18,8 +19,6 @@ export interface StepModel {
   /** Row r continues from row src[r]'s history (beam search). */
   reorder(src: Int32Array): void | Promise<void>;
 }
-
-export type EarlyStopping = boolean | 'never';
 
 export interface SearchOptions {
   maxNewTokens: number;

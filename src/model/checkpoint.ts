@@ -11,11 +11,11 @@
  * predicted memory free.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../attention/spec.ts';
-import { checkConfig, headDim, type Activation, type ModelConfig } from './config.ts';
-import { readHeader, readTensor, type SafetensorsHeader } from './safetensors.ts';
+import { transpose2d } from '../core/arrays.ts';
+import { UsageError } from '../core/errors.ts';
+import { ACTIVATIONS, checkConfig, headDim, type Activation, type ModelConfig } from './config.ts';
+import { FLOAT_DTYPES, readHeader, readTensor, type SafetensorsHeader } from './safetensors.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 
 export type ModelType = 'gpt2' | 'gpt_bigcode';
@@ -30,8 +30,6 @@ export interface CheckpointInfo {
   /** Key prefix in the file ('' or 'transformer.'). */
   prefix: string;
 }
-
-const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'];
 
 /** Parse and validate `config.json`. */
 export function readModelConfig(dir: string): { modelType: ModelType; config: ModelConfig; multiQuery: boolean } {
@@ -109,9 +107,6 @@ function expectedShapes(t: ModelType, c: ModelConfig, kv: number): Map<string, n
   return m;
 }
 
-/** Bytes of float32 memory loading needs: the logical weights and their packed copy. */
-export const loadBytes = (parameters: number): number => 2 * 4 * parameters;
-
 /** Read and check everything but the tensor data. */
 export function inspectCheckpoint(dir: string): CheckpointInfo {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--model ${dir}: not a directory`);
@@ -131,17 +126,9 @@ export function inspectCheckpoint(dir: string): CheckpointInfo {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new UsageError(`${file}: tensor ${prefix + key} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] for this config.json`);
     }
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) throw new UsageError(`${file}: tensor ${prefix + key} has dtype ${t.dtype}, expected a float type`);
+    if (!FLOAT_DTYPES.includes(t.dtype)) throw new UsageError(`${file}: tensor ${prefix + key} has dtype ${t.dtype}, expected a float type`);
   }
   return { dir, modelType, config, kvHeads, header, prefix };
-}
-
-/** Refuse a model whose predicted memory exceeds what is free. */
-export function checkModelMemory(label: string, bytes: number, free = os.freemem()): void {
-  if (bytes > free) {
-    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-    throw new UsageError(`${label}: needs about ${gib(bytes)} GiB of memory, only ${gib(free)} GiB free`);
-  }
 }
 
 /** Load the weights of a checked checkpoint. */
@@ -151,7 +138,7 @@ export function loadCheckpoint(info: CheckpointInfo): ModelWeights {
   const D = headDim(c);
   const kv = kvHeads * D;
   const read = (k: string) => readTensor(h, prefix + k);
-  const asInOut = (w: Float32Array, out: number, inp: number) => (modelType === 'gpt2' ? w : transpose(w, out, inp));
+  const asInOut = (w: Float32Array, out: number, inp: number) => (modelType === 'gpt2' ? w : transpose2d(w, out, inp));
   const blocks: BlockWeights[] = [];
   for (let i = 0; i < c.layers; i++) {
     const p = `h.${i}.`;
@@ -199,11 +186,4 @@ export function loadCheckpoint(info: CheckpointInfo): ModelWeights {
     blocks,
     lnf: { g: read('ln_f.weight'), b: read('ln_f.bias') },
   };
-}
-
-/** [r, c] → [c, r]. */
-function transpose(x: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j]!;
-  return out;
 }

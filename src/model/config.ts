@@ -3,34 +3,40 @@
  * pre-LayerNorm blocks, GELU MLP, final LayerNorm, LM head tied to the token embedding)
  * with a selectable attention variant, which decides the number of K/V heads.
  */
-import { kvHeads, UsageError, type VariantSpec } from '../attention/spec.ts';
+import { z } from 'zod';
+import { kvHeads, type VariantSpec } from '../attention/spec.ts';
+import { F32 } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import type { Cost } from '../roofline/floor.ts';
+import { predictedKvBytes } from './cache.ts';
 
 /** The GELU flavours Hugging Face's GPT-2 and GPTBigCode configs name. */
-export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu_fast' | 'gelu';
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
-export interface ModelConfig {
-  layers: number;
-  hidden: number;
-  heads: number;
-  positions: number;
-  vocab: number;
+const positive = () => z.number().int().positive();
+
+/** The decoder's shape, as a result file records it. */
+export const ModelConfig = z.object({
+  layers: positive(),
+  hidden: positive(),
+  heads: positive(),
+  positions: positive(),
+  vocab: positive(),
   /** MLP inner width (GPT-2: 4·hidden). */
-  inner: number;
-  layerNormEps: number;
-  activation: Activation;
-}
+  inner: positive(),
+  layerNormEps: z.number().positive(),
+  activation: z.enum(ACTIVATIONS),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
 
-/** The seed's model: GPT-2 medium's shape (24 layers, hidden 1024, 16 heads), 2048 positions. */
-export const SEED_MODEL: ModelConfig = {
-  layers: 24,
-  hidden: 1024,
-  heads: 16,
-  positions: 2048,
-  vocab: 50257,
-  inner: 4096,
+/** GPT-2's shape from the flags: the MLP 4× wide, GPT-2's norm epsilon and GELU. */
+export const gpt2Config = (shape: Pick<ModelConfig, 'layers' | 'hidden' | 'heads' | 'positions' | 'vocab'>): ModelConfig => ({
+  ...shape,
+  inner: 4 * shape.hidden,
   layerNormEps: 1e-5,
   activation: 'gelu_new',
-};
+});
 
 export const headDim = (c: ModelConfig): number => c.hidden / c.heads;
 
@@ -65,6 +71,12 @@ export function parameterCount(c: ModelConfig, g: number): number {
 /** Weights read by one decode step: every block's, the final norm and the tied LM head (plus one row of each embedding). */
 export function decodeWeightFloats(c: ModelConfig, g: number): number {
   return parameterCount(c, g) - c.positions * c.hidden + c.hidden;
+}
+
+/** What one decode step must do: its FLOPs, and the bytes it must read (every weight once, the live KV cache once). */
+export function decodeStepCost(c: ModelConfig, g: number, rows: number, ctx: number): Cost {
+  const cache = { layers: c.layers, rows, kvHeads: g, headDim: headDim(c) };
+  return { flops: decodeStepFlops(c, g, rows, ctx), bytes: F32 * decodeWeightFloats(c, g) + predictedKvBytes(cache, ctx) };
 }
 
 /** Multiply-adds ×2 of one decode step for `rows` sequences at context `ctx` (keys attended, the new one included). */

@@ -4,11 +4,12 @@
  * sequence length (static shapes; cheap to create because the weights are inputs).
  */
 import { layoutOf } from '../attention/layouts.ts';
+import { transpose2d } from '../core/arrays.ts';
 import { Engine, f32, ort, type Feeds, type GraphOpt } from '../engine/session.ts';
+import type { DecodeCache } from './cache.ts';
 import { headDim } from './config.ts';
 import { buildDecodeGraph, buildPrefillGraph, DECODE_INPUTS } from './graph.ts';
 import type { PackedModel } from './weights.ts';
-import type { KvCache } from '../generate/kv-cache.ts';
 
 export interface EngineSettings {
   threads: number;
@@ -87,7 +88,7 @@ export class DecoderModel {
   async prefill(tokens: BigInt64Array, positions: BigInt64Array, mask: Float32Array, rows: number, seq: number, present: boolean): Promise<PrefillOutput> {
     const e = await this.preparePrefill(rows, seq, present);
     const order = this.sequenceMajor ? [seq, rows] : [rows, seq];
-    const arrange = (x: BigInt64Array) => (this.sequenceMajor ? transposeIds(x, rows, seq) : x);
+    const arrange = (x: BigInt64Array) => (this.sequenceMajor ? transpose2d(x, rows, seq) : x);
     const feeds: Feeds = {
       ...this.weightFeeds,
       tokens: new ort.Tensor('int64', arrange(tokens), order),
@@ -102,7 +103,7 @@ export class DecoderModel {
    * One decode step: one token per row at `positions`, attending to `cache` (not written
    * here). Returns the logits [rows, vocab] and the new K/V rows [layers, rows, 2·g·hs].
    */
-  async step(tokens: BigInt64Array, positions: BigInt64Array, cache: KvCache): Promise<{ logits: Float32Array; kv: Float32Array }> {
+  async step(tokens: BigInt64Array, positions: BigInt64Array, cache: DecodeCache): Promise<{ logits: Float32Array; kv: Float32Array }> {
     const rows = tokens.length;
     const engine = await this.prepareDecode(rows);
     const I = DECODE_INPUTS;
@@ -134,10 +135,4 @@ export class DecoderModel {
     for (const e of this.prefills.values()) await e.release();
     this.prefills.clear();
   }
-}
-
-function transposeIds(x: BigInt64Array, rows: number, seq: number): BigInt64Array {
-  const out = new BigInt64Array(x.length);
-  for (let r = 0; r < rows; r++) for (let t = 0; t < seq; t++) out[t * rows + r] = x[r * seq + t]!;
-  return out;
 }

@@ -9,9 +9,12 @@
  *   biases, wo [nm, nm], bo) — query head h reads K/V head floor(h / (nh/g));
  *   fc [nm, inner], fcB [inner], proj [inner, nm], projB [nm]; lnf {g, b}.
  */
-import { layoutOf, packDecode, transpose2d, type PhysicalTensors } from '../attention/layouts.ts';
+import { layoutOf, packDecode, type PhysicalTensors } from '../attention/layouts.ts';
 import type { LayerShape, LogicalParams } from '../attention/params.ts';
-import { UsageError, type VariantSpec } from '../attention/spec.ts';
+import type { VariantSpec } from '../attention/spec.ts';
+import { transpose2d } from '../core/arrays.ts';
+import { UsageError } from '../core/errors.ts';
+import { fastNormals } from '../core/rng.ts';
 import { headDim, modelKvHeads, type ModelConfig } from './config.ts';
 
 export interface Norm {
@@ -183,45 +186,4 @@ export function pack(w: ModelWeights, spec: VariantSpec): PackedModel {
     for (const [name, tensor] of Object.entries(packDecode(layout, b.attn, shape))) t[`${p}attn.${name}`] = tensor;
   });
   return { config: c, spec, kvHeads: g, tensors: t };
-}
-
-/**
- * `n` normal variates × std from a seeded xorshift128+ (32-bit lanes) through Box–Muller:
- * the seed model's 355M weights take seconds, not the minute a general-purpose generator takes.
- */
-export function fastNormals(n: number, std: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  // splitmix32 to spread the seed over the state
-  let z = seed >>> 0;
-  const mix = () => {
-    z = (z + 0x9e3779b9) >>> 0;
-    let t = z;
-    t = Math.imul(t ^ (t >>> 16), 0x85ebca6b);
-    t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35);
-    return (t ^ (t >>> 16)) >>> 0;
-  };
-  let s0 = mix() | 1;
-  let s1 = mix();
-  let s2 = mix();
-  let s3 = mix();
-  const next = () => {
-    // xoshiro128+ : a uniform in [0, 1) from the top 24 bits
-    const r = (s0 + s3) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = (s3 << 11) | (s3 >>> 21);
-    return (r >>> 8) / 16777216;
-  };
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - next();
-    const v = next();
-    const r = std * Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
 }

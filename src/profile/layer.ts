@@ -1,22 +1,23 @@
 /**
  * Profile one attention layer configuration: un-profiled timed runs for the headline
  * total, a separately profiled session for the stage split, the analytic cost and its
- * fraction of this machine's ceilings, and optionally a float64 check and an `.npy` dump.
+ * place under this machine's roofline, and optionally a float64 check and an `.npy` dump.
  */
-import os from 'node:os';
+import { median } from 'simple-statistics';
 import { layerCost, stageFlops } from '../attention/cost.ts';
-import { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds } from '../attention/layer.ts';
+import { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds, type LayerModel } from '../attention/layer.ts';
 import { randomParams, type LayerShape } from '../attention/params.ts';
 import { maxRelError, referenceAttention } from '../attention/reference.ts';
-import { UsageError, variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
-import type { Ceilings } from '../engine/ceilings.ts';
-import { Engine, type GraphOpt } from '../engine/session.ts';
-import { dumpLayer } from '../results/npy.ts';
+import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import { checkMemory } from '../core/memory.ts';
+import { Engine, type Feeds, type GraphOpt } from '../engine/session.ts';
 import type { LayerResult } from '../results/schema.ts';
+import { achievedRates, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { chooseRepeats, timeRuns, type RepeatPolicy } from '../timing/measure.ts';
-import { summarize } from '../timing/stats.ts';
+import { withSamples } from '../timing/stats.ts';
+import { dumpLayer } from './dump.ts';
 import { runCoverage, stageTimes } from './stages.ts';
-import { median } from 'simple-statistics';
 
 export interface LayerJob {
   spec: VariantSpec;
@@ -49,70 +50,17 @@ export const jobShape = (j: LayerJob): LayerShape =>
   layerShape(j.spec, { batch: j.batch, seq: j.seq, heads: j.heads, headDim: j.headDim });
 
 /** Refuse a configuration whose predicted memory exceeds what the machine has free. */
-export function checkMemory(j: LayerJob, free = os.freemem()): void {
-  const { memoryBytes } = layerCost(jobShape(j), j.mode);
-  if (memoryBytes > free) {
-    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-    throw new UsageError(`${jobLabel(j)}: needs about ${gib(memoryBytes)} GiB, only ${gib(free)} GiB free`);
-  }
-}
+export const checkJobMemory = (j: LayerJob): void => checkMemory(jobLabel(j), layerCost(jobShape(j), j.mode).memoryBytes);
 
 export async function profileLayer(job: LayerJob, o: ProfileOptions): Promise<LayerResult> {
-  checkMemory(job);
+  checkJobMemory(job);
   const shape = jobShape(job);
   const layer = buildLayer(job.spec, shape, job.mode);
-  const params = randomParams(shape, job.mode, o.seed);
-  const physical = layerInputs(layer, params);
+  const physical = layerInputs(layer, randomParams(shape, job.mode, o.seed));
   const feeds = toFeeds(physical);
-
-  // headline: un-profiled runs
-  const engine = await Engine.create(layer.model, { threads: o.threads, graphOpt: o.graphOpt });
-  let total: number[];
-  let output: Float32Array;
-  try {
-    const warm = await timeRuns(Math.max(1, o.policy.warmup), () => engine.run(feeds));
-    const out = await engine.run(feeds);
-    output = out.out!.data as Float32Array;
-    const n = chooseRepeats(o.policy, job.seq, Math.min(...warm));
-    total = await timeRuns(n, () => engine.run(feeds));
-  } finally {
-    await engine.release();
-  }
-
-  // stage split: a profiled session of its own, so the headline runs carry no profiler cost
-  let stages: ReturnType<typeof stageTimes> = [];
-  let profiledRuns = 0;
-  let profiledMs = 0;
-  let residualMs = 0;
-  let hostShare = 0;
-  if (o.profiledRuns > 0) {
-    const prof = await Engine.create(layer.model, { threads: o.threads, graphOpt: o.graphOpt, profile: true });
-    try {
-      // the first profiled run is a warm-up; the rest pair up with their wall times
-      const walls = (await timeRuns(o.profiledRuns + 1, () => prof.run(feeds))).slice(1);
-      const runs = prof.endProfiling().slice(1);
-      profiledRuns = runs.length;
-      const perStage = stageFlops(shape, job.mode);
-      stages = stageTimes(runs, layer.stages).map((st) => {
-        const flops = perStage[st.name];
-        return flops === undefined ? st : { ...st, flops, gflops: st.kernelMs > 0 ? flops / st.kernelMs / 1e6 : 0 };
-      });
-      const cover = runs.map(runCoverage);
-      profiledMs = median(walls);
-      residualMs = median(cover.map((c, i) => walls[i]! - c.coveredUs / 1000));
-      hostShare = median(cover.map((c, i) => Math.max(0, 1 - c.kernelUs / 1000 / walls[i]!)));
-    } finally {
-      await prof.release();
-    }
-  }
-
-  const totalMs = { ...summarize(total), samples: total };
-  const cost = layerCost(shape, job.mode);
-  const sec = totalMs.median / 1000;
-  const gflops = cost.flops / sec / 1e9;
-  const gbps = cost.bytes / sec / 1e9;
-  const c = o.ceilings;
-
+  const headline = await timeHeadline(layer, feeds, job.seq, o);
+  const split = o.profiledRuns > 0 ? await profileStages(layer, feeds, o) : NO_STAGE_SPLIT;
+  const totalMs = withSamples(headline.samples);
   const result: LayerResult = {
     variant: variantLabel(job.spec),
     mode: job.mode,
@@ -123,24 +71,70 @@ export async function profileLayer(job: LayerJob, o: ProfileOptions): Promise<La
     headDim: job.headDim,
     dtype: 'float32',
     totalMs,
-    stages,
-    profiledRuns,
-    profiledMs,
-    residualMs,
-    hostShare,
+    ...split,
+    ...costUnderRoofline(shape, job.mode, totalMs.median, o.ceilings),
+  };
+  if (o.verify) result.verify = await verifyLayer(job, o);
+  if (o.dumpDir) dumpLayer(o.dumpDir, layer, physical, headline.output, result);
+  return result;
+}
+
+/** The headline: warm-up, then the timed runs (as many as the repeat policy allows), un-profiled. */
+async function timeHeadline(layer: LayerModel, feeds: Feeds, seq: number, o: ProfileOptions): Promise<{ samples: number[]; output: Float32Array }> {
+  const engine = await Engine.create(layer.model, { threads: o.threads, graphOpt: o.graphOpt });
+  try {
+    const warm = await timeRuns(Math.max(1, o.policy.warmup), () => engine.run(feeds));
+    const output = (await engine.run(feeds)).out!.data as Float32Array;
+    const samples = await timeRuns(chooseRepeats(o.policy, seq, Math.min(...warm)), () => engine.run(feeds));
+    return { samples, output };
+  } finally {
+    await engine.release();
+  }
+}
+
+type StageSplit = Pick<LayerResult, 'stages' | 'profiledRuns' | 'profiledMs' | 'residualMs' | 'hostShare'>;
+
+const NO_STAGE_SPLIT: StageSplit = { stages: [], profiledRuns: 0, profiledMs: 0, residualMs: 0, hostShare: 0 };
+
+/** The stage split: a profiled session of its own, so the headline runs carry no profiler cost. */
+async function profileStages(layer: LayerModel, feeds: Feeds, o: ProfileOptions): Promise<StageSplit> {
+  const prof = await Engine.create(layer.model, { threads: o.threads, graphOpt: o.graphOpt, profile: true });
+  try {
+    // the first profiled run is a warm-up; the rest pair up with their wall times
+    const walls = (await timeRuns(o.profiledRuns + 1, () => prof.run(feeds))).slice(1);
+    const runs = prof.endProfiling().slice(1);
+    const perStage = stageFlops(layer.shape, layer.mode);
+    const stages = stageTimes(runs, layer.stages).map((st) => {
+      const flops = perStage[st.name];
+      return flops === undefined ? st : { ...st, flops, gflops: st.kernelMs > 0 ? flops / st.kernelMs / 1e6 : 0 };
+    });
+    const cover = runs.map(runCoverage);
+    return {
+      stages,
+      profiledRuns: runs.length,
+      profiledMs: median(walls),
+      residualMs: median(cover.map((c, i) => walls[i]! - c.coveredUs / 1000)),
+      hostShare: median(cover.map((c, i) => Math.max(0, 1 - c.kernelUs / 1000 / walls[i]!))),
+    };
+  } finally {
+    await prof.release();
+  }
+}
+
+type CostFields = Pick<LayerResult, 'flops' | 'bytes' | 'gflops' | 'gbps' | 'computeFraction' | 'memoryFraction' | 'floorMs' | 'memoryBytes'>;
+
+/** The analytic cost, the rates the median run reached, and where that sits under the ceilings. */
+function costUnderRoofline(shape: LayerShape, mode: Mode, medianMs: number, ceilings: Ceilings | null): CostFields {
+  const cost = layerCost(shape, mode);
+  const rates = achievedRates(cost, medianMs);
+  return {
     flops: cost.flops,
     bytes: cost.bytes,
-    gflops,
-    gbps,
-    computeFraction: c ? gflops / c.matmulGflops.median : null,
-    memoryFraction: c ? gbps / c.copyGBps.median : null,
-    floorMs: c ? Math.max(cost.flops / (c.matmulGflops.median * 1e6), cost.bytes / (c.copyGBps.median * 1e6)) : null,
+    ...rates,
+    ...ceilingFractions(rates, ceilings),
+    floorMs: ceilings ? floorMs(cost, ceilingRates(ceilings)) : null,
     memoryBytes: cost.memoryBytes,
   };
-
-  if (o.verify) result.verify = await verifyLayer(job, o);
-  if (o.dumpDir) dumpLayer(o.dumpDir, layer, physical, output, result);
-  return result;
 }
 
 /**
@@ -148,14 +142,11 @@ export async function profileLayer(job: LayerJob, o: ProfileOptions): Promise<La
  * seed from the timed ones). Shapes too large for a JS float64 reference are checked at
  * batch 1 and a shorter sequence, with the same heads and head size; the result says which.
  */
-export async function verifyLayer(job: LayerJob, o: Pick<ProfileOptions, "threads" | "graphOpt" | "seed">) {
+export async function verifyLayer(job: LayerJob, o: Pick<ProfileOptions, 'threads' | 'graphOpt' | 'seed'>) {
   let { batch, seq } = job;
   const shapeOf = (b: number, s: number) => jobShape({ ...job, batch: b, seq: s });
-  const macs = (b: number, s: number) => {
-    const sh = shapeOf(b, s);
-    const nm = sh.heads * sh.headDim;
-    return b * s * nm * (sh.heads + 2 * sh.kvHeads) * sh.headDim + 2 * b * sh.heads * s * s * sh.headDim;
-  };
+  // multiply-adds of the projection and the two batched matmuls: half the seed mode's FLOPs
+  const macs = (b: number, s: number) => layerCost(shapeOf(b, s), 'seed').flops / 2;
   if (macs(batch, seq) > VERIFY_MAX_MACS) {
     batch = 1;
     while (seq > 16 && macs(batch, seq) > VERIFY_MAX_MACS) seq = Math.floor(seq / 2);

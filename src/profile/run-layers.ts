@@ -1,57 +1,40 @@
 /**
- * `attnbench layers` as a typed API: measure the ceilings, run the sweep (resuming from
- * the journal if asked), and produce a validated result file.
+ * `attnbench layers` as a typed API: check the configuration, measure the ceilings, run
+ * the sweep (resuming from the journal if asked), and produce a validated result file.
+ *
+ *   const file = await runLayers({ variants: ['multi-head', 'multi-query-1'], batch: [8], seq: [512] });
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import { checkMode, kvHeads, parseVariant, UsageError, variantLabel, type Mode } from '../attention/spec.ts';
-import { measureCeilings, type Ceilings } from '../engine/ceilings.ts';
-import type { GraphOpt } from '../engine/session.ts';
+import { checkMode, kvHeads, parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
+import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
+import { parseConfig } from '../config/parse.ts';
+import { UsageError } from '../core/errors.ts';
+import { checkThreads } from '../core/threads.ts';
 import { environment } from '../results/environment.ts';
 import { journalPath, readJournal, writeLayerFile } from '../results/io.ts';
-import { LAYERS_SCHEMA, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { checkMemory } from './layer.ts';
+import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
+import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
+import { checkJobMemory, type ProfileOptions } from './layer.ts';
 import { estimateJobMs, runSweep, sweepJobs, type SweepGrid } from './sweep.ts';
 
-export interface LayersConfig {
-  variants: string[];
-  batch: number[];
-  seq: number[];
-  heads: number;
-  headDim: number;
-  mode: Mode;
-  repeats: number | 'auto';
-  budgetMs: number;
-  warmup: number;
-  threads: number;
-  graphOpt: GraphOpt;
-  profiledRuns: number;
-  verify: boolean;
-  dumpDir?: string;
+/** How a run reports and where it writes; none of it changes what is measured. */
+export interface LayersRunOptions {
+  /** Write the result file here (atomically), with a journal beside it while the sweep runs. */
   out?: string;
-  resume: boolean;
-  seed: number;
-  progress: boolean;
+  /** Continue an interrupted sweep from the journal beside `out`. */
+  resume?: boolean;
+  /** A progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
   /** Ceilings already measured in this process (the main job shares them). */
   ceilings?: Ceilings;
-  /** Smaller ceiling probes, for tests. */
+  /** Small ceiling probes, for tests. */
   quickCeilings?: boolean;
   onResult?: (r: LayerResult) => void;
   log?: (line: string) => void;
 }
 
-/** The seed's grid: batch 8 and 16, sl 64 to 1984 step 128, nh 16, hs 64, the seed's variants plus GQA-4. */
-export const SEED_DEFAULTS = {
-  variants: ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4'],
-  batch: [8, 16],
-  seq: Array.from({ length: 16 }, (_, i) => 64 + 128 * i),
-  heads: 16,
-  headDim: 64,
-  mode: 'seed' as Mode,
-};
-
-/** Check everything that can be checked before any work starts. */
-export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headDim' | 'mode'>): SweepGrid['variants'] {
+/** Check the variants against the heads, head size and mode before any work starts. */
+export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headDim' | 'mode'>): VariantSpec[] {
   if (c.variants.length === 0) throw new UsageError('--variants: no variant given');
   return c.variants.map((name) => {
     const spec = parseVariant(name);
@@ -61,70 +44,58 @@ export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headD
   });
 }
 
-export async function runLayers(c: LayersConfig): Promise<LayerResultFile> {
-  const log = c.log ?? ((l: string) => process.stderr.write(l + '\n'));
+export async function runLayers(input: LayersConfigInput = {}, options: LayersRunOptions = {}): Promise<LayerResultFile> {
+  const c = parseConfig(LayersConfig, input);
+  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const variants = validateGrid(c);
-  if (c.resume && !c.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
-  if (c.threads > os.cpus().length * 4) throw new UsageError(`--threads: ${c.threads} is far above this machine's ${os.cpus().length} cores`);
+  if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
+  checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   const jobs = sweepJobs(grid);
-  for (const j of jobs) checkMemory(j); // refuse up front, before anything is measured or allocated
+  for (const j of jobs) checkJobMemory(j); // refuse up front, before anything is measured or allocated
 
-  const journal = c.out ? journalPath(c.out) : undefined;
-  const done = c.resume && journal ? readJournal(journal) : [];
-  if (journal && !c.resume && fs.existsSync(journal)) fs.rmSync(journal);
+  const journal = options.out ? journalPath(options.out) : undefined;
+  const done = options.resume && journal ? readJournal(journal) : [];
+  if (journal && !options.resume && fs.existsSync(journal)) fs.rmSync(journal);
 
   const ceilings =
-    c.ceilings ??
-    (log('measuring this machine\'s ceilings (matmul GFLOP/s, copy GB/s)...'),
-    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, ...(c.quickCeilings ? { matmulSize: 256, copyMiB: 4, repeats: 5 } : {}) }));
-  log(
-    `ceilings: matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (median of ${ceilings.matmulGflops.n})`,
-  );
+    options.ceilings ??
+    (log("measuring this machine's ceilings (matmul GFLOP/s, copy GB/s)..."),
+    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false }));
+  log(`ceilings: matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (median of ${ceilings.matmulGflops.n})`);
 
-  const opts = {
+  const profile: ProfileOptions = {
     threads: c.threads,
     graphOpt: c.graphOpt,
     policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
-    profiledRuns: c.profiledRuns,
+    profiledRuns: c.profileRuns,
     ceilings,
     verify: c.verify,
-    ...(c.dumpDir ? { dumpDir: c.dumpDir } : {}),
+    ...(c.dump ? { dumpDir: c.dump } : {}),
     seed: c.seed,
   };
-  const estimate = jobs.reduce((a, j) => a + estimateJobMs(j, opts, ceilings), 0);
+  const estimate = jobs.reduce((a, j) => a + estimateJobMs(j, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
       `estimated ${formatDuration(estimate)} on ${c.threads} thread(s)${done.length ? `; ${done.length} already in the journal` : ''}`,
   );
 
   const outcome = await runSweep(grid, {
-    ...opts,
+    ...profile,
     done,
     ...(journal ? { journal } : {}),
-    progress: c.progress,
-    ...(c.onResult ? { onResult: c.onResult } : {}),
+    progress: options.progress ?? process.stderr.isTTY === true,
+    ...(options.onResult ? { onResult: options.onResult } : {}),
   });
   const file: LayerResultFile = {
     schema: LAYERS_SCHEMA,
     environment: environment(c.threads, c.graphOpt, ceilings),
-    config: {
-      variants: variants.map(variantLabel),
-      batch: c.batch,
-      seq: c.seq,
-      heads: c.heads,
-      headDim: c.headDim,
-      mode: c.mode,
-      repeats: c.repeats,
-      budgetMs: c.budgetMs,
-      warmup: c.warmup,
-      seed: c.seed,
-    },
+    config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
     results: outcome.results,
     failures: outcome.failures,
   };
-  if (c.out) {
-    writeLayerFile(c.out, file);
+  if (options.out) {
+    writeLayerFile(options.out, file);
     if (journal) fs.rmSync(journal, { force: true });
   }
   return file;

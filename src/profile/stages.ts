@@ -11,26 +11,15 @@
  * fences between kernels).
  */
 import { median } from 'simple-statistics';
-import { summarize, type Summary } from '../timing/stats.ts';
 import { STAGE_SEP } from '../engine/graph.ts';
-import type { ProfiledRun } from '../engine/session.ts';
-
-export interface StageTime {
-  name: string;
-  /** Median over profiled runs, milliseconds. */
-  wallMs: number;
-  kernelMs: number;
-  hostMs: number;
-  /** Spread of the stage's wall time over the profiled runs. */
-  wallStats: Summary;
-  /** Kernel op types that ran in this stage (after graph optimisation). */
-  ops: string[];
-}
+import type { ProfiledRun } from '../engine/trace.ts';
+import type { StageResult } from '../results/schema.ts';
+import { summarize } from '../timing/stats.ts';
 
 export const stageOf = (node: string): string => (node.includes(STAGE_SEP) ? node.slice(0, node.indexOf(STAGE_SEP)) : 'other');
 
 /** Per-stage medians over runs, in the order of `stages` (then any extra stage seen). */
-export function stageTimes(runs: readonly ProfiledRun[], stages: readonly string[]): StageTime[] {
+export function stageTimes(runs: readonly ProfiledRun[], stages: readonly string[]): StageResult[] {
   const names = [...stages];
   const perRun = runs.map((run) => {
     const acc = new Map<string, { wall: number; kernel: number; ops: Set<string> }>();

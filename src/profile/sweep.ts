@@ -4,13 +4,14 @@
  * configuration is appended to a journal, so `--resume` can continue an interrupted
  * sweep; a configuration that fails is reported and skipped.
  */
-import cliProgress from 'cli-progress';
 import { layerCost } from '../attention/cost.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
-import type { Ceilings } from '../engine/ceilings.ts';
+import { progressBar } from '../core/progress.ts';
 import { appendJournal } from '../results/io.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
-import { seedRepeats } from '../timing/measure.ts';
+import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import type { Ceilings } from '../roofline/probes.ts';
+import { chooseRepeats } from '../timing/measure.ts';
 import { jobLabel, jobShape, profileLayer, type LayerJob, type ProfileOptions } from './layer.ts';
 
 export interface SweepGrid {
@@ -33,18 +34,18 @@ export function sweepJobs(grid: SweepGrid): LayerJob[] {
 const sameJob = (j: LayerJob, r: LayerResult) =>
   variantLabel(j.spec) === r.variant && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
 
+/** Rates to estimate with before the ceilings are measured. */
+const GUESSED_RATES: Rates = { matmulGflops: 100, copyGBps: 10 };
+
 /**
  * Predicted milliseconds for one configuration: the roofline floor times a slack factor,
  * times every run it will do (warm-up, repeats within the budget, profiled runs).
  */
 export function estimateJobMs(j: LayerJob, o: ProfileOptions, c: Ceilings | null): number {
   const cost = layerCost(jobShape(j), j.mode);
-  const gflops = c?.matmulGflops.median ?? 100;
-  const gbps = c?.copyGBps.median ?? 10;
-  const runMs = 1.5 * Math.max(cost.flops / (gflops * 1e6), cost.bytes / (gbps * 1e6)) + 0.2;
+  const runMs = 1.5 * floorMs(cost, c ? ceilingRates(c) : GUESSED_RATES) + 0.2;
   const p = o.policy;
-  const repeats = p.repeats === 'auto' ? Math.max(p.minRepeats, Math.min(seedRepeats(j.seq), Math.floor(p.budgetMs / runMs))) : p.repeats;
-  return runMs * (Math.max(1, p.warmup) + 1 + repeats + (o.profiledRuns ? o.profiledRuns + 1 : 0)) + 30;
+  return runMs * (Math.max(1, p.warmup) + 1 + chooseRepeats(p, j.seq, runMs) + (o.profiledRuns ? o.profiledRuns + 1 : 0)) + 30;
 }
 
 export interface SweepOptions extends ProfileOptions {
@@ -69,19 +70,7 @@ export async function runSweep(grid: SweepGrid, o: SweepOptions): Promise<SweepO
   const estimates = todo.map((j) => estimateJobMs(j, o, o.ceilings));
   const totalEstimate = estimates.reduce((a, b) => a + b, 0);
 
-  const bar =
-    o.progress !== false && todo.length > 0
-      ? new cliProgress.SingleBar(
-          {
-            stream: process.stderr,
-            format: ' {bar} {count}/{jobs} | {config} | elapsed {duration_formatted} | ETA {eta_formatted}',
-            etaBuffer: 1000,
-            hideCursor: false,
-            clearOnComplete: false,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
+  const bar = progressBar(o.progress !== false && todo.length > 0, '{count}/{jobs} | {config} | elapsed {duration_formatted} | ETA {eta_formatted}', { etaBuffer: 1000 });
   bar?.start(Math.max(1, Math.round(totalEstimate)), 0, { count: 0, jobs: todo.length, config: '' });
 
   let progressed = 0;

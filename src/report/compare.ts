@@ -7,9 +7,10 @@
  * B/A < 1 / (1 + band); anything else is within the noise. A side with one repetition
  * (an imported seed result) has no spread, so every change of it counts.
  */
-import { UsageError } from '../attention/spec.ts';
-import type { Summary } from '../results/schema.ts';
-import type { Run } from './load.ts';
+import { UsageError } from '../core/errors.ts';
+import type { Run } from '../results/io.ts';
+import { markdownTable, type Table } from '../table/table.ts';
+import type { Summary } from '../timing/stats.ts';
 
 export type Verdict = 'slower' | 'faster' | 'same';
 
@@ -50,9 +51,10 @@ function measured(run: Run): Measured[] {
       s: r.totalMs,
     }));
   }
+  const { config: c, resolved: p } = run;
   return run.results.flatMap((r) => {
-    const shape = `${r.attention} batch ${r.input_batch_size} prompt ${r.input_batch_length} gen ${r.max_gen_length}${r.num_beams > 1 ? ` beams ${r.num_beams}` : ''}`;
-    const key = `${r.attention}|${r.input_batch_size}|${r.input_batch_length}|${r.max_gen_length}|${r.num_beams}|${r.do_sample}|${r.useCache}`;
+    const shape = `${r.attention} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;
+    const key = `${r.attention}|${p.batch}|${p.promptLength}|${p.promptLength + p.maxNewTokens}|${c.numBeams}|${c.doSample}|${c.kvCache}`;
     return [
       { key: `${key}|decode`, config: shape, metric: 'decode ms/step', s: r.decodeMsPerToken },
       { key: `${key}|prefill`, config: shape, metric: 'prefill ms', s: r.prefillMs },
@@ -101,10 +103,17 @@ export function summaryLine(c: Comparison): string {
   );
 }
 
+/** The comparison as a table: both medians and spreads, the ratio, the noise band and the verdict. */
+export function comparisonTable(c: Comparison): Table {
+  const num = (key: string, label: string, digits?: number) => ({ key, label, numeric: true, ...(digits === undefined ? {} : { digits }) });
+  return {
+    title: `${c.b} against ${c.a}`,
+    columns: [{ key: 'config', label: 'configuration' }, { key: 'metric', label: 'metric' }, num('aMedian', 'A median', 3), num('aSpread', 'A spread'), num('bMedian', 'B median', 3), num('bSpread', 'B spread'), num('ratio', 'B/A', 3), num('noise', 'noise'), { key: 'change', label: 'change' }],
+    rows: c.rows.map((r) => ({ config: r.config, metric: r.metric, aMedian: r.a.median, aSpread: spread(r.a), bMedian: r.b.median, bSpread: spread(r.b), ratio: r.ratio, noise: `±${pct(r.noise)}`, change: MARK[r.verdict] })),
+  };
+}
+
 export function formatComparison(c: Comparison, format: 'md' | 'json'): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
-  const head = ['configuration', 'metric', 'A median', 'A spread', 'B median', 'B spread', 'B/A', 'noise', 'change'];
-  const body = c.rows.map((r) => [r.config, r.metric, r.a.median.toFixed(3), spread(r.a), r.b.median.toFixed(3), spread(r.b), r.ratio.toFixed(3), `±${pct(r.noise)}`, MARK[r.verdict]]);
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [`A: ${c.a}`, `B: ${c.b}`, '', line(head), line(head.map((_, i) => (i >= 2 && i <= 7 ? '---:' : '---'))), ...body.map(line), '', summaryLine(c)].join('\n') + '\n';
+  return [`A: ${c.a}`, `B: ${c.b}`, '', markdownTable(comparisonTable(c)), '', summaryLine(c)].join('\n') + '\n';
 }

@@ -7,16 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as vega from 'vega';
-import type { Chart } from './charts.ts';
-import type { Run } from './load.ts';
-import type { Table } from './summary.ts';
+import type { Run } from '../results/io.ts';
+import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
+import type { Chart } from './chart-style.ts';
+import { shapeSections } from './load.ts';
+import { shapesNote } from './summary.ts';
 
 export interface PageChart extends Chart {
   /** The compiled Vega spec the page draws. */
   vega: vega.Spec;
 }
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
@@ -28,13 +28,6 @@ function vegaRuntime(): string {
   // inlined verbatim, so it must not be able to end the <script> element early
   if (/<\/script|<!--/i.test(code)) throw new Error('vega.min.js contains </script or <!--; it cannot be inlined as is');
   return code;
-}
-
-export function htmlTable(t: Table): string {
-  const cls = (i: number) => (t.numeric.includes(i) ? ' class="num"' : '');
-  const head = t.head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('');
-  const body = t.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${esc(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
@@ -95,7 +88,20 @@ tbody tr:nth-child(even) { background: #f7f7f7; }
 #tooltip { position: absolute; z-index: 10; background: #fff; border: 1px solid #999; border-radius: 4px; padding: 0.3rem 0.5rem; font-size: 12px; box-shadow: 0 2px 6px rgba(0,0,0,0.15); pointer-events: none; }
 `;
 
+/** The figures, under a heading per section where the charts belong to sections (one per layer shape). */
+function chartSections(charts: readonly PageChart[]): string {
+  let current: string | undefined;
+  return charts
+    .map((c) => {
+      const heading = c.section !== undefined && c.section !== current ? `<h3 id="section-${slug(c.section)}">${esc(c.section)}</h3>\n` : '';
+      current = c.section;
+      return heading + figure(c);
+    })
+    .join('\n');
+}
+
 export function reportHtml(runs: readonly Run[], tables: readonly Table[], charts: readonly PageChart[], generated: string): string {
+  const note = shapesNote(shapeSections(runs));
   const [envTable, ...resultTables] = tables;
   const toc = [
     ['environment', 'Environment'],
@@ -121,7 +127,8 @@ Hover a mark for its values; click a legend entry to highlight that series (shif
 <nav><ul>${toc.map(([id, t]) => `<li><a href="#${id}">${esc(t!)}</a></li>`).join('')}</ul></nav>
 <section id="environment"><h2>Environment</h2><p class="note">${esc(envTable?.note ?? '')}</p>${envTable ? htmlTable(envTable) : ''}</section>
 <section id="charts"><h2>Charts</h2>
-${charts.map(figure).join('\n')}
+${note ? `<p class="note">${esc(note)}</p>` : ''}
+${chartSections(charts)}
 </section>
 <section id="tables"><h2>Tables</h2>
 ${resultTables.map((t) => `<h3 id="${slug(t.title)}">${esc(t.title)}</h3>${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}${htmlTable(t)}`).join('\n')}

@@ -7,7 +7,7 @@
  * the profiled calls, and `all` = cpu + cuda. Its notebook plots TOTAL `all` as the time of a
  * configuration and TOTAL `cpu / all` as the "cpu part".
  *
- * Mapping (documented in docs/reports.md):
+ * Mapping (documented in docs/seed-format.md):
  *   range GET_QKV / SPLIT_QKV / GET_ATTENTION_WEIGHTS / GET_ATTENTION_OUTPUT ↔ stage qkv / split / weights / output
  *   cpu us = hostMs·1000, cuda us = kernelMs·1000, all us = wallMs·1000
  *   TOTAL all / 1000 → totalMs (n = 1: the seed kept no repetitions) and profiledMs
@@ -18,13 +18,13 @@
  * seed's `get_key_totals` did.
  */
 import { z } from 'zod';
-import { SEED_STAGES } from '../attention/layouts.ts';
 import { layerCost } from '../attention/cost.ts';
-import { ALIASES, kvHeads, parseVariant, UsageError, variantLabel } from '../attention/spec.ts';
+import { SEED_STAGES } from '../attention/layouts.ts';
+import { ALIASES, kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
+import { SEED_LAYER } from '../config/layers.ts';
+import { UsageError } from '../core/errors.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
-
-/** The seed's layer shape (profile_attention_types.py: nh=16, hs=64). */
-export const SEED_SHAPE = { heads: 16, headDim: 64 } as const;
+import { seedRepeats } from '../timing/measure.ts';
 
 const HEADER = ['key', 'cpu us', 'cuda us', 'all us'] as const;
 const TOTAL = 'TOTAL';
@@ -56,9 +56,6 @@ export function looksLegacy(json: unknown): boolean {
   return values.length > 0 && values.every(Array.isArray);
 }
 
-/** How many calls the seed's script profiled per configuration (its repeat rule). */
-const seedRepeats = (seq: number) => Math.max(1, Math.trunc((500 * Math.pow(64, 1 / 3)) / Math.pow(seq, 1 / 3)));
-
 function importEnvironment(source: string): Environment {
   return {
     cpu: 'unknown',
@@ -77,7 +74,7 @@ function importEnvironment(source: string): Environment {
 }
 
 /** Convert the seed's JSON (already parsed) into a layer result file. `file` names it in errors. */
-export function fromLegacy(json: unknown, file: string, shape: { heads: number; headDim: number } = SEED_SHAPE): LayerResultFile {
+export function fromLegacy(json: unknown, file: string, shape: { heads: number; headDim: number } = SEED_LAYER): LayerResultFile {
   const schema = (json as { schema?: unknown } | null)?.schema;
   if (typeof schema === 'string') throw new UsageError(`${file}: is already a result file (schema ${schema}), not the seed's format`);
   const parsed = LegacyFile.safeParse(json);

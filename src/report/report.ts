@@ -5,11 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../attention/spec.ts';
-import { writeFileAtomic } from '../results/io.ts';
+import { UsageError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import type { Run } from '../results/io.ts';
 import { buildCharts } from './charts.ts';
 import { reportHtml, type PageChart } from './html.ts';
-import { loadRuns, type Run } from './load.ts';
+import { loadRuns } from './load.ts';
 import { toPng, toSvg, toVega } from './render.ts';
 import { buildTables, summaryMarkdown } from './summary.ts';
 

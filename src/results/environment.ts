@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { ortVersion, type GraphOpt } from '../engine/session.ts';
-import type { Ceilings } from '../engine/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import type { Environment } from './schema.ts';
 
 /** The glibc settings the launcher applies (see bin/attnbench.js); recorded as found. */

@@ -1,56 +1,116 @@
 /**
- * Reading and writing result files: validated against the schema, written atomically
- * (temporary file in the same folder, then rename), and a JSON Lines journal that a sweep
- * appends to as each configuration finishes, so an interrupted sweep keeps its work.
+ * The one reader and writer of result files: layer results, generation results and a
+ * sweep's journal. Everything is validated against the schema on write and on read, files
+ * are written atomically, older versions are upgraded on read, and every error names the
+ * file and the reason.
+ *
+ * The journal is JSON Lines that a sweep appends to as each configuration finishes, so an
+ * interrupted sweep keeps its work.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../attention/spec.ts';
-import { LayerResult, LayerResultFile, type LayerResultFile as LayerFile } from './schema.ts';
+import type { z } from 'zod';
+import { UsageError } from '../core/errors.ts';
+import { readJson, readText, writeFileAtomic } from '../core/files.ts';
+import {
+  GENERATE_SCHEMA,
+  GenerateResultFile,
+  LAYERS_SCHEMA,
+  LayerResult,
+  LayerResultFile,
+  type Environment,
+  type Failure,
+  type GenerateConfigRecord,
+  type GenerationResolved,
+  type GenerateResult,
+  type LayerConfig,
+} from './schema.ts';
+import { upgrade } from './upgrade.ts';
 
-/** Write `data` to `file` atomically: readers see the old file or the whole new one. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+/** A layer result file or a journal, as read. */
+export interface LayerRun {
+  kind: 'layers';
+  file: string;
+  /** How charts and tables name this run (set when several are read together). */
+  label: string;
+  /** Null for a journal, which records results only. */
+  environment: Environment | null;
+  config?: LayerConfig;
+  results: LayerResult[];
+  failures: Failure[];
 }
 
-export function writeLayerFile(file: string, result: LayerFile): void {
-  const checked = LayerResultFile.parse(result);
-  writeFileAtomic(file, JSON.stringify(checked, null, 2) + '\n');
+/** A generation result file, as read. */
+export interface GenerateRun {
+  kind: 'generate';
+  file: string;
+  label: string;
+  environment: Environment;
+  config: GenerateConfigRecord;
+  resolved: GenerationResolved;
+  results: GenerateResult[];
 }
 
-/** Parse and validate a layer result file; errors name the file and the reason. */
-export function readLayerFile(file: string): LayerFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UsageError(`${file}: not JSON`);
-  }
-  const schema = (json as { schema?: unknown })?.schema;
-  if (schema !== LayerResultFile.shape.schema.value) {
-    throw new UsageError(`${file}: schema is ${JSON.stringify(schema)}, expected "${LayerResultFile.shape.schema.value}"`);
-  }
-  const parsed = LayerResultFile.safeParse(json);
+export type Run = LayerRun | GenerateRun;
+
+/** The versions this one writes. */
+export const CURRENT_SCHEMAS = [LAYERS_SCHEMA, GENERATE_SCHEMA] as const;
+
+/** Validate `json` against `schema`; the error names `where` and the first problem. */
+function validate<T extends z.ZodType>(schema: T, json: unknown, where: string): z.infer<T> {
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${file}: invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new UsageError(`${where}: invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+const json = (data: unknown) => JSON.stringify(data, null, 2) + '\n';
+
+export function writeLayerFile(file: string, result: LayerResultFile): void {
+  writeFileAtomic(file, json(LayerResultFile.parse(result)));
+}
+
+export function writeGenerateFile(file: string, result: GenerateResultFile): void {
+  writeFileAtomic(file, json(GenerateResultFile.parse(result)));
+}
+
+/** A result file's JSON as a run: upgraded, validated, its kind told by its `schema`. */
+function runOf(file: string, data: unknown, hint: (schema: unknown) => string): Run {
+  const up = upgrade(data);
+  const schema = (up as { schema?: unknown } | null)?.schema;
+  if (schema === LAYERS_SCHEMA) {
+    const f = validate(LayerResultFile, up, file);
+    return { kind: 'layers', file, label: '', environment: f.environment, ...(f.config ? { config: f.config } : {}), results: f.results, failures: f.failures };
+  }
+  if (schema === GENERATE_SCHEMA) {
+    const f = validate(GenerateResultFile, up, file);
+    return { kind: 'generate', file, label: '', environment: f.environment, config: f.config, resolved: f.resolved, results: f.results };
+  }
+  throw new UsageError(`${file}: ${hint(schema)}`);
+}
+
+const unknownSchema = (schema: unknown) =>
+  `schema is ${JSON.stringify(schema ?? null)}, expected ${CURRENT_SCHEMAS.map((s) => `"${s}"`).join(' or ')}` +
+  (typeof schema === 'string' && schema.startsWith('attnbench/') ? ' (written by another version of attnbench?)' : '');
+
+/**
+ * Read one result file of any kind this version knows (a `.jsonl` file is a sweep's
+ * journal, read strictly). `hint` explains a JSON value that is not a result file.
+ */
+export function readRun(file: string, hint: (json: unknown, schema: unknown) => string | undefined = () => undefined): Run {
+  const text = readText(file);
+  if (file.endsWith('.jsonl')) return { kind: 'layers', file, label: '', environment: null, results: parseJournal(file, text, 'refuse'), failures: [] };
+  const data = readJson(file, text);
+  return runOf(file, data, (schema) => hint(data, schema) ?? unknownSchema(schema));
+}
+
+/** Parse and validate a layer result file. */
+export function readLayerFile(file: string): LayerResultFile {
+  const run = readRun(file);
+  if (run.kind !== 'layers' || !run.environment) throw new UsageError(`${file}: is a ${run.kind === 'layers' ? 'journal' : 'generation result'}, not a layer result file`);
+  return LayerResultFile.parse({ schema: LAYERS_SCHEMA, environment: run.environment, ...(run.config ? { config: run.config } : {}), results: run.results, failures: run.failures });
 }
 
 /** The journal beside an output file: `results.json` → `results.json.journal.jsonl`. */
@@ -62,26 +122,27 @@ export function appendJournal(file: string, entry: LayerResult): void {
 }
 
 /**
- * Read the finished configurations back. A torn last line (the process died mid-write)
- * is dropped; any other bad line is an error naming the line.
+ * One layer result per line. A torn last line (the process died mid-write) is dropped when
+ * resuming (`drop`: that configuration runs again); a report refuses it (`refuse`), since
+ * drawing an interrupted sweep as if it were whole would mislead. Any other bad line is an
+ * error naming the line.
  */
-export function readJournal(file: string): LayerResult[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+function parseJournal(file: string, text: string, torn: 'drop' | 'refuse'): LayerResult[] {
+  const lines = text.split('\n');
   const out: LayerResult[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
-    const last = i >= lines.length - 2;
-    let json: unknown;
+    let entry: unknown;
     try {
-      json = JSON.parse(line);
+      entry = JSON.parse(line);
     } catch {
-      if (last) return;
-      throw new UsageError(`${file}: line ${i + 1} is not JSON`);
+      if (torn === 'drop' && i >= lines.length - 2) return;
+      throw new UsageError(`${file}: line ${i + 1} is truncated or not JSON` + (torn === 'refuse' ? " (an interrupted sweep? finish it with 'attnbench layers --resume')" : ''));
     }
-    const r = LayerResult.safeParse(json);
-    if (!r.success) throw new UsageError(`${file}: line ${i + 1} is not a layer result`);
-    out.push(r.data);
+    out.push(validate(LayerResult, entry, `${file}: line ${i + 1}`));
   });
   return out;
 }
+
+/** The configurations a journal holds, for `--resume` (none when there is no journal). */
+export const readJournal = (file: string): LayerResult[] => (fs.existsSync(file) ? parseJournal(file, readText(file), 'drop') : []);

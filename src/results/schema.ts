@@ -2,30 +2,23 @@
  * The result file format, as zod schemas (the TypeScript types are inferred from them,
  * and `schemas/*.schema.json` is generated from them for other tools).
  *
- * Versioned by the `schema` field: `attnbench/layers@1`. A change that removes or renames
- * a field bumps the version.
+ * Versioned by the `schema` field: `attnbench/layers@1`, `attnbench/generate@2`. A change
+ * that removes or renames a field, or changes its meaning, bumps the version; files of an
+ * older version are upgraded on read (`upgrade.ts`).
+ *
+ * Some parts are defined where they are produced and only composed here: `Summary` and
+ * `Samples` (src/timing/stats.ts), `Ceilings` (src/roofline/probes.ts), `ModelConfig`
+ * (src/model/config.ts) and the two configurations (src/config/).
  */
 import { z } from 'zod';
+import { GenerateConfig } from '../config/generate.ts';
+import { LayersConfig } from '../config/layers.ts';
+import { recordOf } from '../config/record.ts';
+import { ModelConfig } from '../model/config.ts';
+import { Ceilings } from '../roofline/probes.ts';
+import { Samples, Summary } from '../timing/stats.ts';
 
 export const LAYERS_SCHEMA = 'attnbench/layers@1';
-
-export const Summary = z.object({
-  median: z.number(),
-  min: z.number(),
-  max: z.number(),
-  p90: z.number(),
-  stddev: z.number().nonnegative(),
-  n: z.number().int().positive(),
-});
-
-/** Summary plus every repetition's raw sample, in run order. */
-export const Samples = Summary.extend({ samples: z.array(z.number()) });
-
-export const Ceilings = z.object({
-  matmulGflops: Summary,
-  copyGBps: Summary,
-  method: z.string(),
-});
 
 export const Environment = z.object({
   cpu: z.string(),
@@ -104,17 +97,18 @@ export const Failure = z.object({
   error: z.string(),
 });
 
-export const LayerConfig = z.object({
-  variants: z.array(z.string()),
-  batch: z.array(z.number()),
-  seq: z.array(z.number()),
-  heads: z.number(),
-  headDim: z.number(),
-  mode: z.enum(['seed', 'full']),
-  repeats: z.union([z.number(), z.literal('auto')]),
-  budgetMs: z.number(),
-  warmup: z.number(),
-  seed: z.number(),
+/** The grid and measurement settings a sweep ran with (threads and graph optimisation are in `environment`). */
+export const LayerConfig = recordOf(LayersConfig).pick({
+  variants: true,
+  batch: true,
+  seq: true,
+  heads: true,
+  headDim: true,
+  mode: true,
+  repeats: true,
+  budgetMs: true,
+  warmup: true,
+  seed: true,
 });
 
 export const LayerResultFile = z.object({
@@ -125,7 +119,6 @@ export const LayerResultFile = z.object({
   failures: z.array(Failure).default([]),
 });
 
-export type Summary = z.infer<typeof Summary>;
 export type Environment = z.infer<typeof Environment>;
 export type StageResult = z.infer<typeof Stage>;
 export type LayerResult = z.infer<typeof LayerResult>;
@@ -136,7 +129,7 @@ export type LayerResultFile = z.infer<typeof LayerResultFile>;
 // ---------------------------------------------------------------------------
 // Generation results (`attnbench generate`)
 
-export const GENERATE_SCHEMA = 'attnbench/generate@1';
+export const GENERATE_SCHEMA = 'attnbench/generate@2';
 
 /** One decode step's latency at a context length (for latency-vs-context charts): median over the repeats. */
 export const StepPoint = z.object({
@@ -167,21 +160,8 @@ export const GenerateResult = z.object({
   kvProjectionParameters: z.number().int().nonnegative(),
   /** How the K/V heads were derived from a checkpoint's, when they differ (null otherwise). */
   converted: z.string().nullable(),
-  /** False for `--no-kv-cache` (every step recomputes the whole sequence). */
-  useCache: z.boolean(),
-  /** The seed's printed fields, same names (times in seconds; generate_text_batch is the median over the repeats). */
-  get_test_batch: z.number(),
-  generate_text_batch: z.number(),
-  decode_batch: z.number(),
-  input_batch_size: z.number().int().positive(),
-  input_batch_length: z.number().int().positive(),
-  max_gen_length: z.number().int().positive(),
-  num_beams: z.number().int().positive(),
-  do_sample: z.boolean(),
-  pad_token_id: z.number().int(),
-  dtype: z.string(),
-  device: z.string(),
-  device_name: z.string(),
+  /** Seconds to decode the generated ids of the last timed generation to text (the seed's decode_batch). */
+  textSeconds: z.number().nonnegative(),
   /** Seconds of each timed generation. */
   generateSeconds: Samples,
   prefillMs: Samples,
@@ -226,13 +206,34 @@ export const GenerateResult = z.object({
   generateSpeedupVsMha: z.number().nullable(),
 });
 
+/** What a generation's configuration resolved to, once its presets, checkpoint and prompts were applied. */
+export const GenerationResolved = z.object({
+  /** The decoder's shape: the checkpoint's, or the flags' and the preset's (null only in files upgraded from @1 that did not record it). */
+  model: ModelConfig.nullable(),
+  modelType: z.enum(['random', 'gpt2', 'gpt_bigcode']),
+  /** The attention types, in the order they ran. */
+  attention: z.array(z.string()),
+  /** Prompts generated at once (rows, before beams). */
+  batch: z.number().int().positive(),
+  /** The longest prompt, in tokens (shorter ones are left-padded to it). */
+  promptLength: z.number().int().positive(),
+  maxNewTokens: z.number().int().positive(),
+  minNewTokens: z.number().int().nonnegative(),
+  /** Seconds to build the prompts (the seed's get_test_batch). */
+  promptSeconds: z.number().nonnegative(),
+});
+
 export const GenerateResultFile = z.object({
   schema: z.literal(GENERATE_SCHEMA),
   environment: Environment,
-  config: z.record(z.string(), z.unknown()),
+  /** The configuration as given, every default filled in. */
+  config: recordOf(GenerateConfig),
+  resolved: GenerationResolved,
   results: z.array(GenerateResult),
 });
 
 export type StepPoint = z.infer<typeof StepPoint>;
 export type GenerateResult = z.infer<typeof GenerateResult>;
 export type GenerateResultFile = z.infer<typeof GenerateResultFile>;
+export type GenerationResolved = z.infer<typeof GenerationResolved>;
+export type GenerateConfigRecord = GenerateResultFile['config'];

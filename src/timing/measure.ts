@@ -3,10 +3,12 @@
  * capped by a time budget. Clock: `process.hrtime.bigint()`.
  */
 
-export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-/** The seed's repeat rule: max(1, floor(500·(64/sl)^(1/3))). */
-export const seedRepeats = (seq: number): number => Math.max(1, Math.floor(500 * Math.cbrt(64 / seq)));
+/**
+ * The seed's repeat rule, max(1, ⌊500·∛64 / ∛sl⌋), evaluated as its script does
+ * (`int(500 * 64 ** (1/3) / sl ** (1/3))`), so imported files get the seed's own counts.
+ */
+export const seedRepeats = (seq: number): number => Math.max(1, Math.trunc((500 * Math.pow(64, 1 / 3)) / Math.pow(seq, 1 / 3)));
 
 export interface RepeatPolicy {
   /** A fixed count, or 'auto' for the seed's rule capped by `budgetMs`. */

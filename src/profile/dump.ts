@@ -8,8 +8,8 @@ import { dump } from 'npyjs';
 import type { LayerModel } from '../attention/layer.ts';
 import type { PhysicalTensors } from '../attention/layouts.ts';
 import { variantLabel } from '../attention/spec.ts';
-import { writeFileAtomic } from './io.ts';
-import type { LayerResult } from './schema.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import type { LayerResult } from '../results/schema.ts';
 
 export const dumpFolderName = (r: Pick<LayerResult, 'variant' | 'mode' | 'batch' | 'seq'>) =>
   `${r.variant.replace(':', '-g')}_${r.mode}_b${r.batch}_s${r.seq}`;

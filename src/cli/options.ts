@@ -1,0 +1,86 @@
+/**
+ * Command-line options derived from a configuration schema: one flag per field, named
+ * after it in kebab-case (`headDim` ↔ `--head-dim`, `kvCache` ↔ `--no-kv-cache`), its
+ * help the field's description, its default the field's default, its parser chosen by
+ * the field's type. So the flags, their help and their defaults cannot drift from the API.
+ */
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { flagOf, parseConfig } from '../config/parse.ts';
+import { parseCount, parseIntList, parseNameList, parseNumber, parsePositive } from './lists.ts';
+
+/** What the schema cannot say about a flag: a value placeholder or parser of its own, a different default, more help. */
+export interface FlagHint {
+  /** The value part of the flag, e.g. `<n|auto>` or `[when]`. */
+  value?: string;
+  parse?: (text: string, previous: unknown) => unknown;
+  default?: unknown;
+  /** Appended to the field's description. */
+  more?: string;
+}
+
+interface Field {
+  key: string;
+  flag: string;
+  inner: z.ZodType;
+  description: string;
+  defaultValue?: unknown;
+  json: { type?: string; enum?: string[]; exclusiveMinimum?: number; minimum?: number; items?: { type?: string } };
+}
+
+function fieldsOf(schema: z.ZodObject): Field[] {
+  return Object.entries(schema.shape).map(([key, s]) => {
+    let inner = s as z.ZodType;
+    let defaultValue: unknown;
+    if (inner instanceof z.ZodDefault) {
+      defaultValue = inner.def.defaultValue;
+      inner = inner.unwrap() as z.ZodType;
+    }
+    if (inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+    const json = z.toJSONSchema(inner, { unrepresentable: 'any' }) as Field['json'];
+    return { key, flag: flagOf(key), inner, description: inner.description ?? '', defaultValue, json };
+  });
+}
+
+/** The parser a field's type implies (integers ≥ 1, integers ≥ 0, numbers, lists, text). */
+function parserOf(f: Field): ((text: string) => unknown) | undefined {
+  const j = f.json;
+  if (j.type === 'integer') return j.exclusiveMinimum === 0 || (j.minimum ?? 0) >= 1 ? parsePositive(f.flag) : parseCount(f.flag);
+  if (j.type === 'number') return parseNumber(f.flag);
+  if (j.type === 'array') return j.items?.type === 'integer' ? (t) => parseIntList(f.flag, t) : (t) => parseNameList(f.flag, t);
+  return undefined;
+}
+
+/** The value part of a flag's usage, from its type. */
+function placeholder(f: Field): string {
+  const t = f.json.type;
+  return t === 'array' ? '<list>' : t === 'integer' ? '<n>' : t === 'number' ? '<x>' : f.json.enum ? '<name>' : '<value>';
+}
+
+/** Add one option per field of `schema` to `cmd`. */
+export function addConfigOptions(cmd: Command, schema: z.ZodObject, hints: Record<string, FlagHint> = {}): Command {
+  for (const f of fieldsOf(schema)) {
+    const hint = hints[f.key] ?? {};
+    const help = [f.description, hint.more].filter(Boolean).join(' ');
+    const defaultValue = 'default' in hint ? hint.default : f.defaultValue;
+    if (f.json.type === 'boolean' && !hint.parse) {
+      // a flag that is on by default is turned off by its --no- form
+      cmd.addOption(defaultValue === true ? new Option(`--no-${f.flag.slice(2)}`, help) : new Option(f.flag, help).default(false));
+      continue;
+    }
+    const option = new Option(`${f.flag} ${hint.value ?? placeholder(f)}`, help);
+    if (f.json.enum) option.choices(f.json.enum);
+    const parse = hint.parse ?? parserOf(f);
+    if (parse) option.argParser(parse);
+    if (defaultValue !== undefined) option.default(defaultValue);
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** The schema's fields from commander's parsed flags, checked (defaults filled in for what is missing). */
+export function configFromFlags<T extends z.ZodObject>(schema: T, flags: object): z.output<T> {
+  const f = flags as Record<string, unknown>;
+  const given = Object.fromEntries(Object.keys(schema.shape).filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
+  return parseConfig(schema, given);
+}

@@ -1,0 +1,45 @@
+/**
+ * The one configuration of a layer sweep (`attnbench layers`, `runLayers`): each field
+ * documented once, with its default. The command-line flags are the field names in
+ * kebab-case (`headDim` ↔ `--head-dim`), and the result file records the grid part.
+ *
+ * The defaults are the seed's grid: batch 8 and 16, sequence lengths 64 to 1984 in steps of
+ * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { MODES } from '../attention/spec.ts';
+import { GRAPH_OPTS } from '../engine/session.ts';
+
+const positive = () => z.number().int().positive();
+
+/** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
+export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
+const count = () => z.number().int().nonnegative();
+
+export const LayersConfig = z.object({
+  variants: z.array(z.string()).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
+  batch: z.array(positive()).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
+  seq: z
+    .array(positive())
+    .describe('sequence lengths (e.g. 64-1984+128)')
+    .default(() => Array.from({ length: 16 }, (_, i) => 64 + 128 * i)),
+  heads: positive().describe('query heads (nh)').default(SEED_LAYER.heads),
+  headDim: positive().describe('head size (hs)').default(SEED_LAYER.headDim),
+  mode: z.enum(MODES).describe('seed: projection and two matmuls; full: a causal self-attention layer').default('seed'),
+  repeats: z.union([positive(), z.literal('auto')]).describe("timed runs per configuration; auto: the seed's rule capped by --budget-ms").default('auto'),
+  budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(3000),
+  warmup: positive().describe('warm-up runs per configuration').default(2),
+  threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
+  graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
+  profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
+  verify: z.boolean().describe('check each variant against a float64 reference').default(false),
+  dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
+  seed: count().describe('random seed for inputs and weights').default(1),
+});
+export type LayersConfig = z.output<typeof LayersConfig>;
+/** What a caller gives: any field may be left out for its default. */
+export type LayersConfigInput = z.input<typeof LayersConfig>;
+
+/** The main job's grid (`npx attnbench`): the seed's layouts at batch 8, four lengths, a shorter budget. */
+export const MAIN_JOB_GRID = { batch: [8], seq: [128, 256, 512, 1024], budgetMs: 1500 } satisfies LayersConfigInput;

@@ -1,0 +1,15 @@
+/** Checking a configuration a caller gave (from the API or the command line) against its schema. */
+import type { z } from 'zod';
+import { UsageError } from '../core/errors.ts';
+
+/** A field's command-line flag: `promptLength` ↔ `--prompt-length`. */
+export const flagOf = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** `input` with the schema's defaults filled in; a bad field is a UsageError naming its flag. */
+export function parseConfig<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path[0];
+  throw new UsageError(`${typeof field === 'string' ? flagOf(field) : 'configuration'}: ${issue.message}`);
+}

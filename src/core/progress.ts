@@ -1,0 +1,19 @@
+/**
+ * The one progress bar (cli-progress) every long command shows on stderr; results go to
+ * stdout, so a bar never mixes with them.
+ */
+import cliProgress from 'cli-progress';
+
+export type ProgressBar = cliProgress.SingleBar;
+
+/**
+ * A bar on stderr with `format` (cli-progress tokens plus the payload fields it names), or
+ * undefined when progress is off: callers write `bar?.update(...)`.
+ */
+export function progressBar(enabled: boolean, format: string, options: { etaBuffer?: number } = {}): ProgressBar | undefined {
+  if (!enabled) return undefined;
+  return new cliProgress.SingleBar(
+    { stream: process.stderr, format: ` {bar} ${format}`, hideCursor: false, clearOnComplete: false, ...options },
+    cliProgress.Presets.shades_classic,
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * From timings to the result record, with no model running: per attention type its
+ * statistics, its roofline floors and KV-cache sizes, then the speedups of every type
+ * against multi-head in the same run. Pure, so a test can check it on made-up timings.
+ */
+import { median } from 'simple-statistics';
+import { variantLabel, type VariantSpec } from '../attention/spec.ts';
+import type { GenerateConfig } from '../config/generate.ts';
+import { predictedKvBytes } from '../model/cache.ts';
+import { decodeStepCost, headDim, parameterCount, type ModelConfig } from '../model/config.ts';
+import { GENERATE_SCHEMA, GenerateResultFile, type Environment, type GenerateResult, type StepPoint } from '../results/schema.ts';
+import { BASELINE } from '../results/tables.ts';
+import { floorMs } from '../roofline/floor.ts';
+import type { Ceilings } from '../roofline/probes.ts';
+import { summarize, withSamples } from '../timing/stats.ts';
+import type { GenerationOutput } from './generate.ts';
+import type { GeneratePlan } from './plan.ts';
+
+/** One timed generation: what it produced and how long it took. */
+export interface TimedGeneration {
+  output: GenerationOutput;
+  seconds: number;
+}
+
+/** Everything measured for one attention type. */
+export interface TypeTiming {
+  spec: VariantSpec;
+  kvHeads: number;
+  /** How the K/V heads were derived from a checkpoint's (null when they were not). */
+  converted: string | null;
+  /** The timed generations (the warm-up is not among them). */
+  runs: TimedGeneration[];
+  /** Copy-bandwidth probes taken so far in the run, this type's included (the host drifts). */
+  copyProbesGBps: number[];
+  /** The last generation's text per row, and the seconds its decoding took. */
+  texts: string[];
+  textSeconds: number;
+  peakRssBytes: number;
+}
+
+/** What the summary needs to know about the run besides the timings. */
+export type SummaryContext = Pick<GeneratePlan, 'model' | 'rows'> & Pick<GenerateConfig, 'kvCache'> & { ceilings: Ceilings };
+
+/** Median per step index over repeats (repeats may differ in length when eos ends them). */
+function stepSeries(runs: readonly TimedGeneration[]): { context: number; ms: number }[] {
+  const n = Math.max(0, ...runs.map((r) => r.output.timing.steps.length));
+  return Array.from({ length: n }, (_, i) => {
+    const at = runs.map((r) => r.output.timing.steps[i]).filter((s) => s !== undefined);
+    return { context: at[0]!.context, ms: median(at.map((s) => s.ms)) };
+  });
+}
+
+/** The roofline inputs of this type's decode step (null without a KV cache: every step then recomputes the sequence). */
+function rooflineOf(t: TypeTiming, x: SummaryContext): GenerateResult['roofline'] {
+  if (!x.kvCache) return null;
+  return {
+    weightBytes: decodeStepCost(x.model, t.kvHeads, x.rows, 0).bytes,
+    kvBytesPerPosition: predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1),
+    copyGBps: median([x.ceilings.copyGBps.median, ...t.copyProbesGBps]),
+    copyProbesGBps: [...t.copyProbesGBps],
+    matmulGflops: x.ceilings.matmulGflops.median,
+  };
+}
+
+const cacheShape = (m: ModelConfig, kvHeads: number, rows: number) => ({ layers: m.layers, rows, kvHeads, headDim: headDim(m) });
+
+/** One type's result record; the speedups against multi-head are filled in by `withSpeedups`. */
+export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult {
+  const { model, rows } = x;
+  const g = t.kvHeads;
+  const roofline = rooflineOf(t, x);
+  const floorAt = (ctx: number) => (roofline ? floorMs(decodeStepCost(model, g, rows, ctx), roofline) : null);
+  const series: StepPoint[] = stepSeries(t.runs).map((s) => ({ ...s, floorMs: floorAt(s.context) }));
+  const allSteps = t.runs.flatMap((r) => r.output.timing.steps.map((s) => s.ms));
+  const decodeMs = summarize(allSteps.length > 0 ? allSteps : [0]);
+  const mid = series[Math.floor(series.length / 2)];
+  const floor = mid ? floorAt(mid.context) : null;
+  const tail = series.slice(-Math.min(8, series.length));
+  const last = t.runs.at(-1)!.output;
+  const seconds = t.runs.map((r) => r.seconds);
+  const reorders = t.runs.flatMap((r) => r.output.timing.reorderMs);
+  const D = headDim(model);
+  return {
+    attention: variantLabel(t.spec),
+    kvHeads: g,
+    parameters: parameterCount(model, g),
+    kvProjectionParameters: model.layers * 2 * (model.hidden * g * D + g * D),
+    converted: t.converted,
+    textSeconds: t.textSeconds,
+    generateSeconds: withSamples(seconds),
+    prefillMs: withSamples(t.runs.map((r) => r.output.timing.prefillMs)),
+    decodeMsPerToken: decodeMs,
+    tokensPerSecond: last.generated.reduce((a, s) => a + s.length, 0) / median(seconds),
+    decodeTokensPerSecond: decodeMs.median > 0 ? (1000 * rows) / decodeMs.median : 0,
+    kvCacheBytes: {
+      measured: last.timing.kvAllocatedBytes,
+      predicted: x.kvCache ? predictedKvBytes(cacheShape(model, g, rows), last.timing.finalLength) : 0,
+      context: last.timing.finalLength,
+    },
+    peakRssBytes: t.peakRssBytes,
+    steps: series,
+    roofline,
+    floorMs: floor,
+    vsFloor: floor ? decodeMs.median / floor : null,
+    atMaxContext: tail.length > 0 ? { context: tail.at(-1)!.context, ms: median(tail.map((s) => s.ms)), floorMs: floorAt(tail.at(-1)!.context) } : null,
+    sequences: last.sequences,
+    texts: t.texts,
+    beamReorderMs: median(t.runs.map((r) => r.output.timing.reorderMs.reduce((a, b) => a + b, 0))),
+    beamReorderMsPerStep: reorders.length > 0 ? summarize(reorders) : null,
+    cacheGrowMs: median(t.runs.map((r) => r.output.timing.growMs)),
+    speedupVsMha: null,
+    speedupVsMhaAtMaxContext: null,
+    generateSpeedupVsMha: null,
+  };
+}
+
+/** Multi-head's times over each type's, in the same run (left null without a multi-head result). */
+export function withSpeedups(results: GenerateResult[]): GenerateResult[] {
+  const mha = results.find((r) => r.attention === BASELINE);
+  if (!mha) return results;
+  return results.map((r) => ({
+    ...r,
+    speedupVsMha: r.decodeMsPerToken.median > 0 ? mha.decodeMsPerToken.median / r.decodeMsPerToken.median : null,
+    speedupVsMhaAtMaxContext: mha.atMaxContext && r.atMaxContext ? mha.atMaxContext.ms / r.atMaxContext.ms : null,
+    generateSpeedupVsMha: mha.generateSeconds.median / r.generateSeconds.median,
+  }));
+}
+
+/** The validated result file of a generation comparison. */
+export function generateResultFile(config: GenerateConfig, plan: GeneratePlan, environment: Environment, ceilings: Ceilings, types: readonly TypeTiming[]): GenerateResultFile {
+  const x: SummaryContext = { model: plan.model, rows: plan.rows, kvCache: config.kvCache, ceilings };
+  return GenerateResultFile.parse({
+    schema: GENERATE_SCHEMA,
+    environment,
+    config,
+    resolved: {
+      model: plan.model,
+      modelType: plan.checkpoint?.modelType ?? 'random',
+      attention: plan.specs.map(variantLabel),
+      batch: plan.prompts.length,
+      promptLength: plan.promptLength,
+      maxNewTokens: plan.maxNewTokens,
+      minNewTokens: plan.minNewTokens,
+      promptSeconds: plan.promptSeconds,
+    },
+    results: withSpeedups(types.map((t) => summarizeType(t, x))),
+  });
+}

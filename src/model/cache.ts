@@ -1,0 +1,27 @@
+/**
+ * The KV cache as the decoder reads it. The model owns this interface; the cache itself
+ * (`src/generate/kv-cache.ts`) lives with the generation loop that fills and reorders it.
+ */
+import type * as ort from 'onnxruntime-node';
+import { F32 } from '../core/constants.ts';
+
+/** How many K/V tensors a cache holds and of what size (per layer: [rows, kvHeads, capacity, headDim]). */
+export interface CacheShape {
+  layers: number;
+  rows: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+/** What one decode step reads from the cache: the past K and V of every layer, and which positions are live. */
+export interface DecodeCache {
+  /** Positions written in every row (live or padding). */
+  readonly length: number;
+  /** Layer i's K and V as [rows, kvHeads, capacity, headDim] tensors. */
+  tensors(i: number): [ort.Tensor, ort.Tensor];
+  /** The additive mask [rows, capacity]: 0 where a position is live, MASK_MIN elsewhere. */
+  maskTensor(): ort.Tensor;
+}
+
+/** Bytes of the live cache at `context` positions: 2 · layers · rows · kvHeads · headDim · context · 4. */
+export const predictedKvBytes = (s: CacheShape, context: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * context * F32;

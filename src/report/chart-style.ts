@@ -1,0 +1,89 @@
+/**
+ * What every chart of the report shares, so a reader learns it once: colour = attention
+ * variant (the same colour for a variant in every chart, multi-head first), line dash or
+ * point shape = run (only when several files are merged), a click on a legend entry
+ * highlights that series, hovering a mark shows its values; a white background, readable
+ * sizes, and under the title a line saying where the data was measured.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { ALIASES, VARIANT_KINDS, type VariantKind } from '../attention/spec.ts';
+import type { Run } from '../results/io.ts';
+import type { Environment } from '../results/schema.ts';
+
+export interface Chart {
+  /** File stem of the chart's SVG and PNG, and its anchor in the page. */
+  id: string;
+  title: string;
+  /** One or two sentences on how to read it, shown under the chart. */
+  description: string;
+  /** The section of the report it belongs to (the layer it measures, when a report holds several). */
+  section?: string;
+  spec: TopLevelSpec;
+}
+
+/** A Vega-Lite encoding or part of one. */
+export type Enc = Record<string, unknown>;
+
+export const WIDTH = 420;
+export const HEIGHT = 260;
+
+/** Chart-wide settings: white background (PNGs are viewed on dark pages too), readable sizes. */
+const CONFIG = {
+  background: 'white',
+  padding: 12,
+  config: {
+    font: 'DejaVu Sans, Verdana, sans-serif',
+    title: { fontSize: 15, subtitleFontSize: 11, subtitleColor: '#555', anchor: 'start' as const },
+    axis: { labelFontSize: 11, titleFontSize: 12 },
+    legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 280 },
+    header: { labelFontSize: 12, titleFontSize: 12 },
+  },
+};
+
+export type Highlight = { params: unknown[]; opacity: Enc };
+
+/** The legend-click highlight: a point selection on `field` bound to the legend; the rest fade to `faded`. */
+export function highlight(field: string, shown = 1, faded = 0.15): Highlight {
+  return {
+    params: [{ name: `pick_${field}`, select: { type: 'point', fields: [field] }, bind: 'legend' }],
+    opacity: { condition: { param: `pick_${field}`, value: shown }, value: faded },
+  };
+}
+
+/** Variant names in the project's order (multi-head first, as the baseline), then by group count. */
+export const variantOrder = (xs: Iterable<string>) => {
+  const rank = (name: string) => {
+    const base = name.split(':')[0]!;
+    const i = VARIANT_KINDS.indexOf(ALIASES[base] ?? (base as VariantKind));
+    return i < 0 ? VARIANT_KINDS.length : i;
+  };
+  return [...new Set(xs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
+};
+
+/** The colour encoding by variant (or attention type) every chart uses. */
+export const variantColor = (field: string, names: Iterable<string>) => ({ field, type: 'nominal', title: field, scale: { domain: variantOrder(names) } });
+
+/** A chart: its Vega-Lite spec gets the title (and a subtitle saying what is plotted) and the shared settings. */
+export function chart(c: Omit<Chart, 'spec'> & { subtitle: string; body: Record<string, unknown> }): Chart {
+  const { subtitle, body, ...meta } = c;
+  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: c.title, subtitle }, ...CONFIG, ...body };
+  return { ...meta, spec: spec as TopLevelSpec };
+}
+
+/** Where a run was measured, in a few words: CPU, cores and threads, engine version, date. */
+export function machine(env: Environment | null): string {
+  if (!env) return 'environment not recorded';
+  if (env.importedFrom) return `imported, device ${env.device}`;
+  const cores = env.cores === undefined ? '' : `, ${env.cores} cores, ${env.threads ?? '?'} threads`;
+  return `${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
+}
+
+/** Subtitle lines saying where the plotted runs were measured, so a PNG explains itself on its own. */
+export function withSource(charts: Chart[], runs: readonly Run[]): Chart[] {
+  const lines = runs.length === 1 ? [`measured on ${machine(runs[0]!.environment)}`] : runs.map((r) => `${r.label}: ${machine(r.environment)}`);
+  for (const c of charts) {
+    const title = (c.spec as { title: { subtitle: string | string[] } }).title;
+    title.subtitle = [title.subtitle as string, ...lines];
+  }
+  return charts;
+}

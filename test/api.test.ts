@@ -1,0 +1,41 @@
+/** The typed API (src/index.ts): a program that runs two variants and takes the speedup, as the README shows. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as api from '../src/index.ts';
+
+test('two variants through the API: a valid result file, and the speedup of one over the other', async () => {
+  const lines: string[] = [];
+  const file = await api.runLayers(
+    { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, repeats: 1, profileRuns: 0 },
+    { quickCeilings: true, progress: false, log: (l) => lines.push(l) },
+  );
+  assert.equal(api.LayerResultFile.parse(file).schema, api.LAYERS_SCHEMA, 'the result is a valid layer result file');
+  assert.deepEqual(file.results.map((r) => [r.variant, r.kvHeads, r.totalMs.n]), [['multi-head', 4, 1], ['multi-query-1', 1, 1]]);
+  assert.deepEqual(file.config, { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, mode: 'seed', repeats: 1, budgetMs: 3000, warmup: 2, seed: 1 }, 'the config as run, defaults filled in');
+  assert.ok(lines.some((l) => /^layers: 2 configurations/.test(l)), 'progress goes to the log, not stdout');
+
+  const [mha, mqa1] = file.results;
+  const speedup = mha!.totalMs.median / mqa1!.totalMs.median;
+  assert.ok(Number.isFinite(speedup) && speedup > 0, `speedup ${speedup}`);
+  assert.equal(api.speedupVsBaseline(file.results, mqa1!), speedup, 'the tables take the same ratio');
+  const md = api.markdownTable(api.layerTable(file.results));
+  assert.match(md, new RegExp(`\\| multi-query-1 \\| 2 \\| 16 \\| 1 \\|.*\\| ${speedup.toFixed(2)} \\|`));
+});
+
+test('the API refuses bad configurations with a one-line UsageError naming the field', async () => {
+  await assert.rejects(api.runLayers({ variants: ['multi-headz'] }), (e: Error) => e instanceof api.UsageError && /unknown variant 'multi-headz'/.test(e.message));
+  await assert.rejects(api.runLayers({ batch: [0] }), (e: Error) => e instanceof api.UsageError && /^--batch: /.test(e.message));
+  await assert.rejects(api.runGenerate({ topP: 2 }), (e: Error) => e instanceof api.UsageError && /--top-p must be in \(0, 1\]/.test(e.message));
+  assert.throws(() => api.parseVariant('grouped-query'), api.UsageError);
+});
+
+test('the schemas and the variants are exported as they are used', () => {
+  assert.deepEqual(api.VARIANT_KINDS.slice(0, 3), ['multi-head', 'multi-query', 'multi-query-1']);
+  assert.equal(api.variantLabel(api.parseVariant('MultiQuery1')), 'multi-query-1');
+  const layer = api.buildLayer(api.parseVariant('grouped-query:2'), api.layerShape(api.parseVariant('grouped-query:2'), { batch: 1, seq: 4, heads: 4, headDim: 8 }), 'seed');
+  assert.ok(layer.model.length > 0 && layer.stages.includes('qkv'));
+  assert.equal(api.GenerateConfig.parse({}).preset, 'quick');
+  assert.deepEqual(Object.keys(api.jsonSchemas()), ['layers', 'generate']);
+  assert.equal(typeof api.report, 'function');
+  assert.equal(typeof api.compare, 'function');
+});
