@@ -116,7 +116,7 @@ const entries: Entry[] = [];
 const spinSettings = a.spinning!.split(',').map((x) => x === 'true');
 for (const spec of specs) for (const spinning of spinSettings) {
   const g = modelKvHeads(config, spec);
-  const model = new DecoderModel(pack(randomWeights(config, g, { seed: 1 }), spec), { threads, spinning });
+  const model = new DecoderModel(pack(randomWeights(config, g, { seed: 1 }), spec), { threads });
   const caches = new Map<number, KvCache>();
   const rng = new Rng(7);
   for (const ctx of contexts) {
@@ -126,7 +126,7 @@ for (const spec of specs) for (const spinning of spinSettings) {
     cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
     caches.set(ctx, cache);
   }
-  await model.prepareDecode(rows);
+  await model.prepare(rows);
   entries.push({ label: variantLabel(spec) + (spinSettings.length > 1 ? (spinning ? ' (spin)' : ' (no spin)') : ''), g, model, caches, ms: new Map() });
 }
 const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i));

@@ -41,7 +41,7 @@ async function checkLogits(w: ModelWeights, loaded: ModelWeights, variant: strin
     const seq = [3, 1, 4, 1, 5, 9, 2, 6];
     const S = seq.length;
     const mask = new Float32Array(S * S).map((_, i) => (i % S <= Math.floor(i / S) ? 0 : MASK_MIN));
-    const out = await m.prefill(BigInt64Array.from(seq, BigInt), BigInt64Array.from(seq.map((_, i) => BigInt(i))), mask, 1, S, false);
+    const out = await m.prefill({ rows: 1, seq: S, tokens: BigInt64Array.from(seq, BigInt), positions: BigInt64Array.from(seq.map((_, i) => BigInt(i))), selfMask: mask });
     const ref = referenceLogits(w, seq).subarray((S - 1) * w.config.vocab);
     const err = Math.max(...Array.from(out.logits, (x, i) => Math.abs(x - ref[i]!))) / Math.max(...Array.from(ref, Math.abs));
     assert.ok(err < 1e-4, `${variant}: relative error ${err}`);

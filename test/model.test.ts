@@ -1,5 +1,8 @@
 /** The decoder's graphs against a float64 reference, cached against uncached logits, the KV cache's bookkeeping. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
 import { MASK_MIN } from '../src/core/constants.ts';
@@ -40,12 +43,12 @@ for (const name of TYPES) {
     const m = new DecoderModel(pack(w, spec), { threads: 1 });
     try {
       const seq = [5, 17, 99, 4, 50];
-      const out = await m.prefill(ids(seq), ids(seq.map((_, i) => i)), causal(seq.length), 1, seq.length, true);
+      const out = await m.prefill({ rows: 1, seq: seq.length, tokens: ids(seq), positions: ids(seq.map((_, i) => i)), selfMask: causal(seq.length) });
       const V = TINY.vocab;
       assert.ok(relErr(out.logits, referenceLogits(w, seq).subarray((seq.length - 1) * V)) < 1e-4, 'prefill logits');
       // capacity 4 < prompt: the cache grows while writing, then in chunks of 4 while decoding
       const cache = new KvCache({ ...m.cacheShape, rows: 1 }, 4, 4);
-      cache.writePrefill(out.present!, seq.length, new Array(seq.length).fill(true));
+      cache.writePrefill(out.kv, seq.length, new Array(seq.length).fill(true));
       for (const next of [7, 140, 7, 33, 1, 2]) {
         const step = await m.step(ids([next]), ids([seq.length]), cache);
         cache.append(step.kv);
@@ -68,9 +71,9 @@ test('cached and uncached logits agree within 1e-4 on a left-padded batch', asyn
     try {
       const prompts = [[3, 4, 5, 6, 7], [8, 9], [10, 11, 12]];
       const b = leftPad(prompts, 149);
-      const pre = await m.prefill(b.tokens, b.positions, b.mask, b.rows, b.seq, true);
+      const pre = await m.prefill({ rows: b.rows, seq: b.seq, tokens: b.tokens, positions: b.positions, selfMask: b.mask });
       const cache = new KvCache({ ...m.cacheShape, rows: b.rows }, 8, 8);
-      cache.writePrefill(pre.present!, b.seq, b.live);
+      cache.writePrefill(pre.kv, b.seq, b.live);
       const history = prompts.map((p) => [...p]);
       for (let t = 0; t < 5; t++) {
         const next = history.map((h, r) => (h.length * 7 + r * 13 + t) % 149);
@@ -79,8 +82,7 @@ test('cached and uncached logits agree within 1e-4 on a left-padded batch', asyn
         next.forEach((x, r) => history[r]!.push(x));
         // uncached: the whole left-padded batch again
         const full = leftPad(history, 149);
-        const again = await m.prefill(full.tokens, full.positions, full.mask, full.rows, full.seq, false);
-        await m.dropPrefill(full.rows, full.seq, false);
+        const again = await m.prefill({ rows: full.rows, seq: full.seq, tokens: full.tokens, positions: full.positions, selfMask: full.mask });
         assert.ok(relErr(step.logits, again.logits) < 1e-4, `${name} step ${t}: ${relErr(step.logits, again.logits)}`);
       }
     } finally {
@@ -145,5 +147,50 @@ test('KV cache: growth keeps contents, reorder follows its sources (with duplica
   for (const [r, s] of [[0, 1], [1, 1], [2, 3], [3, 0]] as const) {
     for (let t = 0; t < 5; t++) assert.equal(k(0, r, 1, t, 0), rowVal(0, s, t, 3), `row ${r} ← ${s}, t=${t}`);
     assert.equal(c.mask[r * c.capacity], s === 1 ? MASK_MIN : 0);
+  }
+});
+
+test('weights as constants, as inputs, or as external data compute the same logits', async () => {
+  const spec = parseVariant('grouped-query:2');
+  const w = randomWeights(TINY, modelKvHeads(TINY, spec), { seed: 5, std: 0.3, biasStd: 0.1 });
+  const seq = [1, 2, 3, 4, 5, 6];
+  const batch = { rows: 1, seq: seq.length, tokens: ids(seq), positions: ids(seq.map((_, i) => i)), selfMask: causal(seq.length) };
+  const logits: Float32Array[] = [];
+  for (const settings of [{ weights: 'constant' as const }, { weights: 'input' as const }, { weights: 'constant' as const, externalDataAbove: 0 }]) {
+    const m = new DecoderModel(pack(w, spec), { threads: 1, ...settings });
+    try {
+      logits.push((await m.prefill(batch)).logits);
+    } finally {
+      await m.release();
+    }
+  }
+  const ref = referenceLogits(w, seq).subarray((seq.length - 1) * TINY.vocab);
+  for (const l of logits) assert.ok(relErr(l, ref) < 1e-4);
+  assert.ok(relErr(logits[1]!, logits[0]!) < 1e-5 && relErr(logits[2]!, logits[0]!) < 1e-6);
+});
+
+test('in the optimised graph every weight matrix is the B operand of a product, where the engine pre-packs it', async () => {
+  const onnxProto = (await import('onnx-proto')).default;
+  for (const name of TYPES) {
+    const spec = parseVariant(name);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-opt-'));
+    const file = path.join(dir, 'optimized.onnx');
+    const m = new DecoderModel(pack(randomWeights(TINY, modelKvHeads(TINY, spec), { seed: 1 }), spec), { threads: 1, optimizedModelPath: file });
+    try {
+      await m.prepare(2);
+      const graph = onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)).graph!;
+      const matrices = graph.initializer!.filter((t) => t.dims!.length === 2 && Number(t.dims![0]) > 1 && Number(t.dims![1]) > 1).map((t) => t.name!);
+      assert.ok(matrices.length >= 4 * TINY.layers, `${name}: ${matrices.length} weight matrices found`);
+      for (const w of matrices) {
+        const users = graph.node!.filter((n) => n.input!.includes(w));
+        const products = users.filter((n) => ['MatMul', 'Gemm', 'FusedMatMul', 'MatMulNBits'].includes(n.opType!));
+        if (w === 'wpe') continue; // the position table is only gathered from
+        assert.ok(products.length > 0, `${name}: ${w} feeds no product (${users.map((n) => n.opType).join(', ')})`);
+        for (const n of products) assert.equal(n.input!.indexOf(w), 1, `${name}: ${w} is input ${n.input!.indexOf(w)} of ${n.opType} ${n.name}`);
+      }
+    } finally {
+      await m.release();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });

@@ -10,7 +10,6 @@
  *   seed mode: qkv, split, weights, output
  *   full mode: qkv, split, weights, softmax, output, merge, proj   (fused: qkv, split, attention, proj)
  */
-import { transpose2d } from '../core/arrays.ts';
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode, VariantKind, VariantSpec } from './spec.ts';
@@ -26,35 +25,6 @@ const same: TensorNames = (k) => k;
 /** Physical tensors of one variant: name → [dims, data]. */
 export type PhysicalTensors = Record<string, { dims: number[]; data: Float32Array }>;
 
-/** Options a model (the decoder in `src/model`) passes to a full-mode `build`. */
-export interface BuildOptions {
-  /** The mask input is [batch, seq, seq] (causal plus each row's left padding) instead of [seq, seq]. */
-  batchMask?: boolean;
-  /** Receives this layer's K and V as [batch, seq, kvHeads·headDim] (to fill a KV cache). */
-  present?: (k: string, v: string) => void;
-}
-
-/**
- * Graph inputs of one decode step's attention (one new token per row, `rows` = s.batch):
- * K and V caches [rows, kvHeads, T, headDim] with T free, and an additive mask [rows, T]
- * (0 where a cached position is live, MASK_MIN where it is padding or not written yet).
- * `seqlensK` (int32 [rows]) and `totalLength` (int32 scalar) are for the fused kernel.
- */
-export interface DecodeIO {
-  kCache: string;
-  vCache: string;
-  mask: string;
-  seqlensK: string;
-  totalLength: string;
-}
-
-/** A decode step's attention: output [rows, nm] and the new token's K and V rows [rows, kvHeads·headDim]. */
-export interface DecodeOutputs {
-  out: string;
-  k: string;
-  v: string;
-}
-
 export interface Layout {
   /** Hidden states as [batch, seq, nm] (`bsm`, Hugging Face) or [seq, batch, nm] (`sbm`, Megatron). */
   hiddenOrder: 'bsm' | 'sbm';
@@ -63,21 +33,9 @@ export interface Layout {
   /**
    * Add the attention computation reading hidden state `x`; returns the output tensor name.
    * `n` maps this layout's tensor names (`w_qkv`, `b_o`, `mask`, ...) to graph inputs, so a
-   * model can give each layer its own weights.
+   * graph can give each layer its own weights.
    */
-  build(g: GraphBuilder, x: string, s: LayerShape, mode: Mode, n?: TensorNames, opts?: BuildOptions): string;
-  /**
-   * Full-mode tensors the decoder stores transposed ([out, in]): a one-row step then streams
-   * the weights as the engine's A operand instead of repacking them every run. `build` reads
-   * them through a Transpose (see `decodeTensorNames`).
-   */
-  transposedForDecode: readonly string[];
-  /**
-   * One decode step for hidden `x` [rows, nm] against the KV cache in `io`, with weights
-   * from `packDecode`. q is scaled before its reshape (outside the MatMul), and the new
-   * token attends to itself through one extra score column, so the cache is only read.
-   */
-  buildDecode(g: GraphBuilder, x: string, s: LayerShape, io: DecodeIO, n?: TensorNames): DecodeOutputs;
+  build(g: GraphBuilder, x: string, s: LayerShape, mode: Mode, n?: TensorNames): string;
   /** Seed-mode output → logical [batch, heads, seq, headDim]. */
   seedOutputToLogical(out: Float32Array, s: LayerShape): Float32Array;
   stages(mode: Mode): readonly string[];
@@ -148,92 +106,16 @@ function maskedSoftmax(
   wDims: number[],
   view: number[] | null,
   maskDims: number[],
-  batchMask = false,
 ): string {
   return g.inStage('softmax', () => {
     const v = view ? reshape(g, w, view) : w;
-    // a per-row mask [b, s, s] broadcasts as [b, 1.., maskDims] against the view
-    const rank = (view ?? wDims).length;
-    const dims = batchMask ? [wDims[0]!, ...new Array<number>(rank - 1 - maskDims.length).fill(1), ...maskDims] : maskDims;
-    const m = reshape(g, n('mask'), dims);
+    const m = reshape(g, n('mask'), maskDims);
     const p = g.node('Softmax', [g.node('Add', [v, m])], { axis: -1 });
     return view ? reshape(g, p, wDims) : p;
   });
 }
 
 const proj = (g: GraphBuilder, n: TensorNames, merged: string) => g.inStage('proj', () => linear(g, merged, n('w_o'), n('b_o')));
-
-// ---------- decode-step helpers ----------
-
-/** Slice end meaning "to the end of the axis". */
-const TO_END = Number.MAX_SAFE_INTEGER;
-
-/**
- * `x @ wᵀ + b` for a weight stored [out, in]: the weight is the Gemm's A operand, streamed
- * as it is (as B it would be repacked on every run), and the small [out, rows] result is
- * transposed back. The bias goes in as the Gemm's C [out, 1]: without a C the engine's
- * transpose optimizer swaps the operands back.
- */
-export function linearT(g: GraphBuilder, x: string, wT: string, b: string): string {
-  return transpose(g, g.node('Gemm', [wT, x, reshape(g, b, [-1, 1])], { transB: 1 }), [1, 0]);
-}
-
-/**
- * The decode step's attention core: q [rows, G, R, hs] (scaled), the new token's k and v
- * [rows, G, 1, hs]. Scores against the cache (read once, never written) get the additive
- * mask; the new token's own score is one extra column; out = p_cache·V_cache + p_new·v_new.
- */
-function decodeCore(g: GraphBuilder, io: DecodeIO, q: string, kNew: string, vNew: string, s: LayerShape): string {
-  const cached = g.inStage('weights', () => matmul(g, q, transpose(g, io.kCache, [0, 1, 3, 2])));
-  const own = g.inStage('weights', () => g.node('ReduceSum', [g.node('Mul', [q, kNew]), g.ints([-1])], { keepdims: 1 }));
-  const [pc, pn] = g.inStage('softmax', () => {
-    const masked = g.node('Add', [cached, reshape(g, io.mask, [s.batch, 1, 1, -1])]);
-    const p = g.node('Softmax', [g.node('Concat', [masked, own], { axis: -1 })], { axis: -1 });
-    return [g.node('Slice', [p, g.ints([0]), g.ints([-1]), g.ints([-1])]), g.node('Slice', [p, g.ints([-1]), g.ints([TO_END]), g.ints([-1])])];
-  });
-  return g.inStage('output', () => g.node('Add', [matmul(g, pc!, io.vCache), g.node('Mul', [pn!, vNew])]));
-}
-
-/** Decode step of the layouts whose q, k, v are [rows, H·hs], [rows, G·hs], [rows, G·hs] (query head h reads K/V head h/R). */
-function groupedDecode(g: GraphBuilder, n: TensorNames, io: DecodeIO, s: LayerShape, q0: string, k0: string, v0: string): DecodeOutputs {
-  const { batch: B, heads: H, kvHeads: G, headDim: D } = s;
-  const [q, k, v] = g.inStage('split', () => [
-    reshape(g, scaleQ(g, q0, s, 'full'), [B, G, H / G, D]),
-    reshape(g, k0, [B, G, 1, D]),
-    reshape(g, v0, [B, G, 1, D]),
-  ]);
-  const o = decodeCore(g, io, q!, k!, v!, s);
-  const merged = g.inStage('merge', () => reshape(g, o, [B, modelDim(s)]));
-  return { out: g.inStage('proj', () => linearT(g, merged, n('w_o'), n('b_o'))), k: k0, v: v0 };
-}
-
-/** The fused projection of a decode step: [rows, nm] → q, k, v. */
-function fusedDecodeProjection(g: GraphBuilder, n: TensorNames, x: string, s: LayerShape): string[] {
-  const { heads: H, kvHeads: G, headDim: D } = s;
-  const qkv = g.inStage('qkv', () => linearT(g, x, n('w_qkv'), n('b_qkv')));
-  return g.inStage('split', () => split(g, qkv, 1, [H * D, G * D, G * D]));
-}
-
-/** Decode weights: the full-mode pack with the layout's `transposedForDecode` tensors stored [out, in]. */
-export function packDecode(layout: Layout, p: LogicalParams, s: LayerShape): PhysicalTensors {
-  const t = layout.pack(p, s, 'full');
-  for (const name of layout.transposedForDecode) {
-    const w = t[name]!;
-    const [r, c] = w.dims as [number, number];
-    t[name] = { dims: [c, r], data: transpose2d(w.data, r, c) };
-  }
-  return t;
-}
-
-/** Names for a full-mode `build` over decode-packed tensors: the transposed ones are read through a Transpose. */
-export function decodeTensorNames(g: GraphBuilder, layout: Layout, n: TensorNames): TensorNames {
-  const seen = new Map<string, string>();
-  return (name) => {
-    if (!layout.transposedForDecode.includes(name)) return n(name);
-    if (!seen.has(name)) seen.set(name, g.inStage('qkv', () => transpose(g, n(name), [1, 0])));
-    return seen.get(name)!;
-  };
-}
 
 /** Permute a seed-mode output whose rows are (outer, seq, inner) with head = outer*inner + innerIdx. */
 function rowsToLogical(out: Float32Array, s: LayerShape, outer: number, inner: number, seqMajor: boolean): Float32Array {
@@ -263,24 +145,18 @@ function rowsToLogical(out: Float32Array, s: LayerShape, outer: number, inner: n
 const fusedBsm: Omit<Layout, 'build' | 'seedOutputToLogical'> = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
 };
 
 /** `multi-head`: Hugging Face GPT-2. q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s]. */
 const multiHead: Layout = {
   ...fusedBsm,
-  build(g, x, s, mode, n = same, opts = {}) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => {
       const [q0, k0, v0] = split(g, qkv, 2, [nm, nm, nm]);
-      opts.present?.(k0!, v0!);
       return [
         transpose(g, reshape(g, scaleQ(g, q0!, s, mode), [B, S, H, D]), [0, 2, 1, 3]),
         transpose(g, reshape(g, k0!, [B, S, H, D]), [0, 2, 3, 1]),
@@ -288,7 +164,7 @@ const multiHead: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H, S, S], null, [S, S], opts.batchMask);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H, S, S], null, [S, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
     return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, o, [0, 2, 1, 3]), [B, S, nm])));
@@ -302,23 +178,7 @@ const multiHead: Layout = {
  */
 const multiQuery: Layout = {
   hiddenOrder: 'sbm',
-  transposedForDecode: ['w_o'],
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const { batch: B, heads: H, headDim: D } = s;
-    // one Gemm W·xᵀ → [(nh+2)hs, rows], q rows in the seed's (hs, nh) order
-    const qkv = g.inStage('qkv', () => g.node('Gemm', [n('w_qkv'), x, n('b_qkv')], { transB: 1 }));
-    const [q, k, v, kRow, vRow] = g.inStage('split', () => {
-      const [q0, k0, v0] = split(g, qkv, 0, [H * D, D, D]);
-      const kr = transpose(g, k0!, [1, 0]);
-      const vr = transpose(g, v0!, [1, 0]);
-      const qh = reshape(g, transpose(g, reshape(g, scaleQ(g, q0!, s, 'full'), [D, H, B]), [2, 1, 0]), [B, 1, H, D]);
-      return [qh, reshape(g, kr, [B, 1, 1, D]), reshape(g, vr, [B, 1, 1, D]), kr, vr];
-    });
-    const o = decodeCore(g, io, q!, k!, v!, s);
-    const merged = g.inStage('merge', () => reshape(g, o, [B, modelDim(s)]));
-    return { out: g.inStage('proj', () => linearT(g, merged, n('w_o'), n('b_o'))), k: kRow!, v: vRow! };
-  },
   pack(p, s, mode) {
     const nm = modelDim(s);
     const { heads: H, headDim: D } = s;
@@ -342,7 +202,7 @@ const multiQuery: Layout = {
     }
     return t;
   },
-  build(g, x, s, mode, n = same, opts = {}) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => {
@@ -351,7 +211,6 @@ const multiQuery: Layout = {
     });
     const [q, k, v] = g.inStage('split', () => {
       const [q0, k0, v0] = split(g, qkv, 0, [H * D, D, D]);
-      if (opts.present) opts.present(transpose(g, reshape(g, k0!, [D, S, B]), [2, 1, 0]), transpose(g, reshape(g, v0!, [D, S, B]), [2, 1, 0]));
       return [
         reshape(g, transpose(g, reshape(g, scaleQ(g, q0!, s, mode), [D, H, S, B]), [3, 1, 2, 0]), [B, H * S, D]),
         transpose(g, reshape(g, k0!, [D, S, B]), [2, 0, 1]),
@@ -359,7 +218,7 @@ const multiQuery: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H * S, S], [B, H, S, S], [S, S], opts.batchMask);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, H * S, S], [B, H, S, S], [S, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
     return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, H, S, D]), [2, 0, 1, 3]), [S, B, nm])));
@@ -373,12 +232,11 @@ const multiQuery: Layout = {
  * (sl, nh) order, a free reshape), k → [b, hs, s], v stays [b, s, hs]. Shared with
  * `multi-query-separate`, which differs only in how q, k and v are projected.
  */
-function mqa1Core(g: GraphBuilder, n: TensorNames, q0: string, k0: string, v0: string, s: LayerShape, mode: Mode, opts: BuildOptions): string {
+function mqa1Core(g: GraphBuilder, n: TensorNames, q0: string, k0: string, v0: string, s: LayerShape, mode: Mode): string {
   const { batch: B, seq: S, heads: H, headDim: D } = s;
   const [q, k] = g.inStage('split', () => [reshape(g, scaleQ(g, q0, s, mode), [B, S * H, D]), transpose(g, k0, [0, 2, 1])]);
   let w = g.inStage('weights', () => matmul(g, q!, k!));
-  opts.present?.(k0, v0);
-  if (mode === 'full') w = maskedSoftmax(g, n, w, [B, S * H, S], [B, S, H, S], [S, 1, S], opts.batchMask);
+  if (mode === 'full') w = maskedSoftmax(g, n, w, [B, S * H, S], [B, S, H, S], [S, 1, S]);
   const o = g.inStage('output', () => matmul(g, w, v0));
   if (mode === 'seed') return o;
   return proj(g, n, g.inStage('merge', () => reshape(g, o, [B, S, modelDim(s)])));
@@ -389,11 +247,11 @@ const mqa1ToLogical = (out: Float32Array, s: LayerShape) => rowsToLogical(out, s
 /** `multi-query-1`: Hugging Face order, one fused projection [nm, (nh+2)hs]. */
 const multiQuery1: Layout = {
   ...fusedBsm,
-  build(g, x, s, mode, n = same, opts = {}) {
+  build(g, x, s, mode, n = same) {
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => split(g, qkv, 2, [nm, s.headDim, s.headDim]));
-    return mqa1Core(g, n, q!, k!, v!, s, mode, opts);
+    return mqa1Core(g, n, q!, k!, v!, s, mode);
   },
   seedOutputToLogical: mqa1ToLogical,
 };
@@ -401,16 +259,7 @@ const multiQuery1: Layout = {
 /** `multi-query-separate`: the seed's TODO — three projections instead of one fused matmul. */
 const multiQuerySeparate: Layout = {
   hiddenOrder: 'bsm',
-  transposedForDecode: ['w_q', 'w_k', 'w_v', 'w_o'],
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
-  buildDecode(g, x, s, io, n = same) {
-    const [q, k, v] = g.inStage('qkv', () => [
-      linearT(g, x, n('w_q'), n('b_q')),
-      linearT(g, x, n('w_k'), n('b_k')),
-      linearT(g, x, n('w_v'), n('b_v')),
-    ]);
-    return groupedDecode(g, n, io, s, q!, k!, v!);
-  },
   pack(p, s, mode) {
     const nm = modelDim(s);
     const D = s.headDim;
@@ -425,14 +274,14 @@ const multiQuerySeparate: Layout = {
     }
     return t;
   },
-  build(g, x, s, mode, n = same, opts = {}) {
+  build(g, x, s, mode, n = same) {
     const bias = (b: string) => (mode === 'full' ? n(b) : undefined);
     const [q, k, v] = g.inStage('qkv', () => [
       linear(g, x, n('w_q'), bias('b_q')),
       linear(g, x, n('w_k'), bias('b_k')),
       linear(g, x, n('w_v'), bias('b_v')),
     ]);
-    return mqa1Core(g, n, q!, k!, v!, s, mode, opts);
+    return mqa1Core(g, n, q!, k!, v!, s, mode);
   },
   seedOutputToLogical: mqa1ToLogical,
 };
@@ -444,14 +293,13 @@ const multiQuerySeparate: Layout = {
  */
 const groupedQuery: Layout = {
   ...fusedBsm,
-  build(g, x, s, mode, n = same, opts = {}) {
+  build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
     const R = H / G;
     const nm = modelDim(s);
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), mode === 'full' ? n('b_qkv') : undefined));
     const [q, k, v] = g.inStage('split', () => {
       const [q0, k0, v0] = split(g, qkv, 2, [nm, G * D, G * D]);
-      opts.present?.(k0!, v0!);
       return [
         reshape(g, transpose(g, reshape(g, scaleQ(g, q0!, s, mode), [B, S, G, R * D]), [0, 2, 1, 3]), [B, G, S * R, D]),
         transpose(g, reshape(g, k0!, [B, S, G, D]), [0, 2, 3, 1]),
@@ -459,7 +307,7 @@ const groupedQuery: Layout = {
       ];
     });
     let w = g.inStage('weights', () => matmul(g, q!, k!));
-    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, G, S * R, S], [B, G, S, R, S], [S, 1, S], opts.batchMask);
+    if (mode === 'full') w = maskedSoftmax(g, n, w, [B, G, S * R, S], [B, G, S, R, S], [S, 1, S]);
     const o = g.inStage('output', () => matmul(g, w, v!));
     if (mode === 'seed') return o;
     return proj(g, n, g.inStage('merge', () => reshape(g, transpose(g, reshape(g, o, [B, G, S, R * D]), [0, 2, 1, 3]), [B, S, nm])));
@@ -474,28 +322,11 @@ const groupedQuery: Layout = {
 const fusedGqa: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
-  transposedForDecode: ['w_qkv', 'w_o'],
   stages: () => FUSED_STAGES,
-  /**
-   * The kernel reads the cache as `past` (its live part must start at position 0 in every
-   * row, so no left padding) and writes a `present` copy of it that the step never fetches.
-   */
-  buildDecode(g, x, s, io, n = same) {
-    const { batch: B, heads: H, kvHeads: G, headDim: D } = s;
-    const [q, k, v] = fusedDecodeProjection(g, n, x, s);
-    const o = g.inStage('attention', () => {
-      const as3 = (t: string, w: number) => reshape(g, t, [B, 1, w]);
-      const inputs = [as3(q!, H * D), as3(k!, G * D), as3(v!, G * D), io.kCache, io.vCache, io.seqlensK, io.totalLength];
-      return g.nodeMulti('GroupQueryAttention', inputs, { num_heads: H, kv_num_heads: G }, { domain: MS_DOMAIN, outputs: 3 })[0]!;
-    });
-    const merged = g.inStage('proj', () => reshape(g, o, [B, modelDim(s)]));
-    return { out: g.inStage('proj', () => linearT(g, merged, n('w_o'), n('b_o'))), k: k!, v: v! };
-  },
-  build(g, x, s, _mode, n = same, opts = {}) {
+  build(g, x, s, _mode, n = same) {
     const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
     const qkv = g.inStage('qkv', () => linear(g, x, n('w_qkv'), n('b_qkv')));
     const [q, k, v] = g.inStage('split', () => split(g, qkv, 2, [H * D, G * D, G * D]));
-    opts.present?.(k!, v!);
     const o = g.inStage('attention', () => {
       const seqlensK = g.constant('int32', new Array<number>(B).fill(S - 1), [B]);
       const total = g.constant('int32', [S], []);

@@ -4,6 +4,8 @@
  * Every node carries a stage tag in its name (`stage/op#n`), so that the engine's
  * profiler events can be grouped back into the stages the profiler reports.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -98,6 +100,17 @@ export class GraphBuilder {
     return this.constant('float', values, dims);
   }
 
+  /**
+   * A float32 weight held by the graph (an initializer): the engine treats it as a constant
+   * and pre-packs it where it is a MatMul's or Gemm's B operand. Its bytes are referenced,
+   * not copied, until the model is serialised.
+   */
+  initializer(name: string, data: Float32Array, dims: readonly number[]): string {
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.initializers.push(onnx.TensorProto.create({ name, dataType: ELEM.float, dims: [...dims], rawData }));
+    return name;
+  }
+
   /** A constant tensor of any supported element type. */
   constant(type: 'float' | 'int64' | 'int32', values: readonly number[], dims: readonly number[]): string {
     const name = `const_${type}_${this.counter++}`;
@@ -143,22 +156,55 @@ export class GraphBuilder {
     }
   }
 
-  /** Serialise as an ONNX model. */
-  toBytes(): Uint8Array {
+  /** Bytes of every initializer's data. */
+  initializerBytes(): number {
+    return this.initializers.reduce((a, t) => a + (t.rawData?.byteLength ?? 0), 0);
+  }
+
+  private model(initializers: InstanceType<typeof onnx.TensorProto>[]) {
     const opsetImport = [{ domain: '', version: OPSET }];
     if (this.usesContrib) opsetImport.push({ domain: MS_DOMAIN, version: 1 });
-    const model = onnx.ModelProto.create({
+    return onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'attnbench',
       opsetImport,
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        input: this.inputs,
-        output: this.outputs,
-        initializer: this.initializers,
-      },
+      graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: initializers },
     });
-    return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** Serialise as one ONNX model in memory (protobuf caps a model at 2 GiB: see `toFolder`). */
+  toBytes(): Uint8Array {
+    return onnx.ModelProto.encode(this.model(this.initializers)).finish();
+  }
+
+  /**
+   * Write the model into `dir` as `model.onnx` plus the weights as ONNX external data
+   * (`weights.bin`, each tensor at a page-aligned offset), streamed from the arrays: no
+   * serialised copy of the weights is held in memory, and there is no 2 GiB limit.
+   * Initializers under `inlineBelow` bytes (shapes, axes) stay in the graph. Returns the
+   * model's path.
+   */
+  toFolder(dir: string, inlineBelow = 4096): string {
+    const bin = path.join(dir, 'weights.bin');
+    const fd = fs.openSync(bin, 'w');
+    let offset = 0;
+    const PAGE = 4096;
+    try {
+      const tensors = this.initializers.map((t) => {
+        const raw = t.rawData;
+        if (!raw || raw.byteLength < inlineBelow) return t;
+        offset = Math.ceil(offset / PAGE) * PAGE;
+        fs.writeSync(fd, raw, 0, raw.byteLength, offset);
+        const entry = (key: string, value: string) => onnx.StringStringEntryProto.create({ key, value });
+        const external = [entry('location', 'weights.bin'), entry('offset', String(offset)), entry('length', String(raw.byteLength))];
+        offset += raw.byteLength;
+        return onnx.TensorProto.create({ name: t.name, dataType: t.dataType, dims: t.dims, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external });
+      });
+      const file = path.join(dir, 'model.onnx');
+      fs.writeFileSync(file, onnx.ModelProto.encode(this.model(tensors)).finish());
+      return file;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }

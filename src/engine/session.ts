@@ -28,6 +28,14 @@ export interface EngineOptions {
   profile?: boolean;
   /** Let idle pool threads spin (fast for one session; several sessions disturb each other). */
   spinning?: boolean;
+  /**
+   * The engine's own memory arena (default on). Sessions that live side by side (variants
+   * measured in alternation) turn it off: each arena keeps its peak for good, while glibc,
+   * told by the launcher never to return memory, hands one freed block to the next session.
+   */
+  arena?: boolean;
+  /** Write the optimised graph here (to check what the optimiser did, e.g. where weights sit). */
+  optimizedModelPath?: string;
 }
 
 export type Feeds = Record<string, ort.Tensor>;
@@ -45,9 +53,10 @@ export class Engine {
     this.profileDir = profileDir;
   }
 
-  static async create(model: Uint8Array, options: EngineOptions): Promise<Engine> {
+  /** A session for `model`: serialised bytes, or the path of a model file (with its external data beside it). */
+  static async create(model: Uint8Array | string, options: EngineOptions): Promise<Engine> {
     const profileDir = options.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-prof-')) : undefined;
-    const session = await ort.InferenceSession.create(model, {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
@@ -57,7 +66,10 @@ export class Engine {
       enableProfiling: options.profile ?? false,
       ...(profileDir ? { profileFilePrefix: path.join(profileDir, 'run') } : {}),
       extra: { session: { intra_op: { allow_spinning: options.spinning === false ? '0' : '1' } } },
-    });
+      ...(options.arena === false ? { enableCpuMemArena: false } : {}),
+      ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
+    };
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     return new Engine(session, options, profileDir);
   }
 

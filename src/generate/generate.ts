@@ -5,7 +5,7 @@
  * sequence. Every step's wall time is recorded with the context it attended to.
  */
 import { MASK_MIN } from '../core/constants.ts';
-import type { DecoderModel } from '../model/model.ts';
+import type { DecoderModel, TokenBatch } from '../model/model.ts';
 import { KvCache, roundUp } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './prompts.ts';
 import { beamSearch, greedyOrSample, type SearchOptions, type StepModel } from './search.ts';
@@ -45,6 +45,9 @@ export interface GenerationOptions extends SearchOptions {
   onStep?: () => void;
 }
 
+/** The padded prompts as the model's token batch. */
+const tokenBatch = (b: PaddedBatch): TokenBatch => ({ rows: b.rows, seq: b.seq, tokens: b.tokens, positions: b.positions, selfMask: b.mask });
+
 /** Rows of the model's batch for `prompts` (beam search expands each prompt to numBeams rows). */
 export const expandForBeams = (prompts: readonly number[][], beams: number): number[][] => prompts.flatMap((p) => Array.from({ length: beams }, () => [...p]));
 
@@ -83,12 +86,11 @@ class CachedSource extends Source {
 
   async prefill(): Promise<Float32Array> {
     const { rows, seq } = this.batch;
-    await this.model.preparePrefill(rows, seq, true);
-    await this.model.prepareDecode(rows);
+    await this.model.prepare(rows);
     const t0 = performance.now();
-    const out = await this.model.prefill(this.batch.tokens, this.batch.positions, this.batch.mask, rows, seq, true);
+    const out = await this.model.prefill(tokenBatch(this.batch));
     this.cache = new KvCache({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.cacheChunk), this.o.cacheChunk);
-    this.cache.writePrefill(out.present!, seq, this.batch.live);
+    this.cache.writePrefill(out.kv, seq, this.batch.live);
     this.timing.prefillMs = performance.now() - t0;
     return out.logits;
   }
@@ -118,7 +120,7 @@ class CachedSource extends Source {
   }
 }
 
-/** No cache: every step runs the whole sequence so far (its prefill session is made outside the timing). */
+/** No cache: every step runs the whole sequence so far, as a prefill (the same session). */
 class UncachedSource extends Source {
   private history: number[][] = [];
   private live: boolean[][] = [];
@@ -131,11 +133,10 @@ class UncachedSource extends Source {
       this.live.push(this.batch.live.slice(r * seq, (r + 1) * seq));
       this.positions.push(Array.from(this.batch.positions.subarray(r * seq, (r + 1) * seq), Number));
     }
-    await this.model.preparePrefill(rows, seq, false);
+    await this.model.prepare(rows);
     const t0 = performance.now();
-    const out = await this.model.prefill(this.batch.tokens, this.batch.positions, this.batch.mask, rows, seq, false);
+    const out = await this.model.prefill(tokenBatch(this.batch));
     this.timing.prefillMs = performance.now() - t0;
-    await this.model.dropPrefill(rows, seq, false);
     return out.logits;
   }
 
@@ -153,11 +154,9 @@ class UncachedSource extends Source {
     for (let r = 0; r < rows; r++)
       for (let i = 0; i < seq; i++) for (let j = 0; j <= i; j++) if (this.live[r]![j]) mask[(r * seq + i) * seq + j] = 0;
     const flat = (xs: number[][]) => BigInt64Array.from(xs.flat(), BigInt);
-    await this.model.preparePrefill(rows, seq, false);
     const t0 = performance.now();
-    const out = await this.model.prefill(flat(this.history), flat(this.positions), mask, rows, seq, false);
+    const out = await this.model.prefill({ rows, seq, tokens: flat(this.history), positions: flat(this.positions), selfMask: mask });
     this.timing.steps.push({ context: seq, ms: performance.now() - t0 });
-    await this.model.dropPrefill(rows, seq, false);
     this.o.onStep?.();
     return out.logits;
   }

@@ -9,10 +9,10 @@
  *   biases, wo [nm, nm], bo) — query head h reads K/V head floor(h / (nh/g));
  *   fc [nm, inner], fcB [inner], proj [inner, nm], projB [nm]; lnf {g, b}.
  */
-import { layoutOf, packDecode, type PhysicalTensors } from '../attention/layouts.ts';
+import { layoutOf, type PhysicalTensors } from '../attention/layouts.ts';
 import type { LayerShape, LogicalParams } from '../attention/params.ts';
+import { packStep } from '../attention/step.ts';
 import type { VariantSpec } from '../attention/spec.ts';
-import { transpose2d } from '../core/arrays.ts';
 import { UsageError } from '../core/errors.ts';
 import { fastNormals } from '../core/rng.ts';
 import { headDim, modelKvHeads, type ModelConfig } from './config.ts';
@@ -157,8 +157,9 @@ export const attentionShape = (c: ModelConfig, kvHeads: number, rows: number, se
 });
 
 /**
- * Pack for `spec`: attention tensors by the variant's layout (decode packing: projections
- * the decoder streams are stored [out, in]), MLP matrices stored [out, in] too.
+ * Pack for `spec`: attention tensors by the variant's layout (`packStep`: q pre-scaled),
+ * MLP matrices as they are ([in, out]: the B operands of the products). Large tensors are
+ * the logical arrays themselves, not copies.
  */
 export function pack(w: ModelWeights, spec: VariantSpec): PackedModel {
   const c = w.config;
@@ -179,11 +180,11 @@ export function pack(w: ModelWeights, spec: VariantSpec): PackedModel {
     t[`${p}ln1_b`] = { dims: [nm], data: b.ln1.b };
     t[`${p}ln2_g`] = { dims: [nm], data: b.ln2.g };
     t[`${p}ln2_b`] = { dims: [nm], data: b.ln2.b };
-    t[`${p}fc_t`] = { dims: [c.inner, nm], data: transpose2d(b.fc, nm, c.inner) };
+    t[`${p}fc`] = { dims: [nm, c.inner], data: b.fc };
     t[`${p}fc_b`] = { dims: [c.inner], data: b.fcB };
-    t[`${p}proj_t`] = { dims: [nm, c.inner], data: transpose2d(b.proj, c.inner, nm) };
+    t[`${p}proj`] = { dims: [c.inner, nm], data: b.proj };
     t[`${p}proj_b`] = { dims: [nm], data: b.projB };
-    for (const [name, tensor] of Object.entries(packDecode(layout, b.attn, shape))) t[`${p}attn.${name}`] = tensor;
+    for (const [name, tensor] of Object.entries(packStep(layout, spec.kind, b.attn, shape))) t[`${p}attn.${name}`] = tensor;
   });
   return { config: c, spec, kvHeads: g, tensors: t };
 }
