@@ -3,13 +3,17 @@
  * timed tests). Prints markdown tables with the machine they ran on:
  *
  *  A. decode-step latency at fixed contexts: a KV cache filled to context C, the step
- *     timed `--steps` times per type, types interleaved round by round so that drift on a
- *     shared machine hits them alike; floor = max(bytes / copy GB/s, FLOPs / matmul
- *     GFLOP/s) measured in the same process (bytes: the weights once + the cache once).
+ *     timed `--steps` times per type and weight placement in every round, the entries in an
+ *     order that rotates round by round so drift hits them alike. Floors from ceilings
+ *     probed in the same process (before and after; the fastest sample bounds): the task
+ *     floor (weights and the live cache read once) and the implementation floor (what a
+ *     profiled step's kernels really move). Speedups over multi-head with 95 % intervals
+ *     (a bootstrap over rounds). `--ops` adds where each step's time goes, op by op.
  *  B. whole generations through the real command path (`runGenerate`), unless --no-generate.
+ *  C. beam search and its KV-cache reorder per type.
  *
- *   node --import tsx bench/generate.ts                      # the issue's target shape
- *   node --import tsx bench/generate.ts --contexts 256,1024 --layers 4 --rounds 7
+ *   node bench/run.js generate                      # the issue's target shape
+ *   node bench/run.js generate --contexts 1024 --attention multi-head,multi-query-1 --weights constant,input --ops --no-generate --beams 0
  *
  * Run it through bin/attnbench.js's malloc settings for numbers comparable with the
  * command's: MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (set below if absent).
@@ -18,6 +22,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
+import type { ProfiledRun } from '../src/engine/trace.ts';
 import { GenerateConfig, type GenerateConfigInput } from '../src/config/generate.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import { Rng } from '../src/core/rng.ts';
@@ -26,10 +31,13 @@ import { runGenerate } from '../src/generate/run.ts';
 import { decodeStepCost, gpt2Config, headDim, modelKvHeads } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
-import { generationTable } from '../src/results/tables.ts';
+import { generationTable, speedupText } from '../src/results/tables.ts';
 import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
-import { CopyProbe, measureCeilings } from '../src/roofline/probes.ts';
+import { ceilingsOf, probe } from '../src/roofline/probes.ts';
+import { kernelBytes, movedBytes } from '../src/roofline/traffic.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
+import { roundsRatioInterval } from '../src/timing/interval.ts';
+import { roundOrder } from '../src/timing/rounds.ts';
 import { summarize } from '../src/timing/stats.ts';
 
 if (process.env.MALLOC_MMAP_MAX_ === undefined) {
@@ -57,8 +65,10 @@ const { values: a } = parseArgs({
     /** Part C: beam search with this many beams over batch / beams prompts (0: skip). */
     beams: { type: 'string', default: '4' },
     'beam-max-length': { type: 'string', default: '512' },
-    /** Compare the decode session with and without spinning pool threads (part A). */
-    spinning: { type: 'string', default: 'false' },
+    /** Part A: weight placements to compare (constant: initializers the engine pre-packs; input: fed every step). */
+    weights: { type: 'string', default: 'constant' },
+    /** Part A: where each step's time goes, op by op (a profiled session per entry). */
+    ops: { type: 'boolean', default: false },
   },
 });
 const num = (s: string | undefined) => Number(s);
@@ -99,60 +109,101 @@ const machine = `${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, ${(os
 process.stdout.write(`## attnbench generate benchmark\n\nmachine: ${machine}\n\n`);
 process.stdout.write(`model: ${config.layers} layers, hidden ${config.hidden}, ${config.heads} heads, vocab ${config.vocab}, float32; batch ${rows}\n\n`);
 
-const ceilings = await measureCeilings({ threads, graphOpt: 'all' });
-process.stdout.write(
-  `ceilings (same process, before): matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (sd ${ceilings.copyGBps.stddev.toFixed(1)})\n\n`,
-);
+const probeShapes = [
+  { batch: 1, m: rows, k: config.hidden, n: 3 * config.hidden, constantB: true },
+  { batch: 1, m: rows, k: config.hidden, n: config.vocab, constantB: true },
+];
+const before = await probe({ threads, graphOpt: 'all', shapes: probeShapes, label: 'before' });
 
 // ---------- A: step latency at fixed contexts ----------
 interface Entry {
   label: string;
   g: number;
+  weights: 'constant' | 'input';
   model: DecoderModel;
   caches: Map<number, KvCache>;
-  ms: Map<number, number[]>;
+  /** Per context, per round: the timed steps. */
+  ms: Map<number, number[][]>;
+  weightBytes: number;
 }
 const entries: Entry[] = [];
-const spinSettings = a.spinning!.split(',').map((x) => x === 'true');
-for (const spec of specs) for (const spinning of spinSettings) {
+const placements = a.weights!.split(',') as ('constant' | 'input')[];
+for (const spec of specs) {
   const g = modelKvHeads(config, spec);
-  const model = new DecoderModel(pack(randomWeights(config, g, { seed: 1 }), spec), { threads });
-  const caches = new Map<number, KvCache>();
-  const rng = new Rng(7);
-  for (const ctx of contexts) {
-    const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, base.cacheChunk), base.cacheChunk);
-    for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
-    for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
-    cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
-    caches.set(ctx, cache);
+  const packed = pack(randomWeights(config, g, { seed: 1 }), spec);
+  for (const weights of placements) {
+    const model = new DecoderModel(packed, { threads, weights });
+    const caches = new Map<number, KvCache>();
+    const rng = new Rng(7);
+    for (const ctx of contexts) {
+      const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, base.cacheChunk), base.cacheChunk);
+      for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+      for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
+      cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
+      caches.set(ctx, cache);
+    }
+    const t0 = performance.now();
+    await model.prepare(rows);
+    const sessionMs = performance.now() - t0;
+    const label = variantLabel(spec) + (placements.length > 1 ? ` (${weights})` : '');
+    const weightBytes = Object.values(packed.tensors).reduce((x, t) => x + t.data.byteLength, 0);
+    process.stdout.write(`${label}: session created in ${sessionMs.toFixed(0)} ms; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB\n`);
+    entries.push({ label, g, weights, model, caches, ms: new Map(), weightBytes });
   }
-  await model.prepare(rows);
-  entries.push({ label: variantLabel(spec) + (spinSettings.length > 1 ? (spinning ? ' (spin)' : ' (no spin)') : ''), g, model, caches, ms: new Map() });
 }
 const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i));
-const copyProbe: number[] = [];
-const probe = new CopyProbe();
-for (let round = 0; round < num(a.rounds); round++) {
+const rounds = num(a.rounds);
+for (let round = 0; round < rounds; round++) {
   for (const ctx of contexts) {
-    for (const e of entries) {
+    for (const e of roundOrder(entries, round)) {
       const cache = e.caches.get(ctx)!;
       const positions = new BigInt64Array(rows).fill(BigInt(ctx - 1));
       await e.model.step(tokens, positions, cache); // warm
-      const xs = e.ms.get(ctx) ?? [];
+      const xs: number[] = [];
       for (let i = 0; i < num(a.steps); i++) {
         const t0 = performance.now();
         await e.model.step(tokens, positions, cache);
         xs.push(performance.now() - t0);
       }
-      e.ms.set(ctx, xs);
+      e.ms.set(ctx, [...(e.ms.get(ctx) ?? []), xs]);
     }
   }
-  copyProbe.push(...probe.run(1));
 }
-const copyGBps = median([ceilings.copyGBps.median, ...copyProbe]);
-const floor = (g: number, ctx: number) => floorMs(decodeStepCost(config, g, rows, ctx), { ...ceilingRates(ceilings), copyGBps });
+const after = await probe({ threads, graphOpt: 'all', label: 'after' });
+const ceilings = ceilingsOf([before, after], threads);
+const rates = ceilingRates(ceilings);
 process.stdout.write(
-  `### A. decode step at fixed contexts (median ms over ${num(a.rounds)} rounds × ${num(a.steps)} steps; copy bandwidth for the floor: ${copyGBps.toFixed(1)} GB/s, median of the ceiling and ${copyProbe.length} probes between rounds: ${copyProbe.map((x) => x.toFixed(0)).join(', ')})\n\n`,
+  `\nceilings (fastest sample of the probes before and after part A): matmul ${ceilings.matmulGflops.toFixed(0)} GFLOP/s` +
+    (ceilings.peak ? ` (theoretical peak ${ceilings.peak.gflops.toFixed(0)}: ${ceilings.peak.method})` : '') +
+    `, streaming read ${ceilings.readGBps.toFixed(1)} GB/s, JS copy ${ceilings.copyGBps.toFixed(1)} GB/s; ` +
+    `medians before / after: read ${before.readGBps.median.toFixed(1)} / ${after.readGBps.median.toFixed(1)} GB/s\n\n`,
+);
+
+// one profiled step per entry and context: the implementation floor, and (--ops) where the time goes
+const profiled = new Map<string, { bytes: number | null; runs: ProfiledRun[] }>();
+for (const e of entries) {
+  const model = new DecoderModel(e.model.packed, { threads, weights: e.weights, profile: true });
+  const engine = await model.prepare(rows);
+  for (const ctx of contexts) {
+    const cache = e.caches.get(ctx)!;
+    const positions = new BigInt64Array(rows).fill(BigInt(ctx - 1));
+    for (let i = 0; i < 4; i++) await model.step(tokens, positions, cache);
+    const runs = engine.endProfiling().slice(1);
+    const bytes = runs.map((r) => movedBytes(r, e.weights === 'constant' ? e.weightBytes : 0));
+    profiled.set(`${e.label}@${ctx}`, { bytes: bytes.every((b) => b !== null) ? Math.min(...(bytes as number[])) : null, runs });
+    // the profiler stays on for the next context's steps: a fresh session per context
+    if (ctx !== contexts.at(-1)) {
+      await model.release();
+      await model.prepare(rows);
+    }
+  }
+  await model.release();
+}
+
+const taskFloor = (g: number, ctx: number) => floorMs(decodeStepCost(config, g, rows, ctx), rates);
+process.stdout.write(
+  `### A. decode step at fixed contexts (${rounds} rounds × ${num(a.steps)} steps per entry, entries rotating; median ms, sd and n over every step; ` +
+    `speedup: median of multi-head over median of the type, 95 % interval from a bootstrap over rounds)\n\n`,
 );
 const stepTable: Table = {
   title: 'decode step at fixed contexts',
@@ -162,22 +213,97 @@ const stepTable: Table = {
     { key: 'context', label: 'context', numeric: true },
     { key: 'medianMs', label: 'median ms', numeric: true, digits: 2 },
     { key: 'sd', label: 'sd', numeric: true, digits: 2 },
-    { key: 'p90', label: 'p90', numeric: true, digits: 2 },
+    { key: 'min', label: 'min', numeric: true, digits: 2 },
     { key: 'n', label: 'n', numeric: true },
-    { key: 'floorMs', label: 'floor ms', numeric: true, digits: 2 },
-    { key: 'vsFloor', label: '× floor', numeric: true, digits: 2 },
-    { key: 'speedupVsMha', label: '× vs MHA', numeric: true, digits: 2 },
+    { key: 'taskFloorMs', label: 'task floor ms', numeric: true, digits: 2 },
+    { key: 'vsTask', label: '× task floor', numeric: true, digits: 2 },
+    { key: 'implFloorMs', label: 'impl. floor ms', numeric: true, digits: 2 },
+    { key: 'vsImpl', label: '× impl. floor', numeric: true, digits: 2 },
+    { key: 'speedup', label: '× vs MHA [95 % CI]' },
   ],
   rows: contexts.flatMap((ctx) => {
-    const mha = entries.find((e) => e.label === 'multi-head');
     return entries.map((e) => {
-      const s = summarize(e.ms.get(ctx)!);
-      const f = floor(e.g, ctx);
-      return { attention: e.label, kvHeads: e.g, context: ctx, medianMs: s.median, sd: s.stddev, p90: s.p90, n: s.n, floorMs: f, vsFloor: s.median / f, speedupVsMha: mha ? median(mha.ms.get(ctx)!) / s.median : null };
+      const all = e.ms.get(ctx)!.flat();
+      const s = summarize(all);
+      const tf = taskFloor(e.g, ctx);
+      const bytes = profiled.get(`${e.label}@${ctx}`)!.bytes;
+      const impl = bytes === null ? null : floorMs({ flops: decodeStepCost(config, e.g, rows, ctx).flops, bytes }, rates);
+      const mha = entries.find((x) => x.label.startsWith('multi-head') && x.weights === e.weights);
+      const speedup = mha && mha !== e ? { baseline: 'multi-head', ...roundsRatioInterval(mha.ms.get(ctx)!, e.ms.get(ctx)!, {}) } : null;
+      return { attention: e.label, kvHeads: e.g, context: ctx, medianMs: s.median, sd: s.stddev, min: s.min, n: s.n, taskFloorMs: tf, vsTask: s.median / tf, implFloorMs: impl, vsImpl: impl ? s.median / impl : null, speedup: speedupText(speedup) };
     });
   }),
 };
 process.stdout.write(markdownTable(stepTable) + '\n\n');
+const below = stepTable.rows.filter((r) => (r.min as number) < (r.taskFloorMs as number));
+if (below.length) process.stdout.write(`BOUND BROKEN: ${below.map((r) => `${r.attention} @ ${r.context}`).join(', ')} ran faster than the task floor: a ceiling is wrong\n\n`);
+
+if (a.ops) {
+  for (const ctx of contexts) {
+    process.stdout.write(`#### where a step's time goes at context ${ctx}, op by op (median over the profiled steps; kernel time, and the bytes the kernels read and wrote)\n\n`);
+    const ops = new Map<string, Map<string, { ms: number[]; bytes: number[]; count: number }>>();
+    for (const e of entries) {
+      const runs = profiled.get(`${e.label}@${ctx}`)!.runs;
+      const per = new Map<string, { ms: number[]; bytes: number[]; count: number }>();
+      for (const run of runs) {
+        const acc = new Map<string, { ms: number; bytes: number; count: number }>();
+        for (const k of run.kernels) {
+          const x = acc.get(k.op) ?? { ms: 0, bytes: 0, count: 0 };
+          x.ms += k.dur / 1000;
+          x.bytes += kernelBytes(k) ?? 0;
+          x.count++;
+          acc.set(k.op, x);
+        }
+        for (const [op, x] of acc) {
+          const y = per.get(op) ?? { ms: [], bytes: [], count: x.count };
+          y.ms.push(x.ms);
+          y.bytes.push(x.bytes);
+          per.set(op, y);
+        }
+      }
+      ops.set(e.label, per);
+    }
+    const names = [...new Set([...ops.values()].flatMap((m) => [...m.keys()]))];
+    const total = (label: string, op: string) => {
+      const x = ops.get(label)!.get(op);
+      return x ? median(x.ms) : 0;
+    };
+    names.sort((p, q) => Math.max(...entries.map((e) => total(e.label, q))) - Math.max(...entries.map((e) => total(e.label, p))));
+    const opTable: Table = {
+      title: `ops at context ${ctx}`,
+      columns: [{ key: 'op', label: 'op' }, ...entries.flatMap((e, i) => [
+        { key: `n${i}`, label: `${e.label} kernels`, numeric: true },
+        { key: `ms${i}`, label: `${e.label} ms`, numeric: true, digits: 3 },
+        { key: `mb${i}`, label: `${e.label} MB moved`, numeric: true, digits: 1 },
+      ])],
+      rows: [
+        ...names.map((op) => ({
+          op,
+          ...Object.fromEntries(entries.flatMap((e, i) => {
+            const x = ops.get(e.label)!.get(op);
+            return [[`n${i}`, x?.count ?? 0], [`ms${i}`, x ? median(x.ms) : null], [`mb${i}`, x ? median(x.bytes) / 1e6 : null]];
+          })),
+        })),
+        {
+          op: 'executor span − Σ kernels (gaps between kernels)',
+          ...Object.fromEntries(entries.flatMap((e, i) => {
+            const runs = profiled.get(`${e.label}@${ctx}`)!.runs;
+            const gaps = runs.map((r) => (r.kernels.reduce((m, k) => Math.max(m, k.ts + k.dur), r.executeTs) - r.executeTs - r.kernels.reduce((t, k) => t + k.dur, 0)) / 1000);
+            return [[`n${i}`, null], [`ms${i}`, median(gaps)], [`mb${i}`, null]];
+          })),
+        },
+        {
+          op: 'run wall − executor span (binding: inputs, output copies)',
+          ...Object.fromEntries(entries.flatMap((e, i) => {
+            const runs = profiled.get(`${e.label}@${ctx}`)!.runs;
+            return [[`n${i}`, null], [`ms${i}`, median(runs.map((r) => (r.modelRunUs - r.executeUs) / 1000))], [`mb${i}`, null]];
+          })),
+        },
+      ],
+    };
+    process.stdout.write(markdownTable(opTable) + '\n\n');
+  }
+}
 for (const e of entries) await e.model.release();
 entries.length = 0;
 
@@ -192,10 +318,7 @@ if (a.generate && !a['no-generate']) {
     `### B. whole generations: batch ${rows}, prompt 16, max_length ${base.maxLength}, greedy, ${base.repeats} timed generation(s) after a warm-up\n\n`,
   );
   process.stdout.write(markdownTable(generationTable(file)) + '\n\n');
-  const probes = file.results.at(-1)?.roofline?.copyProbesGBps ?? [];
-  process.stdout.write(
-    `floors: copy ${file.results.map((r) => r.roofline?.copyGBps.toFixed(1)).join(' / ')} GB/s per type (median of the ceiling and the probes around each type's runs: ${probes.map((x) => x.toFixed(0)).join(', ')})\n\n`,
-  );
+  process.stdout.write(`floors: task floor over the streaming-read bound ${file.environment.ceilings?.readGBps.toFixed(1)} GB/s (fastest probe sample)\n\n`);
 }
 // ---------- C: beam search, the KV-cache reorder per type ----------
 if (num(a.beams) > 1) {

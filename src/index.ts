@@ -22,8 +22,9 @@ export { LayersConfig, MAIN_JOB_GRID, type LayersConfigInput } from './config/la
 export { GenerateConfig, PRESETS, type GenerateConfigInput, type PresetName } from './config/generate.ts';
 export { runLayers, type LayersRunOptions } from './profile/run-layers.ts';
 export { runGenerate, type GenerateRunOptions } from './generate/run.ts';
-export { measureCeilings, Ceilings, type CeilingOptions } from './roofline/probes.ts';
+export { measureCeilings, Ceilings, type ProbeOptions } from './roofline/probes.ts';
 export { ceilingRates, floorMs, type Cost, type Rates } from './roofline/floor.ts';
+export { ratioInterval } from './timing/interval.ts';
 
 // result files: their schemas (zod), the types inferred from them, reading and writing
 export {
@@ -48,7 +49,7 @@ export { jsonSchemas } from './results/json-schema.ts';
 
 // tables
 export { csvTable, formatTable, htmlTable, jsonTable, markdownTable, type Cell, type Column, type Table, type TableFormat } from './table/table.ts';
-export { generationTable, layerTable, speedupVsBaseline } from './results/tables.ts';
+export { generationTable, layerTable, speedupText } from './results/tables.ts';
 
 // reports and comparisons
 export { compareRuns, formatComparison, regressions, type Comparison, type CompareRow } from './report/compare.ts';

@@ -16,7 +16,7 @@ test('a tiny sweep prints a table and writes a valid, complete result file', () 
   const r = cli(['layers', ...TINY, '--variants', 'multi-head,MultiQuery1,grouped-query:2', '--seq', '8-32*2', '--verify', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   const file = readLayerFile(out);
-  assert.equal(file.schema, 'attnbench/layers@1');
+  assert.equal(file.schema, 'attnbench/layers@2');
   assert.equal(file.results.length, 9);
   assert.deepEqual([...new Set(file.results.map((x) => x.variant))], ['multi-head', 'multi-query-1', 'grouped-query:2']);
   for (const x of file.results) {
@@ -24,10 +24,12 @@ test('a tiny sweep prints a table and writes a valid, complete result file', () 
     assert.equal(x.totalMs.samples.length, 3);
     assert.ok(x.totalMs.min <= x.totalMs.median && x.totalMs.median <= x.totalMs.max);
     assert.deepEqual(x.stages.slice(0, 4).map((s) => s.name), ['qkv', 'split', 'weights', 'output']);
-    assert.ok(x.verify && x.verify.maxRelError < 1e-5, `verify ${JSON.stringify(x.verify)}`);
+    assert.ok(x.verify && x.verify.ok && x.verify.maxRelError < 1e-5, `verify ${JSON.stringify(x.verify)}`);
     assert.ok(x.flops > 0 && x.gflops > 0 && x.computeFraction! > 0);
+    assert.ok(x.implementationBytes! > 0 && x.taskFloorMs! > 0 && x.implementationFloorMs! >= x.taskFloorMs!, 'both floors, the implementation one never under the task one');
+    assert.equal(x.speedup === null, x.variant === 'multi-head', 'every variant but multi-head has a speedup');
   }
-  assert.ok(file.environment.ceilings!.matmulGflops.median > 0);
+  assert.ok(file.environment.ceilings!.matmulGflops > 0 && file.environment.ceilings!.readGBps > 0);
   assert.equal(file.environment.malloc.MALLOC_MMAP_MAX_, '0', 'the launcher applies the malloc settings and records them');
   // the markdown table: header + separator + one row per configuration
   const lines = r.stdout.trim().split('\n');
@@ -137,10 +139,10 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
 test('result files are checked against the schema on read', () => {
   const dir = tmpDir();
   const bad = path.join(dir, 'bad.json');
-  fs.writeFileSync(bad, JSON.stringify({ schema: 'attnbench/layers@1', environment: {}, results: [] }));
+  fs.writeFileSync(bad, JSON.stringify({ schema: 'attnbench/layers@2', environment: {}, results: [] }));
   assert.throws(() => readLayerFile(bad), /bad\.json: invalid at environment\.cpu/);
   fs.writeFileSync(bad, JSON.stringify({ schema: 'attnbench/layers@0' }));
-  assert.throws(() => readLayerFile(bad), /schema is "attnbench\/layers@0", expected "attnbench\/layers@1"/);
+  assert.throws(() => readLayerFile(bad), /schema is "attnbench\/layers@0", expected "attnbench\/layers@2"/);
   fs.writeFileSync(bad, '{"schema": ');
   assert.throws(() => readLayerFile(bad), /bad\.json: not JSON/);
   assert.equal(LayerResultFile.safeParse({}).success, false);

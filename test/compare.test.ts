@@ -58,7 +58,7 @@ test('slower and faster beyond the noise are flagged; within it they are not', (
 test('the table shows both medians, both spreads, the ratio and a summary line', () => {
   const text = formatComparison(compareRuns(exact(base), exact(scaled(2))), 'md');
   assert.match(text, /\| configuration \| metric \| A median \| A spread \| B median \| B spread \| B\/A \| noise \| change \|/);
-  assert.match(text, /\| multi-head batch 2 seq 32 \| ms per call \| [\d.]+ \| ±0\.0% \(n 3\) \| [\d.]+ \| ±0\.0% \(n 3\) \| 2\.000 \| ±0\.0% \| slower \|/);
+  assert.match(text, /\| multi-head batch 2 seq 32 \| ms per call \| [\d.]+ \| ±0\.0% \(n 5\) \| [\d.]+ \| ±0\.0% \(n 5\) \| 2\.000 \| ±0\.0% \| slower \|/);
   assert.match(text, new RegExp(`${base.results.length} compared: ${base.results.length} slower and 0 faster beyond the noise, 0 within it; geometric mean B/A 2\\.000\\n$`));
   const json = JSON.parse(formatComparison(compareRuns(base, base), 'json')) as { rows: unknown[] };
   assert.equal(json.rows.length, base.results.length);

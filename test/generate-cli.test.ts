@@ -19,8 +19,9 @@ test('attnbench generate: a tiny comparison prints the seed dicts and a table, a
   const file = GenerateResultFile.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
   assert.deepEqual(file.results.map((x) => x.attention), ['multi-head', 'multi-query-1', 'grouped-query:2']);
   const [mha, mqa, gqa] = file.results;
-  assert.equal(mha!.speedupVsMha, 1);
-  assert.ok(mqa!.speedupVsMha! > 0);
+  assert.equal(mha!.speedupVsMha, null, 'multi-head has no speedup over itself');
+  const s = mqa!.speedupVsMha!;
+  assert.ok(s.ratio > 0 && s.low <= s.ratio && s.ratio <= s.high && s.n === 2 && s.method === 'paired-bootstrap', JSON.stringify(s));
   assert.deepEqual(file.results.map((x) => x.kvHeads), [4, 1, 2]);
   assert.ok(mha!.parameters > gqa!.parameters && gqa!.parameters > mqa!.parameters, 'K/V projections shrink');
   for (const x of file.results) {
@@ -31,7 +32,9 @@ test('attnbench generate: a tiny comparison prints the seed dicts and a table, a
     assert.equal(x.steps.at(-1)!.context, 20);
     assert.equal(x.kvCacheBytes.predicted, 2 * 2 * 3 * x.kvHeads * 8 * 20 * 4);
     assert.ok(x.kvCacheBytes.measured >= x.kvCacheBytes.predicted);
-    assert.ok(x.floorMs! > 0 && x.vsFloor! > 0 && x.peakRssBytes > 0 && x.tokensPerSecond > 0);
+    assert.ok(x.taskFloorMs! > 0 && x.vsTaskFloor! > 0 && x.peakRssBytes > 0 && x.tokensPerSecond > 0);
+    const p = x.profiledStep!;
+    assert.ok(p.context === 20 && p.capacity >= 20 && p.bytes > 0 && p.stages.length > 0, 'a decode step profiled at the largest context');
     assert.equal(x.generateSeconds.n, 2);
     assert.equal(x.texts.length, 3);
   }
@@ -45,7 +48,8 @@ test('attnbench generate: a tiny comparison prints the seed dicts and a table, a
   const nocache = nocacheFile.results[0]!;
   assert.equal(nocacheFile.config.kvCache, false);
   assert.deepEqual(nocache.sequences, mha!.sequences);
-  assert.equal(nocache.floorMs, null);
+  assert.equal(nocache.taskFloorMs, null);
+  assert.equal(nocache.profiledStep, null);
 });
 
 test('attnbench generate --model: a tiny gpt_bigcode checkpoint, a text prompt, beam search, sampling, --print-text', () => {

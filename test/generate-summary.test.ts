@@ -6,12 +6,14 @@ import { parseVariant } from '../src/attention/spec.ts';
 import type { GenerationOutput } from '../src/generate/generate.ts';
 import { summarizeType, withSpeedups, type SummaryContext, type TimedGeneration, type TypeTiming } from '../src/generate/summary.ts';
 import { gpt2Config } from '../src/model/config.ts';
-import { summarize } from '../src/timing/stats.ts';
+import type { Ceilings } from '../src/roofline/probes.ts';
+import { summarize, withSamples } from '../src/timing/stats.ts';
 
 // 2 layers, hidden 32 in 4 heads of 8, 64 positions, vocabulary 300; 3 rows
 const model = gpt2Config({ layers: 2, hidden: 32, heads: 4, positions: 64, vocab: 300 });
 const ROWS = 3;
-const ceilings = { matmulGflops: summarize([100]), copyGBps: summarize([10]), method: 'made up' };
+const probe = { at: 'now', label: 'made up', matmul: [{ shape: '1×1×1', flops: 2, gflops: withSamples([90, 100]) }], readGBps: withSamples([9, 10]), copyGBps: withSamples([7, 8]) };
+const ceilings: Ceilings = { matmulGflops: 100, readGBps: 10, copyGBps: 8, peak: null, probes: [probe], method: 'made up' };
 const context: SummaryContext = { model, rows: ROWS, kvCache: true, ceilings };
 
 /** A generation of 4 new tokens after a prompt of 5: the prefill's token, then steps at contexts 6, 7, 8. */
@@ -24,25 +26,31 @@ function run(stepMs: number[], seconds: number, kvHeads: number): TimedGeneratio
   return { output, seconds };
 }
 
-const timing = (variant: string, kvHeads: number, runs: TimedGeneration[], probes = [12, 14]): TypeTiming => ({
+const timing = (variant: string, kvHeads: number, runs: TimedGeneration[]): TypeTiming => ({
   spec: parseVariant(variant),
   kvHeads,
   converted: null,
   runs,
-  copyProbesGBps: probes,
   texts: ['a', 'b', 'c'],
   textSeconds: 0.001,
   peakRssBytes: 1e9,
+  predictedMemoryBytes: 2e8,
+  profiledStep: null,
 });
 
-/** The floor of one step, written out by hand: weights once plus the live cache once at the copy bandwidth, or the FLOPs at the matmul ceiling. */
-function floorByHand(kvHeads: number, ctx: number, copyGBps: number): number {
+/**
+ * The task floor of one step, written out by hand: the weights once, the live cache once
+ * (the ctx − 1 cached positions), the new K/V rows and the logits written, at the read
+ * bandwidth; or the FLOPs at the matmul ceiling.
+ */
+function floorByHand(kvHeads: number, ctx: number): number {
   const nm = 32, D = 8, L = 2, V = 300, inner = 128;
   const perLayer = nm * (nm + 2 * kvHeads * D) + (nm + 2 * kvHeads * D) + nm * nm + nm + (nm * inner + inner + inner * nm + nm) + 4 * nm;
   const weightFloats = V * nm + L * perLayer + 2 * nm + nm; // every block, the final norm, the tied LM head, one embedding row
-  const bytes = 4 * weightFloats + 2 * L * ROWS * kvHeads * D * ctx * 4;
+  const kvPerPosition = 2 * L * ROWS * kvHeads * D * 4;
+  const bytes = 4 * weightFloats + kvPerPosition * (ctx - 1) + kvPerPosition + 4 * ROWS * V;
   const flops = 2 * ROWS * (weightFloats - nm) + 4 * ROWS * 4 * D * ctx;
-  return Math.max(bytes / (copyGBps * 1e6), flops / (100 * 1e6));
+  return Math.max(bytes / (10 * 1e6), flops / (100 * 1e6));
 }
 
 test('one type: step series, statistics, floors, cache sizes and throughput from the timings', () => {
@@ -51,11 +59,11 @@ test('one type: step series, statistics, floors, cache sizes and throughput from
   assert.equal(r.attention, 'multi-query-1');
   assert.deepEqual(r.steps.map((s) => [s.context, s.ms]), [[6, 3], [7, 3], [8, 7]], 'median per step over the runs');
   assert.deepEqual(r.decodeMsPerToken, summarize([2, 4, 6, 4, 2, 8]), 'every step of every run');
-  const copy = median([10, 12, 14]);
-  assert.equal(r.roofline!.copyGBps, copy, 'the floor uses the median of the ceiling and the probes');
-  for (const s of r.steps) assert.ok(Math.abs(s.floorMs! - floorByHand(1, s.context, copy)) < 1e-12, `floor at ${s.context}`);
-  assert.ok(Math.abs(r.floorMs! - floorByHand(1, 7, copy)) < 1e-12, 'the floor at the median context');
-  assert.equal(r.vsFloor, r.decodeMsPerToken.median / r.floorMs!);
+  assert.equal(r.roofline!.readGBps, 10, "the floor divides by the ceilings' bound: the fastest streaming read");
+  for (const s of r.steps) assert.ok(Math.abs(s.taskFloorMs! - floorByHand(1, s.context)) < 1e-12, `floor at ${s.context}: ${s.taskFloorMs} vs ${floorByHand(1, s.context)}`);
+  assert.ok(Math.abs(r.taskFloorMs! - floorByHand(1, 7)) < 1e-12, 'the floor at the median context');
+  assert.equal(r.vsTaskFloor, r.decodeMsPerToken.median / r.taskFloorMs!);
+  assert.deepEqual(r.flags, [], 'no step below its floor');
   assert.deepEqual(r.atMaxContext && [r.atMaxContext.context, r.atMaxContext.ms], [8, 3], 'the last (up to 8) steps');
   assert.equal(r.kvCacheBytes.predicted, 2 * 2 * ROWS * 1 * 8 * 8 * 4);
   assert.equal(r.generateSeconds.median, 2);
@@ -67,22 +75,32 @@ test('one type: step series, statistics, floors, cache sizes and throughput from
   assert.equal(r.speedupVsMha, null, 'filled in against multi-head later');
 });
 
-test('speedups: multi-head over each type in the same run, and none without multi-head', () => {
-  const mha = summarizeType(timing('multi-head', 4, [run([6, 6, 12], 4, 4)]), context);
-  const mqa = summarizeType(timing('multi-query-1', 1, [run([3, 3, 4], 2, 1)]), context);
-  const [a, b] = withSpeedups([mha, mqa]);
-  assert.equal(a!.speedupVsMha, 1);
-  assert.equal(b!.speedupVsMha, 6 / 3);
-  assert.equal(b!.speedupVsMhaAtMaxContext, 6 / 3, 'medians of the last steps: 6 and 3');
-  assert.equal(b!.generateSpeedupVsMha, 4 / 2);
-  assert.equal(withSpeedups([mqa])[0]!.speedupVsMha, null);
+test('speedups: multi-head over each type in the same rounds, with intervals; none without multi-head', () => {
+  const tm = timing('multi-head', 4, [run([6, 6, 12], 4, 4), run([6, 8, 12], 4.4, 4)]);
+  const tq = timing('multi-query-1', 1, [run([3, 3, 4], 2, 1), run([3, 4, 4], 2.2, 1)]);
+  const [mha, mqa] = [summarizeType(tm, context), summarizeType(tq, context)];
+  const [a, b] = withSpeedups([mha, mqa], [tm, tq]);
+  assert.equal(a!.speedupVsMha, null, 'multi-head has no speedup over itself');
+  const step = b!.speedupVsMha!;
+  assert.equal(step.ratio, median([6, 6, 12, 6, 8, 12]) / median([3, 3, 4, 3, 4, 4]), 'the median of every step of every round');
+  assert.ok(step.low <= step.ratio && step.ratio <= step.high && step.n === 2 && step.method === 'paired-bootstrap');
+  // resampling whole rounds: the ratio of each round alone bounds the interval
+  assert.ok(step.low >= 6 / 4 - 1e-12 && step.high <= 8 / 3.5 + 1e-12, JSON.stringify(step));
+  assert.equal(b!.speedupVsMhaAtMaxContext, median([6, 7, 12]) / median([3, 3.5, 4]), 'medians of the last steps');
+  assert.equal(b!.generateSpeedupVsMha!.ratio, 4.2 / 2.1);
+  assert.equal(withSpeedups([mqa], [tq])[0]!.speedupVsMha, null);
+});
+
+test('a step faster than its task floor is flagged: the bound is wrong, not the code fast', () => {
+  const r = summarizeType(timing('multi-head', 4, [run([1e-6, 6, 7], 1, 4)]), context);
+  assert.deepEqual(r.flags, ['a step at context 6 below its task floor']);
 });
 
 test('without a KV cache there is no roofline floor and no cache to predict', () => {
   const r = summarizeType(timing('multi-head', 4, [run([5, 6, 7], 1, 4)]), { ...context, kvCache: false });
   assert.equal(r.roofline, null);
-  assert.equal(r.floorMs, null);
-  assert.equal(r.vsFloor, null);
-  assert.ok(r.steps.every((s) => s.floorMs === null));
+  assert.equal(r.taskFloorMs, null);
+  assert.equal(r.vsTaskFloor, null);
+  assert.ok(r.steps.every((s) => s.taskFloorMs === null));
   assert.equal(r.kvCacheBytes.predicted, 0);
 });

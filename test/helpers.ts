@@ -20,12 +20,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `attnbench ARGS` through the real launcher. */
-export function cli(args: string[], opts: { cwd?: string } = {}): CliResult {
+/**
+ * Run `attnbench ARGS` through the real launcher, with tiny ceiling probes
+ * (ATTNBENCH_PROBES=quick: the tests check what is measured, not how fast this machine is).
+ */
+export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/attnbench.js'), ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     timeout: 240_000,
+    env: { ...process.env, ATTNBENCH_PROBES: 'quick', ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -43,7 +43,8 @@ test('the mapping: classes, stages, totals, host share, marked as imported', () 
   const file = fromLegacy(seed, EXCERPT);
   assert.equal(file.environment.importedFrom, EXCERPT);
   assert.equal(file.environment.ceilings, null);
-  assert.match(file.environment.device, /^unknown \(a CUDA GPU; .*V100/);
+  assert.equal(file.environment.device.kind, 'unknown');
+  assert.match(file.environment.device.description, /^unknown: a CUDA GPU .*V100/);
   assert.deepEqual([...new Set(file.results.map((r) => r.variant))], ['multi-head', 'multi-query', 'multi-query-1']);
   const [batch, seqs] = seed.MultiQuery![1]!;
   const [seq, table] = seqs[0]!;
@@ -54,13 +55,17 @@ test('the mapping: classes, stages, totals, host share, marked as imported', () 
   assert.equal(r.totalMs.median, total[3] / 1000, 'total = TOTAL all us, in ms');
   assert.deepEqual(r.totalMs.samples, [r.totalMs.median]);
   assert.equal(r.totalMs.n, 1);
-  assert.equal(r.hostShare, total[1] / total[3], "host share = the notebook's cpu ratio");
+  assert.equal(r.seedCpuShare, total[1] / total[3], "the seed's cpu part = the notebook's cpu ratio");
+  assert.equal(r.outsideKernelsShare, null, 'which is not our share outside the kernels');
   assert.deepEqual(r.stages.map((s) => s.name), ['qkv', 'split', 'weights', 'output']);
   const qkv = rows[0]!;
   assert.equal(qkv[0], 'GET_QKV');
   assert.deepEqual([r.stages[0]!.hostMs, r.stages[0]!.kernelMs, r.stages[0]!.wallMs], [qkv[1] / 1000, qkv[2] / 1000, qkv[3] / 1000]);
   assert.equal(r.profiledRuns, 500, "the seed's repeat rule at sequence length 64");
-  assert.ok(r.gflops > 0 && r.computeFraction === null && r.floorMs === null);
+  assert.ok(r.gflops > 0 && r.computeFraction === null && r.taskFloorMs === null && r.implementationFloorMs === null);
+  const mha = file.results.find((x) => x.variant === 'multi-head' && x.batch === batch && x.seq === seq)!;
+  assert.equal(r.speedup!.ratio, mha.totalMs.median / r.totalMs.median, "the seed's speedup, a point estimate");
+  assert.deepEqual([r.speedup!.low, r.speedup!.high, r.speedup!.n], [r.speedup!.ratio, r.speedup!.ratio, 1], 'no interval from one number');
 });
 
 test('our results in the seed format: TOTAL stays row 5, extra stages after it, numbers come back', () => {
@@ -134,7 +139,7 @@ test('the commands: layers --legacy-out and import-legacy', () => {
 
   const bad = cli(['import-legacy', LAYERS, '--out', path.join(dir, 'no.json')]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@1\), not the seed's format\n$/);
+  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@2\), not the seed's format\n$/);
   assert.ok(!fs.existsSync(path.join(dir, 'no.json')));
   const noProfile = cli(['layers', '--profile-runs', '0', '--legacy-out', path.join(dir, 'x.json')]);
   assert.equal(noProfile.status, 2);

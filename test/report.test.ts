@@ -38,10 +38,8 @@ const marksWith = (marks: Mark[], role: string, ...parts: string[]) => marks.fil
 
 test('every chart renders from the fixtures with its series, labels and data points', async () => {
   const charts = buildCharts(loadRuns([LAYERS, GENERATE]));
-  assert.deepEqual(
-    charts.map((c) => c.id),
-    ['speedup-batch-2', 'speedup-batch-4', 'total-time', 'stages', 'host-share', 'roofline', 'decode-latency', 'tokens-per-second', 'kv-cache', 'decode-speedup'],
-  );
+  const ids = charts.map((c) => c.id);
+  assert.deepEqual(ids, ['speedup-batch-2', 'speedup-batch-4', 'total-time', 'stages', 'outside-kernels', 'roofline', 'decode-latency', 'tokens-per-second', 'kv-cache', 'decode-speedup']);
   const svgs = new Map<string, ReturnType<typeof svgFacts>>();
   for (const c of charts) {
     const svg = await toSvg(toVega(c.spec));
@@ -60,9 +58,13 @@ test('every chart renders from the fixtures with its series, labels and data poi
     for (const r of layers.results.filter((x) => x.batch === batch && x.variant !== 'multi-head')) {
       const mha = layers.results.find((x) => x.variant === 'multi-head' && x.batch === batch && x.seq === r.seq)!;
       const speedup = (mha.totalMs.median / r.totalMs.median).toFixed(2);
-      const found = marksWith(marks, 'point', `variant: ${r.variant};`, `sequence length: ${r.seq};`, `speedup (×): ${speedup}`);
+      const found = marksWith(marks, 'point', `variant: ${r.variant};`, `sequence length: ${r.seq};`, `speedup (×): ${speedup}`, `95 % low: ${r.speedup!.low.toFixed(2)}`);
       assert.ok(found.length >= 1, `speedup-batch-${batch}: a point for ${r.variant} at ${r.seq} with ${speedup}×`);
     }
+    const spec = charts.find((c) => c.id === `speedup-batch-${batch}`)!.spec as unknown as { layer: { mark: { type: string }; encoding: { y2?: { field: string } }; data: { values: { speedupLow: number; speedupHigh: number }[] } }[] };
+    const bars = spec.layer.find((l) => l.mark.type === 'rule' && l.encoding.y2?.field === 'speedupHigh')!;
+    assert.equal(bars.data.values.length, layers.results.filter((x) => x.batch === batch && x.variant !== 'multi-head').length, 'an interval bar per point');
+    assert.ok(bars.data.values.every((v) => v.speedupLow <= v.speedupHigh));
   }
   const total = get('total-time');
   assert.ok(total.texts.includes('time per call (ms, log scale)') && total.texts.includes('batch 2') && total.texts.includes('batch 4'));
@@ -74,16 +76,17 @@ test('every chart renders from the fixtures with its series, labels and data poi
   const stageCount = layers.results.reduce((n, r) => n + r.stages.length, 0);
   assert.equal(marksWith(stages.marks, 'bar', 'stage: ').length, stageCount, 'one bar segment per stage of every configuration');
 
-  const host = get('host-share');
-  assert.ok(host.texts.includes('host share of the call') && host.texts.includes('100%'));
-  assert.equal(marksWith(host.marks, 'point', 'host share: ').length, layers.results.length, 'a point per configuration');
+  const host = get('outside-kernels');
+  assert.ok(host.texts.includes('share outside the kernels') && host.texts.includes('100%'));
+  assert.equal(marksWith(host.marks, 'point', 'outside kernels: ').length, layers.results.length, 'a point per configuration');
   assert.equal(marksWith(host.marks, 'line mark').length, 3 * 2, 'a line per variant and batch');
+  assert.ok(!ids.includes('seed-cpu-share'), "the seed's cpu part only where a file imported from the seed holds it");
 
   const roof = get('roofline');
   assert.ok(roof.texts.includes(`measured on ${layers.environment.cpu}, 2 cores, 2 threads, onnxruntime 1.30.0, 2026-01-01`), 'every chart says where it was measured');
   const c = layers.environment.ceilings!;
-  assert.ok(roof.texts.includes(`matmul ceiling ${c.matmulGflops.median.toFixed(0)} GFLOP/s`), 'the compute ceiling is drawn and named');
-  assert.ok(roof.texts.includes(`copy ${c.copyGBps.median.toFixed(1)} GB/s`), 'the bandwidth ceiling is drawn and named');
+  assert.ok(roof.texts.includes(`matmul ceiling ${c.matmulGflops.toFixed(0)} GFLOP/s`), 'the compute ceiling is drawn and named');
+  assert.ok(roof.texts.includes(`streaming read ${c.readGBps.toFixed(1)} GB/s`), 'the bandwidth ceiling is drawn and named');
   assert.equal(marksWith(roof.marks, 'point', 'GFLOP/s: ').length, layers.results.length);
 
   const gen = GenerateResultFile.parse(JSON.parse(fs.readFileSync(GENERATE, 'utf8')));
@@ -126,7 +129,7 @@ test('merged files are told apart by their names, in the legend and in every poi
 test('hundreds of decode steps are drawn as faint points under a smoothed curve', async () => {
   const dir = tmpDir();
   const gen = GenerateResultFile.parse(JSON.parse(fs.readFileSync(GENERATE, 'utf8')));
-  const many = { ...gen, results: gen.results.map((r) => ({ ...r, steps: Array.from({ length: 100 }, (_, i) => ({ context: 8 + i, ms: 2 + (i % 7) / 10, floorMs: 0.5 })) })) };
+  const many = { ...gen, results: gen.results.map((r) => ({ ...r, steps: Array.from({ length: 100 }, (_, i) => ({ context: 8 + i, ms: 2 + (i % 7) / 10, taskFloorMs: 0.5 })) })) };
   const file = path.join(dir, 'many.json');
   fs.writeFileSync(file, JSON.stringify(many));
   const decode = buildCharts(loadRuns([file])).find((c) => c.id === 'decode-latency')!;
@@ -188,7 +191,7 @@ test('bad input: one error naming the file and the reason, nothing written', asy
   const cases: [string, string[], RegExp][] = [
     ['not JSON', [write('a.json', '{"schema": "attnbench/lay')], /a\.json: not JSON/],
     ['another schema', [write('b.json', JSON.stringify({ schema: 'other/thing@1' }))], /b\.json: schema is "other\/thing@1"/],
-    ['another version', [write('c.json', JSON.stringify({ ...valid, schema: 'attnbench/layers@2' }))], /c\.json: schema is "attnbench\/layers@2".*another version/],
+    ['another version', [write('c.json', JSON.stringify({ ...valid, schema: 'attnbench/layers@9' }))], /c\.json: schema is "attnbench\/layers@9".*another version/],
     ['a broken field', [write('d.json', JSON.stringify({ ...valid, results: [{ ...valid.results[0], seq: -1 }] }))], /d\.json: invalid at results\.0\.seq/],
     ['the seed format', [SEED], /seed-excerpt\.json: this is the seed's format; convert it first: attnbench import-legacy/],
     ['a truncated journal', [write('e.journal.jsonl', journal.slice(0, -20))], new RegExp(`e\\.journal\\.jsonl: line ${layers.results.length} is truncated`)],
@@ -227,8 +230,9 @@ test("layer files of different shapes (a small run beside the seed's 16 × 64): 
   assert.deepEqual(
     charts.map((c) => c.id),
     [
-      ...['speedup-batch-2', 'speedup-batch-4', 'total-time', 'stages', 'host-share', 'roofline'].map((id) => `${id}-seed-${small}`),
-      ...['speedup-batch-8', 'speedup-batch-16', 'total-time', 'stages', 'host-share', 'roofline'].map((id) => `${id}-seed-${big}`),
+      ...['speedup-batch-2', 'speedup-batch-4', 'total-time', 'stages', 'outside-kernels', 'roofline'].map((id) => `${id}-seed-${small}`),
+      // the seed's own cpu part has its own chart, never on the axis of our share outside the kernels
+      ...['speedup-batch-8', 'speedup-batch-16', 'total-time', 'stages', 'seed-cpu-share', 'roofline'].map((id) => `${id}-seed-${big}`),
     ],
   );
   for (const c of charts) {

@@ -63,6 +63,8 @@ test('an @1 file as runGenerate@1 wrote it keeps every setting it recorded', () 
       preset: 'seed', attention: ['multi-head', 'multi-query', 'grouped-query:2'], layers: 2, hidden: 64, heads: 4, positions: 128, vocab: 300, model: '/models/tiny', prompt: ['hi'],
       promptLength: 8, batch: 2, threads: 2, kvCache: false, doSample: true, temperature: 0.8, topK: 40, topP: 0.9, seed: 7, numBeams: 1, lengthPenalty: 1.5,
       earlyStopping: 'never', maxNewTokens: 16, minNewTokens: 4, repeats: 3, cacheChunk: 128,
+      // what @1 did without saying so: weights fed as inputs, no profiled step
+      weights: 'input', profileStep: false,
     },
   );
 });
@@ -75,4 +77,21 @@ test('the generation result records its configuration typed: every field of the 
     assert.equal(config.properties[k]!.default, undefined, `config.${k} has no default in the record`);
     assert.equal(config.required.includes(k), !(field instanceof z.ZodOptional), `config.${k} is required exactly when the config gives it a default`);
   }
+});
+
+test('a layers@1 file loads, upgraded to @2: the host share split into what it measured, unmeasured figures null, no floor from @1 ceilings', () => {
+  const run = readRun(path.join(ROOT, 'test/fixtures/layers-v1.json'));
+  assert.ok(run.kind === 'layers');
+  const v1 = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/layers-v1.json'), 'utf8')) as { results: { hostShare: number; totalMs: { median: number } }[]; environment: { device: string } };
+  assert.equal(run.environment!.device.description, v1.environment.device);
+  assert.equal(run.environment!.device.kind, 'cpu');
+  assert.equal(run.environment!.ceilings, null, "@1's ceilings (medians, a copy bandwidth) bound nothing");
+  run.results.forEach((r, i) => {
+    assert.equal(r.outsideKernelsShare, v1.results[i]!.hostShare, "our runs' host share was the share outside the kernels");
+    assert.equal(r.seedCpuShare, undefined);
+    assert.equal(r.totalMs.median, v1.results[i]!.totalMs.median, 'measurements are kept');
+    assert.equal(r.taskFloorMs, null);
+    assert.equal(r.speedup === null, r.variant === 'multi-head');
+  });
+  assert.equal(run.kind === 'layers' && run.results.length > 0, true);
 });

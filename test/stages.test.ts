@@ -6,7 +6,7 @@ import { randomParams } from '../src/attention/params.ts';
 import { parseVariant } from '../src/attention/spec.ts';
 import { Engine } from '../src/engine/session.ts';
 import { parseTrace } from '../src/engine/trace.ts';
-import { runCoverage, stageOf, stageTimes } from '../src/profile/stages.ts';
+import { runCoverage, stageOf, stageTimes } from '../src/engine/stages.ts';
 
 const ev = (cat: string, name: string, ts: number, dur: number, op?: string) => ({ cat, name, ts, dur, ph: 'X', args: op ? { op_name: op } : {} });
 

@@ -1,13 +1,14 @@
 /**
- * Analytic cost of one attention layer: floating-point operations, the minimum bytes its
- * op sequence must move, and the memory it needs (checked before anything is allocated).
+ * Analytic cost of one attention layer: the floating-point operations and the bytes the
+ * TASK needs — what any implementation must do — and the memory a run of it holds (checked
+ * before anything is allocated).
  *
  * FLOPs count 2·m·n·k per matmul, plus in full mode 5 per attention score (mask add, max,
- * exp, sum, divide) and one per bias element. Bytes count, in float32, every input read
- * once, the qkv projection written and read once, the [s, s] attention matrix written and
- * read once (twice in full mode: scores and probabilities) and the output written once —
- * the traffic of this op sequence with every intermediate materialised exactly once.
- * The fused kernel is charged the same bytes, so its GB/s is an effective figure.
+ * exp, sum, divide) and one per bias element. Task bytes count, in float32, the hidden
+ * states and the weights read once and the output written once: an implementation that
+ * never materialises q, k, v or the [s, s] matrix (a fused, flash-style kernel) moves no
+ * more. What a layout's graph really moves is measured from the engine's profiler instead
+ * (`src/roofline/traffic.ts`).
  */
 import { F32 } from '../core/constants.ts';
 import { modelDim, type LayerShape } from './params.ts';
@@ -15,8 +16,13 @@ import type { Mode } from './spec.ts';
 
 export interface LayerCost {
   flops: number;
+  /** The task's bytes: inputs and weights read once, output written once. */
   bytes: number;
-  /** Peak bytes the layer's run is predicted to hold (inputs, intermediates, outputs and their JS copies). */
+  /** Bytes a layer holds for as long as its session lives: its inputs, and its weights twice (the engine pre-packs a copy). */
+  residentBytes: number;
+  /** Bytes a run allocates and frees: the qkv product and its rearranged copy, scores (and probabilities), the output and the binding's copy of it. */
+  transientBytes: number;
+  /** residentBytes + transientBytes: the peak of one layer alone. */
   memoryBytes: number;
 }
 
@@ -35,11 +41,19 @@ export function layerCost(s: LayerShape, mode: Mode): LayerCost {
   const weights = nm * qkvWidth + (full ? nm * nm + qkvWidth + nm : 0);
   const qkv = rows * qkvWidth;
   const out = rows * nm;
-  const bytes = F32 * (hidden + weights + 2 * qkv + (full ? 4 : 2) * scores + out + (full ? 2 * out : 0));
+  const bytes = F32 * (hidden + weights + out);
+  const residentBytes = F32 * (hidden + 2 * weights + (full ? S * S : 0));
+  const transientBytes = F32 * (2 * qkv + (full ? 2 : 1) * scores + 3 * out);
+  return { flops, bytes, residentBytes, transientBytes, memoryBytes: residentBytes + transientBytes };
+}
 
-  // inputs + the qkv product and its rearranged copy + scores (and probabilities) + output and the binding's copy of it
-  const memoryBytes = F32 * (hidden + weights + 2 * qkv + (full ? 2 : 1) * scores + 3 * out + (full ? S * S : 0));
-  return { flops, bytes, memoryBytes };
+/**
+ * Memory of several layers whose sessions live side by side and run in turn (the variants
+ * of one configuration, measured in alternation): every one's resident bytes, and the
+ * largest transient, since the engine's arena is off and glibc reuses freed blocks.
+ */
+export function sideBySideBytes(costs: readonly LayerCost[]): number {
+  return costs.reduce((a, c) => a + c.residentBytes, 0) + Math.max(0, ...costs.map((c) => c.transientBytes));
 }
 
 /** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates. */

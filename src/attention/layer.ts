@@ -1,6 +1,10 @@
 /**
  * One attention layer as a standalone ONNX model: the graph a variant builds, its
  * physical inputs from logical parameters, and its output back in logical layout.
+ *
+ * The weights are graph constants (initializers) when the caller gives them at build time
+ * — as a deployed model holds them, and where the engine pre-packs a product's B operand —
+ * or graph inputs fed with every run (`weights: 'input'`), to measure what that costs.
  */
 import { swapLeadingAxes } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
@@ -17,24 +21,31 @@ export interface LayerModel {
   layout: Layout;
   model: Uint8Array;
   stages: readonly string[];
+  /** Whether the weights are constants in the graph (else inputs of every run). */
+  constantWeights: boolean;
 }
 
 export function layerShape(spec: VariantSpec, dims: Omit<LayerShape, 'kvHeads'>): LayerShape {
   return { ...dims, kvHeads: kvHeads(spec, dims.heads, dims.headDim) };
 }
 
-export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode): LayerModel {
+/**
+ * The layer's graph. With `params`, its weights are packed into the graph as constants;
+ * without, they are graph inputs (`layerInputs` then feeds them).
+ */
+export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode, params?: LogicalParams): LayerModel {
   checkMode(spec, mode);
   const layout = layoutOf(spec);
   const { batch: B, seq: S } = shape;
   const nm = modelDim(shape);
   const g = new GraphBuilder(`attnbench-${spec.kind}-${mode}`);
   const x = g.input('hidden', layout.hiddenOrder === 'bsm' ? [B, S, nm] : [S, B, nm]);
+  if (params) for (const [name, t] of Object.entries(layout.pack(params, shape, mode))) g.initializer(name, t.data, t.dims);
   // declare the weights from a packing of zero-size-free dummy shapes: dims only matter here
-  for (const [name, t] of Object.entries(weightDims(layout, shape, mode))) g.input(name, t);
+  else for (const [name, t] of Object.entries(weightDims(layout, shape, mode))) g.input(name, t);
   if (mode === 'full' && spec.kind !== 'fused-gqa') g.input('mask', [S, S]);
   g.output(layout.build(g, x, shape, mode), 'out');
-  return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode) };
+  return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode), constantWeights: params !== undefined };
 }
 
 /** The physical weight shapes, found by packing empty-valued parameters of the right sizes. */
@@ -54,7 +65,10 @@ export function causalMask(seq: number): Float32Array {
   return m;
 }
 
-/** Physical input tensors for `layer` from logical parameters. */
+/** The layer's physical weights from logical parameters, as its graph names them. */
+export const layerWeights = (layer: LayerModel, p: LogicalParams): PhysicalTensors => layer.layout.pack(p, layer.shape, layer.mode);
+
+/** Physical input tensors for `layer` from logical parameters (the weights too, where they are inputs). */
 export function layerInputs(layer: LayerModel, p: LogicalParams): PhysicalTensors {
   const { shape: s, layout, mode } = layer;
   const nm = modelDim(s);
@@ -62,7 +76,7 @@ export function layerInputs(layer: LayerModel, p: LogicalParams): PhysicalTensor
     layout.hiddenOrder === 'bsm'
       ? { dims: [s.batch, s.seq, nm], data: p.hidden }
       : { dims: [s.seq, s.batch, nm], data: swapLeadingAxes(p.hidden, s.batch, s.seq) };
-  const t: PhysicalTensors = { hidden, ...layout.pack(p, s, mode) };
+  const t: PhysicalTensors = { hidden, ...(layer.constantWeights ? {} : layerWeights(layer, p)) };
   if (mode === 'full' && layer.spec.kind !== 'fused-gqa') t.mask = { dims: [s.seq, s.seq], data: causalMask(s.seq) };
   return t;
 }

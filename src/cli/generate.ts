@@ -1,4 +1,5 @@
 /** `attnbench generate`: flags → `runGenerate` → the seed's dicts and a table on stdout. */
+import { quickProbes } from './env.ts';
 import { Command } from 'commander';
 import { GenerateConfig, PRESETS, type EarlyStopping, type Preset } from '../config/generate.ts';
 import { UsageError } from '../core/errors.ts';
@@ -36,7 +37,7 @@ export function generateCommand(): Command {
     .option('--out <file>', 'write the JSON result (attnbench/generate@2)')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: { printText: boolean; out?: string; progress: boolean }) => {
-      const file = await runGenerate(configFromFlags(GenerateConfig, flags), { ...(flags.out ? { out: flags.out } : {}), progress: flags.progress });
+      const file = await runGenerate(configFromFlags(GenerateConfig, flags), { ...(flags.out ? { out: flags.out } : {}), progress: flags.progress, quickCeilings: quickProbes() });
       process.stdout.write(formatGenerate(file, flags.printText));
       if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
     });

@@ -1,4 +1,5 @@
 /** `attnbench layers`: flags → `runLayers` → table on stdout. */
+import { quickProbes } from './env.ts';
 import { Command, Option } from 'commander';
 import { LayersConfig } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
@@ -36,7 +37,7 @@ export function layersCommand(): Command {
     .action(async (flags: OutputFlags & { out?: string; resume: boolean; legacyOut?: string; profileRuns: number }) => {
       // refuse before the sweep, not after it: the seed's format is made of the stage split
       if (flags.legacyOut && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
-      const file = await runLayers(configFromFlags(LayersConfig, flags), { ...(flags.out ? { out: flags.out } : {}), resume: flags.resume, progress: flags.progress });
+      const file = await runLayers(configFromFlags(LayersConfig, flags), { ...(flags.out ? { out: flags.out } : {}), resume: flags.resume, progress: flags.progress, quickCeilings: quickProbes() });
       process.stdout.write(formatTable(layerTable(file.results), flags.format));
       if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
       if (flags.legacyOut) {

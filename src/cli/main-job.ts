@@ -5,6 +5,7 @@
  * `results/report/`.
  */
 import path from 'node:path';
+import { quickProbes } from './env.ts';
 import { Command } from 'commander';
 import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -24,7 +25,7 @@ export function mainJobCommand(): Command {
     .action(async (flags: OutputFlags & { outDir: string }) => {
       const config = configFromFlags(LayersConfig, flags);
       const out = path.join(flags.outDir, 'layers.json');
-      const file = await runLayers(config, { out, progress: flags.progress });
+      const file = await runLayers(config, { out, progress: flags.progress, quickCeilings: quickProbes() });
       const table = formatTable(layerTable(file.results), flags.format);
       const tableFile = path.join(flags.outDir, `layers.${flags.format}`);
       writeFileAtomic(tableFile, table);

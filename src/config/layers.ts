@@ -27,12 +27,16 @@ export const LayersConfig = z.object({
   heads: positive().describe('query heads (nh)').default(SEED_LAYER.heads),
   headDim: positive().describe('head size (hs)').default(SEED_LAYER.headDim),
   mode: z.enum(MODES).describe('seed: projection and two matmuls; full: a causal self-attention layer').default('seed'),
-  repeats: z.union([positive(), z.literal('auto')]).describe("timed runs per configuration; auto: the seed's rule capped by --budget-ms").default('auto'),
-  budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(3000),
+  repeats: z
+    .union([positive(), z.literal('auto')])
+    .describe("timed runs per configuration (the variants of a batch and length alternate, one run each per round); auto: the seed's rule capped by --budget-ms, at least 10 where the budget allows")
+    .default('auto'),
+  budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(6000),
   warmup: positive().describe('warm-up runs per configuration').default(2),
   threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
   graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
+  weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
   seed: count().describe('random seed for inputs and weights').default(1),
@@ -42,4 +46,4 @@ export type LayersConfig = z.output<typeof LayersConfig>;
 export type LayersConfigInput = z.input<typeof LayersConfig>;
 
 /** The main job's grid (`npx attnbench`): the seed's layouts at batch 8, four lengths, a shorter budget. */
-export const MAIN_JOB_GRID = { batch: [8], seq: [128, 256, 512, 1024], budgetMs: 1500 } satisfies LayersConfigInput;
+export const MAIN_JOB_GRID = { batch: [8], seq: [128, 256, 512, 1024], budgetMs: 3500 } satisfies LayersConfigInput;

@@ -49,7 +49,7 @@ export function planGenerate(c: GenerateConfig): GeneratePlan {
   const promptLength = checkPrompts(prompts, specs, model);
   const { maxNewTokens, minNewTokens } = newTokens(c, preset, promptLength, model);
   const rows = prompts.length * c.numBeams;
-  for (const spec of specs) checkTypeMemory(c, model, spec, checkpoint, rows, promptLength, maxNewTokens);
+  checkMemorySideBySide(specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, promptLength, maxNewTokens)));
   return { specs, model, ...(checkpoint ? { checkpoint } : {}), prompts, promptLength, maxNewTokens, minNewTokens, rows, repeats: c.repeats ?? preset.repeats, promptSeconds };
 }
 
@@ -133,12 +133,20 @@ function newTokens(c: GenerateConfig, p: Preset, promptLength: number, model: Mo
   return { maxNewTokens, minNewTokens };
 }
 
+/** A type's predicted memory: what it holds for the whole run, and what a step or prefill allocates and frees. */
+interface TypeMemory {
+  label: string;
+  resident: number;
+  transient: number;
+}
+
 /**
- * One type's predicted peak memory (one type is resident at a time): the checkpoint as
- * loaded, the weights and their packed copy, the KV cache at its final capacity (half
- * again for beam search's reorder scratch), the logits and the prefill's activations.
+ * One type's predicted memory. Resident for the whole run (the types run interleaved, so
+ * every type's model and cache live together): the weights, the engine's pre-packed copy of
+ * them, and the KV cache at its final capacity (half again for beam search's reorder
+ * scratch). Transient: the logits and the prefill's activations.
  */
-function checkTypeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): void {
+function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): TypeMemory {
   const g = modelKvHeads(model, spec);
   const params = parameterCount(model, g);
   const loaded = checkpoint ? 4 * parameterCount(model, checkpoint.kvHeads) : 0;
@@ -146,5 +154,17 @@ function checkTypeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpe
   const kv = predictedKvBytes(cache, roundUp(promptLength + maxNewTokens, c.cacheChunk)) * (c.numBeams > 1 ? 1.5 : 1);
   const logits = 4 * rows * model.vocab * 4;
   const prefill = c.kvCache ? 4 * rows * promptLength * (promptLength * model.heads + 4 * model.inner) * 2 : 4 * rows * (promptLength + maxNewTokens) ** 2 * model.heads * 2;
-  checkMemory(`--attention ${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, loaded + 2 * 4 * params + kv + logits + prefill);
+  return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv, transient: logits + prefill };
+}
+
+/** Refuse when the types' resident memory together plus the largest transient exceeds what is free. */
+function checkMemorySideBySide(types: readonly TypeMemory[]): void {
+  const bytes = types.reduce((a, t) => a + t.resident, 0) + Math.max(0, ...types.map((t) => t.transient));
+  checkMemory(`--attention ${types.map((t) => t.label).join(', ')}, side by side`, bytes);
+}
+
+/** The memory one type of a planned run is predicted to hold (resident and its transient). */
+export function predictedTypeMemory(c: GenerateConfig, plan: GeneratePlan, spec: VariantSpec): number {
+  const t = typeMemory(c, plan.model, spec, plan.checkpoint, plan.rows, plan.promptLength, plan.maxNewTokens);
+  return t.resident + t.transient;
 }

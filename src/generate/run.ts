@@ -1,8 +1,11 @@
 /**
  * `attnbench generate` as a typed API, along gpt-fast's lines: plan (check everything, no
- * allocation), load the weights, then per attention type build the model and time its
- * generations (one warm-up, then the repeats), and summarise the timings into a validated
- * `attnbench/generate@2` result with the speedups against multi-head in the same run.
+ * allocation), load the weights, build every attention type's model (one session each,
+ * weights as pre-packed constants), then time their generations INTERLEAVED — a warm-up
+ * round, then `repeats` rounds of one generation per type in an order that rotates, so a
+ * host that drifts within minutes slows every type alike — profile one decode step per
+ * type at the largest context, and summarise into a validated `attnbench/generate@2`
+ * result with the speedups against multi-head and their confidence intervals.
  */
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { GenerateConfig, type GenerateConfigInput } from '../config/generate.ts';
@@ -15,11 +18,17 @@ import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model
 import { environment } from '../results/environment.ts';
 import { writeGenerateFile } from '../results/io.ts';
 import type { GenerateResultFile } from '../results/schema.ts';
-import { measureCeilings, probeCopyGBps, type Ceilings } from '../roofline/probes.ts';
+import { measureCeilings, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
+import { movedBytes } from '../roofline/traffic.ts';
+import { runRounds } from '../timing/rounds.ts';
+import { Rng } from '../core/rng.ts';
+
+import { stageTimes } from '../engine/stages.ts';
 import { generate, type GenerationOptions } from './generate.ts';
-import { planGenerate, type GeneratePlan } from './plan.ts';
+import { KvCache, roundUp } from './kv-cache.ts';
+import { planGenerate, predictedTypeMemory, type GeneratePlan } from './plan.ts';
 import { decodeIds } from './prompts.ts';
-import { generateResultFile, type TimedGeneration, type TypeTiming } from './summary.ts';
+import { generateResultFile, type ProfiledStepTiming, type TimedGeneration, type TypeTiming } from './summary.ts';
 
 /** How a run reports and where it writes; none of it changes what is measured. */
 export interface GenerateRunOptions {
@@ -39,22 +48,58 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const plan = planGenerate(config);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const loaded = loadWeights(plan, log);
-  const ceilings = options.ceilings ?? (log("measuring this machine's ceilings (matmul GFLOP/s, copy GB/s)..."), await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false }));
+  const ceilings =
+    options.ceilings ??
+    (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
+    await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false, shapes: decodeShapes(plan) }));
   log(describeRun(config, plan));
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
-  bar?.start(plan.specs.length * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1), 0, { type: '' });
-  const types: TypeTiming[] = [];
-  const probes: number[] = [];
-  for (const spec of plan.specs) {
-    bar?.update({ type: variantLabel(spec) });
-    types.push(await timeType(spec, config, plan, loaded, probes, bar));
+  bar?.start(plan.specs.length * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1) + (config.kvCache && config.profileStep ? plan.specs.length : 0), 0, { type: 'building the models' });
+  const models: TypeModel[] = [];
+  try {
+    for (const spec of plan.specs) models.push(await buildTypeModel(spec, config, plan, loaded));
+    const opts = { ...generationOptions(config, plan), onStep: () => bar?.increment() };
+    // a warm-up round (sessions, allocator, caches), then the timed rounds, types alternating
+    for (const m of models) {
+      bar?.update({ type: `${m.label} (warm-up)` });
+      await generate(m.model, plan.prompts, opts);
+    }
+    const runs = await runRounds(models, plan.repeats, async (m, round) => {
+      bar?.update({ type: `${m.label} (round ${round + 1}/${plan.repeats})` });
+      const t = await timeGeneration(m.model, plan.prompts, opts);
+      m.runs.push(t);
+      return t.seconds;
+    });
+    void runs;
+  } finally {
+    for (const m of models) await m.model.release();
+  }
+  // one decode step per type profiled at the largest context, each in a session of its own
+  for (const m of models) {
+    bar?.update({ type: `${m.label} (profiled step)` });
+    if (config.kvCache && config.profileStep) m.profiledStep = await profileStep(m, config, plan);
+    bar?.increment();
   }
   bar?.stop();
-
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  const types: TypeTiming[] = models.map((m) => {
+    const t0 = performance.now();
+    const texts = m.runs.at(-1)!.output.generated.map(decodeIds);
+    return { spec: m.spec, kvHeads: m.kvHeads, converted: m.converted, runs: m.runs, texts, textSeconds: (performance.now() - t0) / 1000, peakRssBytes, predictedMemoryBytes: m.predictedMemoryBytes, profiledStep: m.profiledStep };
+  });
   const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings), ceilings, types);
   if (options.out) writeGenerateFile(options.out, file);
   return file;
+}
+
+/** The products a decode step multiplies, for the compute probe: the fused projection and the LM head, each weight a constant. */
+function decodeShapes(plan: GeneratePlan): MatmulShape[] {
+  const m = plan.model;
+  return [
+    { batch: 1, m: plan.rows, k: m.hidden, n: 3 * m.hidden, constantB: true },
+    { batch: 1, m: plan.rows, k: m.hidden, n: m.vocab, constantB: true },
+  ];
 }
 
 /** A checkpoint's weights, read once for every type (random weights are drawn per type instead). */
@@ -111,26 +156,64 @@ export async function timeGeneration(model: DecoderModel, prompts: readonly numb
   return { output, seconds: (performance.now() - t0) / 1000 };
 }
 
-/**
- * One type, start to end: its model, a warm-up generation (sessions, allocator, caches),
- * the timed ones, and the copy bandwidth probed around them (this host drifts; the floor
- * uses the median of the probes so far, appended to `probes`).
- */
-async function timeType(spec: VariantSpec, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined, probes: number[], bar?: ProgressBar): Promise<TypeTiming> {
+/** One attention type during a run: its model and what has been measured of it. */
+interface TypeModel {
+  spec: VariantSpec;
+  label: string;
+  kvHeads: number;
+  converted: string | null;
+  model: DecoderModel;
+  /** The weights (kept to build the profiled step's session after the timed ones are gone). */
+  weights: ModelWeights;
+  runs: TimedGeneration[];
+  predictedMemoryBytes: number;
+  profiledStep: ProfiledStepTiming | null;
+}
+
+/** A type's model with its session created (not timed). */
+async function buildTypeModel(spec: VariantSpec, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<TypeModel> {
   const { weights, kvHeads, converted } = typeWeights(spec, c, plan, loaded);
-  const model = new DecoderModel(pack(weights, spec), { threads: c.threads });
-  const opts = { ...generationOptions(c, plan), onStep: () => bar?.increment() };
-  probes.push(...probeCopyGBps(3));
-  const runs: TimedGeneration[] = [];
+  const model = new DecoderModel(pack(weights, spec), { threads: c.threads, weights: c.weights });
+  await model.prepare(plan.rows);
+  return { spec, label: variantLabel(spec), kvHeads, converted, model, weights, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null };
+}
+
+/**
+ * One decode step profiled at the largest context the generations reached: a session of
+ * its own with the engine's profiler, a cache of that length (random contents: a step's
+ * time does not depend on them), one warm step, then two profiled ones. Gives the step's
+ * stages and the bytes its kernels really move (the implementation floor).
+ */
+async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan): Promise<ProfiledStepTiming | null> {
+  const finalLength = m.runs.at(-1)!.output.timing.finalLength;
+  if (finalLength < 1) return null;
+  const model = new DecoderModel(pack(m.weights, m.spec), { threads: c.threads, weights: c.weights, profile: true });
   try {
-    await generate(model, plan.prompts, opts);
-    for (let r = 0; r < plan.repeats; r++) runs.push(await timeGeneration(model, plan.prompts, opts));
+    const engine = await model.prepare(plan.rows);
+    const cache = new KvCache({ ...model.cacheShape, rows: plan.rows }, roundUp(finalLength, c.cacheChunk), c.cacheChunk);
+    const rng = new Rng(c.seed + 3);
+    for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+    for (let r = 0; r < plan.rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + finalLength - 1);
+    cache.length = finalLength - 1;
+    const tokens = BigInt64Array.from({ length: plan.rows }, (_, i) => BigInt(i % plan.model.vocab));
+    const positions = new BigInt64Array(plan.rows).fill(BigInt(Math.min(finalLength - 1, plan.model.positions - 1)));
+    const walls: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await model.step(tokens, positions, cache);
+      walls.push(performance.now() - t0);
+    }
+    const runs = engine.endProfiling().slice(1);
+    const weightBytes = c.weights === 'constant' ? Object.values(model.packed.tensors).reduce((a, t) => a + t.data.byteLength, 0) : 0;
+    const bytes = runs.map((r) => movedBytes(r, weightBytes));
+    return {
+      context: finalLength,
+      capacity: cache.capacity,
+      bytes: bytes.every((b) => b !== null) ? Math.min(...(bytes as number[])) : null,
+      ms: Math.min(...walls.slice(1)),
+      stages: stageTimes(runs, []),
+    };
   } finally {
     await model.release();
   }
-  probes.push(...probeCopyGBps(3));
-  const t0 = performance.now();
-  const texts = runs.at(-1)!.output.generated.map(decodeIds);
-  const textSeconds = (performance.now() - t0) / 1000;
-  return { spec, kvHeads, converted, runs, copyProbesGBps: [...probes], texts, textSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }

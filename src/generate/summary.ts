@@ -1,16 +1,18 @@
 /**
  * From timings to the result record, with no model running: per attention type its
- * statistics, its roofline floors and KV-cache sizes, then the speedups of every type
- * against multi-head in the same run. Pure, so a test can check it on made-up timings.
+ * statistics, its task floor and KV-cache sizes, the profiled step's implementation floor,
+ * then the speedups of every type against multi-head measured in the same rounds, with
+ * their confidence intervals. Pure, so a test can check it on made-up timings.
  */
 import { median } from 'simple-statistics';
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import type { GenerateConfig } from '../config/generate.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { decodeStepCost, headDim, parameterCount, type ModelConfig } from '../model/config.ts';
-import { GENERATE_SCHEMA, GenerateResultFile, type Environment, type GenerateResult, type StepPoint } from '../results/schema.ts';
+import { GENERATE_SCHEMA, GenerateResultFile, type Environment, type GenerateResult, type StageResult, type StepPoint } from '../results/schema.ts';
+import { ratioInterval, roundsRatioInterval } from '../timing/interval.ts';
 import { BASELINE } from '../results/tables.ts';
-import { floorMs } from '../roofline/floor.ts';
+import { ceilingRates, floorMs } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/probes.ts';
 import { summarize, withSamples } from '../timing/stats.ts';
 import type { GenerationOutput } from './generate.ts';
@@ -28,14 +30,25 @@ export interface TypeTiming {
   kvHeads: number;
   /** How the K/V heads were derived from a checkpoint's (null when they were not). */
   converted: string | null;
-  /** The timed generations (the warm-up is not among them). */
+  /** The timed generations, one per round (the warm-up is not among them): run r of every type comes from round r. */
   runs: TimedGeneration[];
-  /** Copy-bandwidth probes taken so far in the run, this type's included (the host drifts). */
-  copyProbesGBps: number[];
   /** The last generation's text per row, and the seconds its decoding took. */
   texts: string[];
   textSeconds: number;
   peakRssBytes: number;
+  predictedMemoryBytes: number;
+  /** A decode step profiled at the largest context (null without the cache). */
+  profiledStep: ProfiledStepTiming | null;
+}
+
+/** What a profiled decode step measured. */
+export interface ProfiledStepTiming {
+  context: number;
+  capacity: number;
+  /** Bytes its kernels moved plus the weights once. */
+  bytes: number | null;
+  ms: number;
+  stages: StageResult[];
 }
 
 /** What the summary needs to know about the run besides the timings. */
@@ -54,11 +67,9 @@ function stepSeries(runs: readonly TimedGeneration[]): { context: number; ms: nu
 function rooflineOf(t: TypeTiming, x: SummaryContext): GenerateResult['roofline'] {
   if (!x.kvCache) return null;
   return {
-    weightBytes: decodeStepCost(x.model, t.kvHeads, x.rows, 0).bytes,
+    weightBytes: decodeStepCost(x.model, t.kvHeads, x.rows, 1).bytes - predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1) - 4 * x.rows * x.model.vocab,
     kvBytesPerPosition: predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1),
-    copyGBps: median([x.ceilings.copyGBps.median, ...t.copyProbesGBps]),
-    copyProbesGBps: [...t.copyProbesGBps],
-    matmulGflops: x.ceilings.matmulGflops.median,
+    ...ceilingRates(x.ceilings),
   };
 }
 
@@ -70,9 +81,13 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
   const g = t.kvHeads;
   const roofline = rooflineOf(t, x);
   const floorAt = (ctx: number) => (roofline ? floorMs(decodeStepCost(model, g, rows, ctx), roofline) : null);
-  const series: StepPoint[] = stepSeries(t.runs).map((s) => ({ ...s, floorMs: floorAt(s.context) }));
+  const series: StepPoint[] = stepSeries(t.runs).map((s) => ({ ...s, taskFloorMs: floorAt(s.context) }));
   const allSteps = t.runs.flatMap((r) => r.output.timing.steps.map((s) => s.ms));
   const decodeMs = summarize(allSteps.length > 0 ? allSteps : [0]);
+  const fastestStep = t.runs.flatMap((r) => r.output.timing.steps).reduce<{ ms: number; context: number } | null>((a, s) => (a && a.ms <= s.ms ? a : s), null);
+  const profiled = t.profiledStep;
+  const implementationFloor = profiled && profiled.bytes !== null && roofline ? floorMs({ flops: decodeStepCost(model, g, rows, profiled.context).flops, bytes: profiled.bytes }, roofline) : null;
+  const flags = fastestStep && roofline && fastestStep.ms < floorAt(fastestStep.context)! ? [`a step at context ${fastestStep.context} below its task floor`] : [];
   const mid = series[Math.floor(series.length / 2)];
   const floor = mid ? floorAt(mid.context) : null;
   const tail = series.slice(-Math.min(8, series.length));
@@ -98,11 +113,14 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
       context: last.timing.finalLength,
     },
     peakRssBytes: t.peakRssBytes,
+    predictedMemoryBytes: t.predictedMemoryBytes,
     steps: series,
     roofline,
-    floorMs: floor,
-    vsFloor: floor ? decodeMs.median / floor : null,
-    atMaxContext: tail.length > 0 ? { context: tail.at(-1)!.context, ms: median(tail.map((s) => s.ms)), floorMs: floorAt(tail.at(-1)!.context) } : null,
+    taskFloorMs: floor,
+    vsTaskFloor: floor ? decodeMs.median / floor : null,
+    atMaxContext: tail.length > 0 ? { context: tail.at(-1)!.context, ms: median(tail.map((s) => s.ms)), taskFloorMs: floorAt(tail.at(-1)!.context) } : null,
+    profiledStep: profiled && profiled.bytes !== null ? { ...profiled, bytes: profiled.bytes, floorMs: implementationFloor } : null,
+    flags,
     sequences: last.sequences,
     texts: t.texts,
     beamReorderMs: median(t.runs.map((r) => r.output.timing.reorderMs.reduce((a, b) => a + b, 0))),
@@ -114,16 +132,31 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
   };
 }
 
-/** Multi-head's times over each type's, in the same run (left null without a multi-head result). */
-export function withSpeedups(results: GenerateResult[]): GenerateResult[] {
-  const mha = results.find((r) => r.attention === BASELINE);
-  if (!mha) return results;
-  return results.map((r) => ({
-    ...r,
-    speedupVsMha: r.decodeMsPerToken.median > 0 ? mha.decodeMsPerToken.median / r.decodeMsPerToken.median : null,
-    speedupVsMhaAtMaxContext: mha.atMaxContext && r.atMaxContext ? mha.atMaxContext.ms / r.atMaxContext.ms : null,
-    generateSpeedupVsMha: mha.generateSeconds.median / r.generateSeconds.median,
-  }));
+/**
+ * Multi-head's times over each type's, measured in the same rounds: the decode step (the
+ * median of every step; its interval from a bootstrap that resamples whole rounds, since
+ * steps of one generation share its minute of the host) and the whole generation (paired
+ * by round). Left null without a multi-head result.
+ */
+export function withSpeedups(results: GenerateResult[], types: readonly TypeTiming[], seed = 1): GenerateResult[] {
+  const i = results.findIndex((r) => r.attention === BASELINE);
+  if (i < 0) return results;
+  const mha = results[i]!;
+  const rounds = (t: TypeTiming) => t.runs.map((r) => r.output.timing.steps.map((s) => s.ms));
+  const base = rounds(types[i]!);
+  return results.map((r, j) => {
+    if (j === i) return r;
+    const mine = rounds(types[j]!);
+    const paired = base.length === mine.length && base.length > 0 && base.every((b, k) => b.length > 0 && mine[k]!.length > 0);
+    const step = paired ? { baseline: BASELINE, ...roundsRatioInterval(base, mine, { seed }) } : null;
+    const gen = ratioInterval(mha.generateSeconds.samples, r.generateSeconds.samples, { paired: mha.generateSeconds.n === r.generateSeconds.n, seed });
+    return {
+      ...r,
+      speedupVsMha: step,
+      speedupVsMhaAtMaxContext: mha.atMaxContext && r.atMaxContext ? mha.atMaxContext.ms / r.atMaxContext.ms : null,
+      generateSpeedupVsMha: { baseline: BASELINE, ...gen },
+    };
+  });
 }
 
 /** The validated result file of a generation comparison. */
@@ -143,6 +176,6 @@ export function generateResultFile(config: GenerateConfig, plan: GeneratePlan, e
       minNewTokens: plan.minNewTokens,
       promptSeconds: plan.promptSeconds,
     },
-    results: withSpeedups(types.map((t) => summarizeType(t, x))),
+    results: withSpeedups(types.map((t) => summarizeType(t, x)), types),
   });
 }

@@ -73,10 +73,15 @@ export function decodeWeightFloats(c: ModelConfig, g: number): number {
   return parameterCount(c, g) - c.positions * c.hidden + c.hidden;
 }
 
-/** What one decode step must do: its FLOPs, and the bytes it must read (every weight once, the live KV cache once). */
+/**
+ * What one decode step must do, whatever the implementation (its task floor): its FLOPs,
+ * and the bytes it must move — every weight read once, the live KV cache read once (the
+ * `ctx − 1` cached positions), the new K/V rows and the logits written once.
+ */
 export function decodeStepCost(c: ModelConfig, g: number, rows: number, ctx: number): Cost {
   const cache = { layers: c.layers, rows, kvHeads: g, headDim: headDim(c) };
-  return { flops: decodeStepFlops(c, g, rows, ctx), bytes: F32 * decodeWeightFloats(c, g) + predictedKvBytes(cache, ctx) };
+  const outputs = predictedKvBytes(cache, 1) + F32 * rows * c.vocab;
+  return { flops: decodeStepFlops(c, g, rows, ctx), bytes: F32 * decodeWeightFloats(c, g) + predictedKvBytes(cache, Math.max(0, ctx - 1)) + outputs };
 }
 
 /** Multiply-adds ×2 of one decode step for `rows` sequences at context `ctx` (keys attended, the new one included). */

@@ -11,11 +11,15 @@ import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
 import { checkThreads } from '../core/threads.ts';
 import { environment } from '../results/environment.ts';
-import { journalPath, readJournal, writeLayerFile } from '../results/io.ts';
+import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
-import { checkJobMemory, type ProfileOptions } from './layer.ts';
-import { estimateJobMs, runSweep, sweepJobs, type SweepGrid } from './sweep.ts';
+import { layerCost } from '../attention/cost.ts';
+import { measureCeilings, probeAgain, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
+import { jobShape, type LayerJob } from './layer.ts';
+import { underRoofline } from '../results/bounds.ts';
+import { checkGroupMemory } from './group.ts';
+import type { ProfileOptions } from './layer.ts';
+import { estimateGroupMs, runSweep, sweepGroups, sweepJobs, type SweepGrid } from './sweep.ts';
 
 /** How a run reports and where it writes; none of it changes what is measured. */
 export interface LayersRunOptions {
@@ -44,6 +48,9 @@ export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headD
   });
 }
 
+/** Probe the ceilings again between configurations once this long has passed since the last probing. */
+const REPROBE_AFTER_MS = 120_000;
+
 export async function runLayers(input: LayersConfigInput = {}, options: LayersRunOptions = {}): Promise<LayerResultFile> {
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -52,17 +59,18 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   const jobs = sweepJobs(grid);
-  for (const j of jobs) checkJobMemory(j); // refuse up front, before anything is measured or allocated
+  for (const g of sweepGroups(grid)) checkGroupMemory(g); // refuse up front, before anything is measured or allocated
 
   const journal = options.out ? journalPath(options.out) : undefined;
   const done = options.resume && journal ? readJournal(journal) : [];
   if (journal && !options.resume && fs.existsSync(journal)) fs.rmSync(journal);
 
+  const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false };
   const ceilings =
     options.ceilings ??
-    (log("measuring this machine's ceilings (matmul GFLOP/s, copy GB/s)..."),
-    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false }));
-  log(`ceilings: matmul ${ceilings.matmulGflops.median.toFixed(0)} GFLOP/s, copy ${ceilings.copyGBps.median.toFixed(1)} GB/s (median of ${ceilings.matmulGflops.n})`);
+    (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
+    await measureCeilings({ ...probeOptions, shapes: runShapes(jobs) }));
+  log(describeCeilings(ceilings));
 
   const profile: ProfileOptions = {
     threads: c.threads,
@@ -70,28 +78,36 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
     profiledRuns: c.profileRuns,
     ceilings,
+    weights: c.weights,
     verify: c.verify,
     ...(c.dump ? { dumpDir: c.dump } : {}),
     seed: c.seed,
   };
-  const estimate = jobs.reduce((a, j) => a + estimateJobMs(j, profile, ceilings), 0);
+  const estimate = sweepGroups(grid).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
-      `estimated ${formatDuration(estimate)} on ${c.threads} thread(s)${done.length ? `; ${done.length} already in the journal` : ''}`,
+      `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} on ${c.threads} thread(s)` +
+      (done.length ? `; ${done.length} already in the journal` : ''),
   );
 
   const outcome = await runSweep(grid, {
     ...profile,
     done,
-    ...(journal ? { journal } : {}),
+    ...(journal ? { sink: { appendResults: (rs) => rs.forEach((r) => appendJournal(journal, r)) } } : {}),
     progress: options.progress ?? process.stderr.isTTY === true,
+    reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeAgain(prev, probeOptions) },
     ...(options.onResult ? { onResult: options.onResult } : {}),
   });
+  const final = outcome.ceilings ?? ceilings;
+  if (outcome.results.some((r) => r.budgetLimited)) {
+    log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
+  }
   const file: LayerResultFile = {
     schema: LAYERS_SCHEMA,
-    environment: environment(c.threads, c.graphOpt, ceilings),
+    environment: environment(c.threads, c.graphOpt, final),
     config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
-    results: outcome.results,
+    // every result against the run's final bounds (the ceilings may have been probed again)
+    results: outcome.results.map((r) => underRoofline(r, final)),
     failures: outcome.failures,
   };
   if (options.out) {
@@ -99,6 +115,31 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     if (journal) fs.rmSync(journal, { force: true });
   }
   return file;
+}
+
+/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its first batched product, at the grid's largest configuration. */
+export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
+  const largest = new Map<string, LayerJob>();
+  for (const j of jobs) {
+    const key = variantLabel(j.spec);
+    const prev = largest.get(key);
+    if (!prev || layerCost(jobShape(j), j.mode).flops > layerCost(jobShape(prev), prev.mode).flops) largest.set(key, j);
+  }
+  return [...largest.values()].flatMap((j) => {
+    const s = jobShape(j);
+    const nm = s.heads * s.headDim;
+    const rows = s.batch * s.seq;
+    return [
+      { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
+      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
+    ];
+  });
+}
+
+/** One line on the ceilings: the bounds, and the theoretical peak beside the compute one. */
+export function describeCeilings(c: Ceilings): string {
+  const peak = c.peak ? ` (theoretical peak ${c.peak.gflops.toFixed(0)})` : '';
+  return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
 }
 
 export function formatDuration(ms: number): string {

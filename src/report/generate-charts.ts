@@ -48,14 +48,14 @@ function bars(x: GenerateContext, measures: string[], y: Enc, tip: unknown[]) {
 
 /** One decode step's time against the context it attends to, with each step's floor dashed. */
 function decodeLatencyChart(x: GenerateContext): Chart | null {
-  const steps = x.results.flatMap(({ run, r }) => r.steps.map((s) => ({ run, attention: r.attention, context: s.context, ms: s.ms, floorMs: s.floorMs })));
+  const steps = x.results.flatMap(({ run, r }) => r.steps.map((s) => ({ run, attention: r.attention, context: s.context, ms: s.ms, floorMs: s.taskFloorMs })));
   if (steps.length === 0) return null;
   const dash: Enc = x.multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {};
   const xEnc = { field: 'context', type: 'quantitative', title: 'context length (tokens)' };
   const yEnc = { field: 'ms', type: 'quantitative', title: 'ms per decode step' };
   const color = x.color;
   const floors = steps.filter((s) => s.floorMs !== null);
-  const tooltip = [...x.runTip, { field: 'attention' }, { field: 'context', title: 'context' }, { field: 'ms', title: 'ms', format: '.3f' }, { field: 'floorMs', title: 'floor ms', format: '.3f' }];
+  const tooltip = [...x.runTip, { field: 'attention' }, { field: 'context', title: 'context' }, { field: 'ms', title: 'ms', format: '.3f' }, { field: 'floorMs', title: 'task floor ms', format: '.3f' }];
   // a few steps read well as a line through them; hundreds of noisy steps need a trend: faint points and a loess curve
   const many = Math.max(...x.results.map(({ r }) => r.steps.length)) > 24;
   const measured = many
@@ -135,27 +135,37 @@ function decodeSpeedupChart(x: GenerateContext): Chart | null {
   const data = x.results.flatMap(({ run, r }) =>
     (
       [
-        [measures[0]!, r.speedupVsMha],
-        [measures[1]!, r.speedupVsMhaAtMaxContext],
-        [measures[2]!, r.generateSpeedupVsMha],
+        [measures[0]!, r.speedupVsMha?.ratio ?? null, r.speedupVsMha?.low ?? null, r.speedupVsMha?.high ?? null],
+        [measures[1]!, r.speedupVsMhaAtMaxContext, null, null],
+        [measures[2]!, r.generateSpeedupVsMha?.ratio ?? null, r.generateSpeedupVsMha?.low ?? null, r.generateSpeedupVsMha?.high ?? null],
       ] as const
     )
       // multi-head against itself is 1 by definition
       .filter(([, v]) => v !== null && r.attention !== BASELINE)
-      .map(([measure, speedup]) => ({ run, attention: r.attention, measure, speedup })),
+      .map(([measure, speedup, low, high]) => ({ run, attention: r.attention, measure, speedup, low, high })),
   );
   if (data.length === 0) return null;
   return chart({
     id: 'decode-speedup',
     title: 'Speedup over multi-head',
     description:
-      'Time of multi-head divided by the time of each attention type in the same run: the median decode step, the decode step at the largest context, and the whole generation. Above the dashed line at 1 it is faster than multi-head.',
-    subtitle: "multi-head time / this type's; above 1 = faster",
+      'Time of multi-head divided by the time of each attention type, the types alternating round by round: the median decode step, the decode step at the largest context, and the whole generation. ' +
+      'Black ticks: 95 % intervals (a bootstrap over the rounds). Above the dashed line at 1 it is faster than multi-head.',
+    subtitle: "multi-head time / this type's, 95 % interval; above 1 = faster",
     body: {
       data: { values: data },
       ...perRun(x, {
         layer: [
-          bars(x, measures, { field: 'speedup', type: 'quantitative', title: 'speedup over multi-head (×)' }, [{ field: 'speedup', title: 'speedup (×)', format: '.2f' }]),
+          bars(x, measures, { field: 'speedup', type: 'quantitative', title: 'speedup over multi-head (×)' }, [
+            { field: 'speedup', title: 'speedup (×)', format: '.2f' },
+            { field: 'low', title: '95 % low', format: '.2f' },
+            { field: 'high', title: '95 % high', format: '.2f' },
+          ]),
+          {
+            transform: [{ filter: 'datum.low != null' }],
+            mark: { type: 'rule', color: '#222', strokeWidth: 1.5 },
+            encoding: { x: { field: 'attention', type: 'nominal', title: null, sort: x.color.scale.domain }, xOffset: { field: 'measure', type: 'nominal', sort: measures }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+          },
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#333' }, encoding: { y: { datum: 1 } } },
         ],
       }),

@@ -1,10 +1,11 @@
 /**
  * The charts of layer results, one function per chart: the seed's speedup plots (one per
- * batch size), time per call, the stage split, the host share and the roofline. A report
- * of several layer shapes draws each shape's charts in a section of its own.
+ * batch size, with 95 % intervals), time per call, the stage split, the share of a call
+ * outside the kernels (and, never on the same axis, the seed's own cpu share) and the
+ * roofline. A report of several layer shapes draws each shape's charts in a section of its own.
  */
 import type { LayerRun } from '../results/io.ts';
-import { BASELINE, speedupVsBaseline } from '../results/tables.ts';
+import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
 import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
@@ -17,10 +18,17 @@ interface LayerPoint {
   minMs: number;
   maxMs: number;
   n: number;
+  /** Multi-head's time over this one's, measured in the same rounds, and its 95 % interval (null: no baseline, or a wrong result). */
   speedup: number | null;
-  hostShare: number;
+  speedupLow: number | null;
+  speedupHigh: number | null;
+  /** Our share of a call outside the compute kernels (null: not profiled). */
+  outsideKernels: number | null;
+  /** The seed's cpu / (cpu + cuda), in results imported from it. */
+  seedCpuShare: number | null;
   gflops: number;
   intensity: number;
+  wrong: boolean;
 }
 
 /** What the layer charts of one section share. */
@@ -53,10 +61,14 @@ function layerPoints(runs: readonly LayerRun[]): LayerPoint[] {
       minMs: r.totalMs.min,
       maxMs: r.totalMs.max,
       n: r.totalMs.n,
-      speedup: speedupVsBaseline(run.results, r), // against multi-head of the same run
-      hostShare: r.hostShare,
+      speedup: r.speedup?.ratio ?? null,
+      speedupLow: r.speedup?.low ?? null,
+      speedupHigh: r.speedup?.high ?? null,
+      outsideKernels: r.outsideKernelsShare,
+      seedCpuShare: r.seedCpuShare ?? null,
       gflops: r.gflops,
       intensity: r.bytes > 0 ? r.flops / r.bytes : 0,
+      wrong: r.verify !== undefined && !r.verify.ok,
     })),
   );
 }
@@ -84,8 +96,8 @@ function layerChart(x: LayerContext, c: Parameters<typeof chart>[0]): Chart {
 }
 
 /** A chart of every configuration in one panel per batch size (headed "batch 8"), on one shared y scale. */
-const batchPanels = (x: LayerContext, spec: Record<string, unknown>) => ({
-  data: { values: x.points },
+const batchPanels = (x: LayerContext, spec: Record<string, unknown>, points: readonly LayerPoint[] = x.points) => ({
+  data: { values: points },
   facet: { column: BATCH_COLUMN },
   spec: { width: 300, height: HEIGHT, ...spec },
   resolve: { scale: { y: 'shared' } },
@@ -102,9 +114,9 @@ function speedupCharts(x: LayerContext): Chart[] {
         id: `speedup-batch-${batch}`,
         title: `Speedup over multi-head, batch ${batch}`,
         description:
-          `Time of multi-head divided by the time of each variant at the same batch and sequence length, in the same run. ` +
-          `Above the dashed line at 1 the variant is faster than multi-head.`,
-        subtitle: 'multi-head median time / variant median time; above 1 = faster',
+          `Time of multi-head divided by the time of each variant at the same batch and sequence length, measured in the same rounds (the variants alternated). ` +
+          `The bars are 95 % intervals (a bootstrap over the paired rounds). Above the dashed line at 1 the variant is faster than multi-head. A variant whose output verified wrong has no point.`,
+        subtitle: 'multi-head median time / variant median time, 95 % interval; above 1 = faster',
         body: {
           width: WIDTH,
           height: HEIGHT,
@@ -121,8 +133,20 @@ function speedupCharts(x: LayerContext): Chart[] {
                 color: { ...x.color, legend: { values: x.color.scale.domain.filter((v) => v !== BASELINE) } },
                 ...x.runDash,
                 opacity: x.pick.opacity,
-                tooltip: [...x.baseTip, { field: 'speedup', title: 'speedup (×)', format: '.2f' }, { field: 'ms', title: 'median ms', format: '.3f' }],
+                tooltip: [
+                  ...x.baseTip,
+                  { field: 'speedup', title: 'speedup (×)', format: '.2f' },
+                  { field: 'speedupLow', title: '95 % low', format: '.2f' },
+                  { field: 'speedupHigh', title: '95 % high', format: '.2f' },
+                  { field: 'ms', title: 'median ms', format: '.3f' },
+                ],
               },
+            },
+            // the intervals after the line, so the legend (and its click) belongs to the line's layer
+            {
+              data: { values: data.filter((p) => p.speedupLow !== null) },
+              mark: { type: 'rule', strokeWidth: 1.5 },
+              encoding: { x: SEQ_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color: { ...x.color, legend: null }, opacity: x.pick.opacity },
             },
           ],
         },
@@ -231,27 +255,56 @@ function stagesChart(x: LayerContext): Chart | null {
   });
 }
 
-/** The share of a call outside the compute kernels against sequence length. */
-function hostShareChart(x: LayerContext): Chart {
+/** The share of a call outside the compute kernels against sequence length (our measurement; not the seed's). */
+function outsideKernelsChart(x: LayerContext): Chart | null {
+  const points = x.points.filter((p) => p.outsideKernels !== null);
+  if (points.length === 0) return null;
   return layerChart(x, {
-    id: 'host-share',
-    title: 'Host overhead share',
+    id: 'outside-kernels',
+    title: 'Share of a call outside the kernels',
     description:
-      'The share of a call spent outside the compute kernels (the seed\'s "cpu part": 1 − kernel time / wall time). ' +
-      'High at short sequences, where launching and bookkeeping cost as much as the arithmetic.',
-    subtitle: "1 − kernel time / wall time (the seed's \"cpu part\")",
+      'The share of a call\'s wall time not spent in compute kernels: 1 − Σ kernel time / wall time of the profiled runs (scheduling, allocation, ' +
+      'the binding\'s copies). High at short sequences, where bookkeeping costs as much as the arithmetic. This is not the seed\'s "cpu part", which counts ' +
+      'the host waiting on the GPU: that one has a chart of its own.',
+    subtitle: '1 − Σ kernel time / wall time, profiled runs',
     body: batchPanels(x, {
       params: x.pick.params,
       mark: { type: 'line', point: { size: 40, filled: true } },
       encoding: {
         x: SEQ_AXIS,
-        y: { field: 'hostShare', type: 'quantitative', title: 'host share of the call', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+        y: { field: 'outsideKernels', type: 'quantitative', title: 'share outside the kernels', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
         color: x.color,
         ...x.runDash,
         opacity: x.pick.opacity,
-        tooltip: [...x.baseTip, { field: 'hostShare', title: 'host share', format: '.1%' }],
+        tooltip: [...x.baseTip, { field: 'outsideKernels', title: 'outside kernels', format: '.1%' }],
       },
-    }),
+    }, points),
+  });
+}
+
+/** The seed's TOTAL cpu / (cpu + cuda), for results imported from it: its own axis, never ours. */
+function seedCpuShareChart(x: LayerContext): Chart | null {
+  const points = x.points.filter((p) => p.seedCpuShare !== null);
+  if (points.length === 0) return null;
+  return layerChart(x, {
+    id: 'seed-cpu-share',
+    title: "The seed's cpu part",
+    description:
+      "The seed's own \"cpu part\" from PyTorch's profiler: TOTAL cpu time / (cpu + cuda time), which counts the host waiting on the GPU. " +
+      'Drawn apart from our share outside the kernels, which measures something else.',
+    subtitle: "the seed's cpu / (cpu + cuda), as imported",
+    body: batchPanels(x, {
+      params: x.pick.params,
+      mark: { type: 'line', point: { size: 40, filled: true } },
+      encoding: {
+        x: SEQ_AXIS,
+        y: { field: 'seedCpuShare', type: 'quantitative', title: "the seed's cpu / (cpu + cuda)", axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+        color: x.color,
+        ...x.runDash,
+        opacity: x.pick.opacity,
+        tooltip: [...x.baseTip, { field: 'seedCpuShare', title: 'cpu part', format: '.1%' }],
+      },
+    }, points),
   });
 }
 
@@ -263,12 +316,12 @@ function rooflineChart(x: LayerContext): Chart | null {
   if (points.length === 0) return null;
   const xs = points.map((p) => p.intensity);
   // the ridge point (matmul ceiling / bandwidth) of every roof, so its slope always shows
-  const ridges = withCeilings.map(({ rates }) => rates.matmulGflops / rates.copyGBps);
+  const ridges = withCeilings.map(({ rates }) => rates.matmulGflops / rates.readGBps);
   const lo = Math.min(Math.min(...xs) / 4, ...ridges.map((r) => r / 2));
   const hi = Math.max(Math.max(...xs) * 4, ...ridges.map((r) => r * 2));
   // min(peak, I × bandwidth) is two straight lines on log-log axes: the ends and the ridge point draw it exactly
   const roof = withCeilings.flatMap(({ label, rates }) => {
-    const ridge = Math.min(Math.max(rates.matmulGflops / rates.copyGBps, lo), hi);
+    const ridge = Math.min(Math.max(rates.matmulGflops / rates.readGBps, lo), hi);
     return [lo, ridge, hi].map((intensity) => ({ run: label, intensity, gflops: roofGflops(intensity, rates) }));
   });
   // each ceiling named where it is drawn: the flat part at the right end, the slope at the left
@@ -277,7 +330,7 @@ function rooflineChart(x: LayerContext): Chart | null {
       const prefix = withCeilings.length > 1 ? `${label}: ` : '';
       return align === 'right'
         ? { intensity: hi, gflops: rates.matmulGflops, text: `${prefix}matmul ceiling ${rates.matmulGflops.toFixed(0)} GFLOP/s` }
-        : { intensity: lo, gflops: lo * rates.copyGBps, text: `${prefix}copy ${rates.copyGBps.toFixed(1)} GB/s` };
+        : { intensity: lo, gflops: lo * rates.readGBps, text: `${prefix}streaming read ${rates.readGBps.toFixed(1)} GB/s` };
     });
   // with a roof, wide enough to show its slope and flat part; without one, just the points
   const xScale = withCeilings.length ? { type: 'log', domain: [lo, hi], nice: false } : { type: 'log', nice: false, padding: 12 };
@@ -313,8 +366,8 @@ function rooflineChart(x: LayerContext): Chart | null {
     id: 'roofline',
     title: 'Roofline',
     description:
-      'Each configuration as achieved GFLOP/s against its arithmetic intensity (FLOPs per byte it must move). ' +
-      'The grey roof is what this machine allows: the copy bandwidth on the left slope, the matmul ceiling on the flat part; the distance below it is what is left on the table.',
+      'Each configuration as achieved GFLOP/s against its arithmetic intensity (FLOPs per byte the task must move). ' +
+      'The grey roof is what this machine allows, from the fastest probes of the run: the streaming-read bandwidth on the left slope, the matmul ceiling on the flat part; the distance below it is what is left on the table.',
     subtitle,
     body: { width: WIDTH + 60, height: HEIGHT + 40, layer: layers },
   });
@@ -324,5 +377,5 @@ function rooflineChart(x: LayerContext): Chart | null {
 export function layerCharts(runs: readonly LayerRun[], section?: { id: string; title: string }): Chart[] {
   if (runs.length === 0) return [];
   const x = context(runs, section);
-  return [...speedupCharts(x), totalTimeChart(x), stagesChart(x), hostShareChart(x), rooflineChart(x)].filter((c): c is Chart => c !== null);
+  return [...speedupCharts(x), totalTimeChart(x), stagesChart(x), outsideKernelsChart(x), seedCpuShareChart(x), rooflineChart(x)].filter((c): c is Chart => c !== null);
 }

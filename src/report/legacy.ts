@@ -25,6 +25,7 @@ import { SEED_LAYER } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
 import { seedRepeats } from '../timing/measure.ts';
+import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
 
 const HEADER = ['key', 'cpu us', 'cuda us', 'all us'] as const;
 const TOTAL = 'TOTAL';
@@ -67,7 +68,13 @@ function importEnvironment(source: string): Environment {
     malloc: {},
     gitCommit: null,
     date: 'unknown',
-    device: "unknown (a CUDA GPU; by the seed's README a Tesla V100-PCIE-16GB)",
+    device: {
+      kind: 'unknown',
+      provider: 'PyTorch eager on CUDA',
+      description: "unknown: a CUDA GPU (by the seed's README a Tesla V100-PCIE-16GB), PyTorch eager",
+      software: false,
+      adapter: null,
+    },
     ceilings: null,
     importedFrom: source,
   };
@@ -82,7 +89,7 @@ export function fromLegacy(json: unknown, file: string, shape: { heads: number; 
     const issue = parsed.error.issues[0]!;
     throw new UsageError(`${file}: not the seed's format at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  const results: LayerResult[] = [];
+  const results: Measured[] = [];
   for (const [cls, batches] of Object.entries(parsed.data)) {
     let variant: string;
     let kv: number;
@@ -101,7 +108,8 @@ export function fromLegacy(json: unknown, file: string, shape: { heads: number; 
     }
   }
   if (results.length === 0) throw new UsageError(`${file}: no results`);
-  return { schema: LAYERS_SCHEMA, environment: importEnvironment(file), results, failures: [] };
+  // the seed kept one number per configuration: its speedups are point estimates (n = 1)
+  return { schema: LAYERS_SCHEMA, environment: importEnvironment(file), results: withSpeedups(results).map((r) => underRoofline(r, null)), failures: [] };
 }
 
 interface Config {
@@ -113,7 +121,7 @@ interface Config {
   headDim: number;
 }
 
-function importConfig(table: z.infer<typeof Table>, where: string, c: Config): LayerResult {
+function importConfig(table: z.infer<typeof Table>, where: string, c: Config): Measured {
   const [header, ...body] = table;
   if (JSON.stringify(header) !== JSON.stringify(HEADER)) throw new UsageError(`${where}: first row is not ${JSON.stringify(HEADER)}`);
   const rows: LegacyRow[] = body.map((r, i) => {
@@ -143,19 +151,19 @@ function importConfig(table: z.infer<typeof Table>, where: string, c: Config): L
     mode: 'seed',
     dtype: 'float32',
     totalMs: { median: ms, min: ms, max: ms, p90: ms, stddev: 0, n: 1, samples: [ms] },
+    budgetLimited: false,
     stages,
     profiledRuns: seedRepeats(c.seq),
     profiledMs: ms,
     // the seed measured only inside its ranges: nothing is known outside them
-    residualMs: 0,
-    hostShare: total[1] / total[3],
+    residualMs: null,
+    // the seed's "cpu part" is PyTorch's host time (waiting on the GPU included): not our share outside the kernels
+    outsideKernelsShare: null,
+    seedCpuShare: total[1] / total[3],
     flops: cost.flops,
     bytes: cost.bytes,
-    gflops: cost.flops / (ms * 1e6),
-    gbps: cost.bytes / (ms * 1e6),
-    computeFraction: null,
-    memoryFraction: null,
-    floorMs: null,
+    implementationBytes: null,
+    speedup: null,
     memoryBytes: cost.memoryBytes,
   };
 }

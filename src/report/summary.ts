@@ -4,7 +4,7 @@
  */
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
-import { BASELINE, generationTable, layerTable, speedupVsBaseline } from '../results/tables.ts';
+import { BASELINE, generationTable, layerTable, speedupText } from '../results/tables.ts';
 import { markdownTable, type Column, type Table } from '../table/table.ts';
 import type { Chart } from './chart-style.ts';
 import { generateRuns, shapeSections, type ShapeSection } from './load.ts';
@@ -12,16 +12,18 @@ import { generateRuns, shapeSections, type ShapeSection } from './load.ts';
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];
   const c = env.ceilings;
+  const peak = c?.peak ? `; theoretical peak ${c.peak.gflops.toFixed(0)} GFLOP/s (${c.peak.method})` : '';
   return [
-    ['device', env.device],
+    ['device', env.device.description + (env.device.software ? ' — software adapter: not a GPU speed' : '')],
     ['cpu', env.cpu],
     ['cores / threads', env.cores === undefined ? 'not recorded' : `${env.cores} / ${env.threads ?? '?'}`],
     ['platform', env.platform],
     ['node / onnxruntime', `${env.node} / ${env.onnxruntime}`],
     ['graph optimisation', env.graphOpt],
     ['malloc', Object.entries(env.malloc).map(([k, v]) => `${k}=${v}`).join(' ') || 'default'],
-    ['matmul ceiling', c ? `${c.matmulGflops.median.toFixed(1)} GFLOP/s (median of ${c.matmulGflops.n})` : 'not measured'],
-    ['copy ceiling', c ? `${c.copyGBps.median.toFixed(1)} GB/s (median of ${c.copyGBps.n})` : 'not measured'],
+    ['matmul ceiling', c ? `${c.matmulGflops.toFixed(1)} GFLOP/s (fastest sample of ${c.probes.length} probing(s))${peak}` : 'not measured'],
+    ['read ceiling', c ? `${c.readGBps.toFixed(1)} GB/s (streaming read, fastest sample)` : 'not measured'],
+    ['copy (JS)', c ? `${c.copyGBps.toFixed(1)} GB/s (read + write, fastest sample; not used by the floors)` : 'not measured'],
     ['git commit', env.gitCommit ?? 'unknown'],
     ['date', env.date],
     ...(env.importedFrom ? ([['imported from', env.importedFrom]] as [string, string][]) : []),
@@ -52,20 +54,16 @@ function speedupTable(run: LayerRun, of: string): Table | null {
   const find = (v: string, b: number, s: number) => rs.find((r) => r.variant === v && r.batch === b && r.seq === s);
   return {
     title: `Speedup over multi-head — ${of}`,
-    note: 'Median time of multi-head / median time of the variant, same run; above 1 = faster.',
+    note: 'Median time of multi-head / median time of the variant, measured in the same rounds, with its 95 % interval; above 1 = faster. A variant whose output verified wrong has none.',
     columns: [
       { key: 'batch', label: 'batch', numeric: true },
       { key: 'seq', label: 'seq', numeric: true },
       { key: 'baselineMs', label: 'multi-head ms', numeric: true, digits: 3 },
-      ...variants.map((v) => ({ key: v, label: v, numeric: true, digits: 2 })),
+      ...variants.map((v, i) => ({ key: `v${i}`, label: v })),
     ],
     rows: configs.map((c) => {
       const at = (v: string) => find(v, c.batch, c.seq);
-      const speedup = (v: string) => {
-        const r = at(v);
-        return r ? speedupVsBaseline(rs, r) : null;
-      };
-      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v) => [v, speedup(v)])) };
+      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`v${i}`, speedupText(at(v)?.speedup ?? null)])) };
     }),
   };
 }

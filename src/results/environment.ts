@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { ortVersion, type GraphOpt } from '../engine/session.ts';
 import type { Ceilings } from '../roofline/probes.ts';
-import type { Environment } from './schema.ts';
+import type { Device, Environment } from './schema.ts';
 
 /** The glibc settings the launcher applies (see bin/attnbench.js); recorded as found. */
 export const MALLOC_VARS = ['MALLOC_MMAP_MAX_', 'MALLOC_TRIM_THRESHOLD_'] as const;
 
-function gitCommit(): string | null {
+export function gitCommit(): string | null {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
@@ -18,7 +18,12 @@ function gitCommit(): string | null {
   }
 }
 
-export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null): Environment {
+/** The CPU provider of onnxruntime-node, this machine's processor. */
+export function cpuDevice(): Device {
+  return { kind: 'cpu', provider: 'CPUExecutionProvider', description: `CPU: ${os.cpus()[0]?.model ?? 'unknown'}`, software: false, adapter: null };
+}
+
+export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null, device: Device = cpuDevice()): Environment {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model ?? 'unknown',
@@ -31,7 +36,7 @@ export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceili
     malloc: Object.fromEntries(MALLOC_VARS.map((k) => [k, process.env[k] ?? 'unset'])),
     gitCommit: gitCommit(),
     date: new Date().toISOString(),
-    device: 'cpu (onnxruntime CPUExecutionProvider)',
+    device,
     ceilings,
   };
 }

@@ -16,9 +16,36 @@ import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
 import { Ceilings } from '../roofline/probes.ts';
+import { Stage } from '../engine/stages.ts';
+export { Stage };
 import { Samples, Summary } from '../timing/stats.ts';
 
-export const LAYERS_SCHEMA = 'attnbench/layers@1';
+export const LAYERS_SCHEMA = 'attnbench/layers@2';
+
+/** A GPU adapter as WebGPU describes it (absent on the CPU). */
+export const Adapter = z.object({
+  vendor: z.string(),
+  architecture: z.string(),
+  description: z.string(),
+  /** A fallback adapter (WebGPU's isFallbackAdapter). */
+  fallback: z.boolean(),
+  driver: z.string().nullable(),
+});
+
+/** Where the numbers were computed. */
+export const Device = z.object({
+  /** cpu: onnxruntime-node's CPU provider; webgpu: its WebGPU provider; browser-*: onnxruntime-web in a browser; unknown: an imported file. */
+  kind: z.enum(['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu', 'unknown']),
+  /** The execution provider (e.g. CPUExecutionProvider, WebGpuExecutionProvider, wasm). */
+  provider: z.string(),
+  /** One line a chart can show under its title. */
+  description: z.string(),
+  /** A software adapter (SwiftShader, lavapipe): its times are no GPU speed. */
+  software: z.boolean(),
+  adapter: Adapter.nullable(),
+  /** In a browser: its user agent and whether the page was cross-origin isolated (threads). */
+  browser: z.object({ userAgent: z.string(), crossOriginIsolated: z.boolean() }).optional(),
+});
 
 export const Environment = z.object({
   cpu: z.string(),
@@ -32,29 +59,36 @@ export const Environment = z.object({
   malloc: z.record(z.string(), z.string()),
   gitCommit: z.string().nullable(),
   date: z.string(),
-  device: z.string(),
+  device: Device,
   /** Null only for imported results, which carry no ceilings. */
   ceilings: Ceilings.nullable(),
   /** Set when the file was converted from another format (e.g. the seed's JSON). */
   importedFrom: z.string().optional(),
 });
 
-export const Stage = z.object({
-  name: z.string(),
-  wallMs: z.number().nonnegative(),
-  kernelMs: z.number().nonnegative(),
-  hostMs: z.number().nonnegative(),
-  /** The wall time's spread over the profiled runs (wallMs is its median). */
-  wallStats: Summary.optional(),
-  ops: z.array(z.string()),
-  /**
-   * Only in results imported from the seed: its [cpu us, cuda us, all us] for this range
-   * exactly as read, so exporting to the seed's format gives back the same numbers bit for bit.
-   */
-  seedUs: z.tuple([z.number(), z.number(), z.number()]).optional(),
-  /** Analytic FLOPs of the stage and its achieved rate over kernel time (matmul stages). */
-  flops: z.number().nonnegative().optional(),
-  gflops: z.number().nonnegative().optional(),
+/** A speedup: median of the baseline / median of this one, with its 95 % interval. */
+export const Speedup = z.object({
+  baseline: z.string(),
+  ratio: z.number().positive(),
+  low: z.number().positive(),
+  high: z.number().positive(),
+  level: z.number(),
+  /** Rounds (paired) or samples. */
+  n: z.number().int().positive(),
+  method: z.enum(['paired-bootstrap', 'bootstrap']),
+});
+
+/** A check of the computed numbers against a reference. */
+export const Verification = z.object({
+  /** Normwise max |out − ref| / max |ref|. */
+  maxRelError: z.number(),
+  tolerance: z.number().positive(),
+  /** Within the tolerance: a result outside it is WRONG, shown as such, and gets no speedup. */
+  ok: z.boolean(),
+  /** What it was checked against: the float64 reference, or the CPU provider. */
+  against: z.enum(['float64 reference', 'cpu provider']),
+  batch: z.number(),
+  seq: z.number(),
 });
 
 export const LayerResult = z.object({
@@ -66,28 +100,47 @@ export const LayerResult = z.object({
   kvHeads: z.number().int().positive(),
   headDim: z.number().int().positive(),
   dtype: z.literal('float32'),
-  /** Un-profiled wall time of one `session.run`, every repetition kept. */
+  /**
+   * Un-profiled wall time of one `session.run`, every repetition kept, in round order: the
+   * variants of one (batch, seq) ran interleaved, one run each per round, in an order that
+   * rotates, so sample r of every variant comes from round r.
+   */
   totalMs: Samples,
-  /** Per-stage medians from profiled runs (see README, "Method"). */
+  /** Fewer timed runs than the default 10 because the time budget allowed no more. */
+  budgetLimited: z.boolean(),
+  /** Per-stage medians from profiled runs (see docs/method.md). */
   stages: z.array(Stage),
   profiledRuns: z.number().int().nonnegative(),
-  /** Median wall time of the profiled runs (profiler overhead = profiledMs − totalMs.median). */
-  profiledMs: z.number().nonnegative(),
+  /** Median wall time of the profiled runs (a session of its own; null without profiled runs). */
+  profiledMs: z.number().nonnegative().nullable(),
   /** Median over profiled runs of (run wall − span the stages cover): binding and session work outside the executor (input wrap, output copy). */
-  residualMs: z.number(),
-  /** Median over profiled runs of 1 − Σ kernel / run wall: the seed's "cpu part". */
-  hostShare: z.number().min(0).max(1),
+  residualMs: z.number().nullable(),
+  /** Median over profiled runs of 1 − Σ kernel / run wall: the share of a call's wall time outside the compute kernels. */
+  outsideKernelsShare: z.number().min(0).max(1).nullable(),
+  /** Only in results imported from the seed: its TOTAL cpu / (cpu + cuda), the host's share as PyTorch's profiler counts it (host time waiting on the GPU included). Never drawn with outsideKernelsShare. */
+  seedCpuShare: z.number().min(0).max(1).optional(),
   flops: z.number().nonnegative(),
+  /** The task's bytes: hidden states and weights read once, output written once. */
   bytes: z.number().nonnegative(),
+  /** Bytes this layout's graph moved per run (every kernel's inputs and outputs, weights once), median over the profiled runs; null without them. */
+  implementationBytes: z.number().nonnegative().nullable(),
+  /** The task's FLOPs and bytes over the median time. */
   gflops: z.number().nonnegative(),
   gbps: z.number().nonnegative(),
-  /** Achieved / measured ceiling; null where the environment has no ceilings. */
+  /** Achieved / the ceilings' bound; null where the environment has no ceilings. */
   computeFraction: z.number().nullable(),
   memoryFraction: z.number().nullable(),
-  /** max(flops / compute ceiling, bytes / copy bandwidth) in ms. */
-  floorMs: z.number().nullable(),
+  /** max(flops / matmul ceiling, task bytes / read bandwidth), ms. */
+  taskFloorMs: z.number().nullable(),
+  /** max(flops / matmul ceiling, implementation bytes / read bandwidth), ms. */
+  implementationFloorMs: z.number().nullable(),
+  /** Bounds the measurement broke (a time below a floor, a stage above the ceiling): a wrong bound, not a speed. */
+  flags: z.array(z.string()),
+  /** Speedup over multi-head at the same batch and length, from the same rounds (null for multi-head, without it, or when either result is wrong). */
+  speedup: Speedup.nullable(),
+  /** Peak bytes this layer alone is predicted to hold. */
   memoryBytes: z.number().nonnegative(),
-  verify: z.object({ maxRelError: z.number(), batch: z.number(), seq: z.number() }).optional(),
+  verify: Verification.optional(),
 });
 
 export const Failure = z.object({
@@ -108,6 +161,8 @@ export const LayerConfig = recordOf(LayersConfig).pick({
   repeats: true,
   budgetMs: true,
   warmup: true,
+  weights: true,
+  profileRuns: true,
   seed: true,
 });
 
@@ -120,7 +175,8 @@ export const LayerResultFile = z.object({
 });
 
 export type Environment = z.infer<typeof Environment>;
-export type StageResult = z.infer<typeof Stage>;
+export type Device = z.infer<typeof Device>;
+export type { StageResult } from '../engine/stages.ts';
 export type LayerResult = z.infer<typeof LayerResult>;
 export type LayerConfig = z.infer<typeof LayerConfig>;
 export type Failure = z.infer<typeof Failure>;
@@ -136,20 +192,33 @@ export const StepPoint = z.object({
   /** Keys the step attended to (cached positions, padding included, plus the new token). */
   context: z.number().int().positive(),
   ms: z.number().nonnegative(),
-  /** Roofline floor of this step, ms (null without ceilings). */
-  floorMs: z.number().nullable(),
+  /** The task floor of this step, ms (null without ceilings). */
+  taskFloorMs: z.number().nullable(),
 });
 
-/** The roofline inputs of a decode step: floor = max(bytes / copy bandwidth, flops / matmul ceiling). */
+/** The roofline inputs of a decode step: task floor = max(flops / matmul ceiling, (weights + live KV cache) / read bandwidth). */
 export const Roofline = z.object({
   /** Weights one step reads (every block, the final norm, the tied LM head), bytes. */
   weightBytes: z.number().nonnegative(),
   /** KV-cache bytes per position of context, all rows and layers: 2 · layers · rows · kvHeads · headDim · 4. */
   kvBytesPerPosition: z.number().nonnegative(),
-  /** Median of the ceiling's copy bandwidth and the probes taken around each type's runs (this host drifts). */
-  copyGBps: z.number().positive(),
-  copyProbesGBps: z.array(z.number()),
+  /** The ceilings' bounds the floors divide by. */
+  readGBps: z.number().positive(),
   matmulGflops: z.number().positive(),
+});
+
+/** One decode step profiled at the largest context: what the implementation really moves, and where the time goes. */
+export const ProfiledStep = z.object({
+  context: z.number().int().positive(),
+  /** Positions the cache held (its capacity: the step reads all of them). */
+  capacity: z.number().int().positive(),
+  /** Bytes the step's kernels read and wrote plus the weights once (the engine's profiler). */
+  bytes: z.number().nonnegative(),
+  /** max(flops / matmul ceiling, bytes / read bandwidth), ms. */
+  floorMs: z.number().nullable(),
+  /** The profiled step's wall time, ms (profiling included). */
+  ms: z.number().nonnegative(),
+  stages: z.array(Stage),
 });
 
 export const GenerateResult = z.object({
@@ -178,16 +247,22 @@ export const GenerateResult = z.object({
     predicted: z.number().nonnegative(),
     context: z.number().int().nonnegative(),
   }),
-  /** Peak resident set of the process so far (process.resourceUsage().maxRSS). */
+  /** Peak resident set of the whole process at the end of the run (every type's session lives until the end: types run interleaved). */
   peakRssBytes: z.number().nonnegative(),
+  /** Bytes this type's generation was predicted to hold: weights (and the engine's pre-packed copy), KV cache, activations. */
+  predictedMemoryBytes: z.number().nonnegative(),
   steps: z.array(StepPoint),
   roofline: Roofline.nullable(),
-  /** Floor of the step at the median context, ms. */
-  floorMs: z.number().nullable(),
-  /** decodeMsPerToken.median / floorMs. */
-  vsFloor: z.number().nullable(),
-  /** The last steps (largest context): median ms and floor. */
-  atMaxContext: z.object({ context: z.number().int().positive(), ms: z.number().nonnegative(), floorMs: z.number().nullable() }).nullable(),
+  /** The task floor of the step at the median context, ms. */
+  taskFloorMs: z.number().nullable(),
+  /** decodeMsPerToken.median / taskFloorMs. */
+  vsTaskFloor: z.number().nullable(),
+  /** The last steps (largest context): median ms and task floor. */
+  atMaxContext: z.object({ context: z.number().int().positive(), ms: z.number().nonnegative(), taskFloorMs: z.number().nullable() }).nullable(),
+  /** A decode step profiled at the largest context (null without the KV cache, or when it could not be profiled). */
+  profiledStep: ProfiledStep.nullable(),
+  /** Bounds a measurement broke (a step faster than its floor): a wrong bound, not a speed. */
+  flags: z.array(z.string()),
   /** Per row: prompt ids (left-padded) followed by generated ids, as Hugging Face's generate returns them. */
   sequences: z.array(z.array(z.number().int().nonnegative())),
   /** The generated part of each row decoded to text (special tokens skipped). */
@@ -198,12 +273,12 @@ export const GenerateResult = z.object({
   beamReorderMsPerStep: Summary.nullable(),
   /** Ms per generation spent growing the cache (one copy per chunk; inside the steps' times). */
   cacheGrowMs: z.number().nonnegative(),
-  /** Median decode step of multi-head / this type's, in the same run (null without a multi-head run). */
-  speedupVsMha: z.number().nullable(),
-  /** The same at the largest context. */
+  /** Median decode step of multi-head / this type's, with its interval over the interleaved rounds (null without a multi-head run). */
+  speedupVsMha: Speedup.nullable(),
+  /** Multi-head's median step at the largest context / this type's (a point estimate). */
   speedupVsMhaAtMaxContext: z.number().nullable(),
-  /** Median generation time of multi-head / this type's. */
-  generateSpeedupVsMha: z.number().nullable(),
+  /** Median generation time of multi-head / this type's, with its interval over the rounds. */
+  generateSpeedupVsMha: Speedup.nullable(),
 });
 
 /** What a generation's configuration resolved to, once its presets, checkpoint and prompts were applied. */

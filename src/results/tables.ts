@@ -9,11 +9,15 @@ import type { GenerateResultFile, LayerResult } from './schema.ts';
 /** The variant every speedup is taken against. */
 export const BASELINE = 'multi-head';
 
-/** Time of multi-head at the same batch, sequence length and mode / time of `r` (null without that multi-head result). */
-export function speedupVsBaseline(results: readonly LayerResult[], r: LayerResult): number | null {
-  const base = results.find((m) => m.variant === BASELINE && m.batch === r.batch && m.seq === r.seq && m.mode === r.mode && m.heads === r.heads && m.headDim === r.headDim);
-  return base ? base.totalMs.median / r.totalMs.median : null;
-}
+type Speedup = NonNullable<LayerResult['speedup']>;
+
+/** A speedup with its interval as people read it: "1.52 [1.47–1.58]". */
+export const speedupText = (s: Speedup | null): string | null => (s ? `${s.ratio.toFixed(2)} [${s.low.toFixed(2)}–${s.high.toFixed(2)}]` : null);
+
+/** A float64 check as people read it: "ok 2.1e-7", or "WRONG 0.13" beyond the tolerance. */
+export const verifyText = (v: LayerResult['verify']): string | null => (v ? `${v.ok ? 'ok' : 'WRONG'} ${v.maxRelError.toExponential(1)}` : null);
+
+const pct = (f: number | null) => (f === null ? null : 100 * f);
 
 const LAYER_COLUMNS: Column[] = [
   { key: 'variant', label: 'variant' },
@@ -27,19 +31,28 @@ const LAYER_COLUMNS: Column[] = [
   { key: 'maxMs', label: 'max', numeric: true, digits: 3 },
   { key: 'p90Ms', label: 'p90', numeric: true, digits: 3 },
   { key: 'n', label: 'n', numeric: true },
-  { key: 'speedupVsMha', label: '× vs MHA', numeric: true, digits: 2 },
+  { key: 'speedup', label: '× vs MHA [95 % CI]' },
+  { key: 'speedupVsMha', label: '× vs MHA', numeric: true, machineOnly: true },
+  { key: 'speedupLow', label: 'CI low', numeric: true, machineOnly: true },
+  { key: 'speedupHigh', label: 'CI high', numeric: true, machineOnly: true },
   { key: 'gflops', label: 'GFLOP/s', numeric: true, digits: 1 },
   { key: 'computePct', label: '% matmul ceiling', numeric: true, digits: 0 },
-  { key: 'gbps', label: 'GB/s', numeric: true, digits: 1 },
-  { key: 'hostPct', label: 'host %', numeric: true, digits: 0 },
+  { key: 'taskFloorMs', label: 'task floor ms', numeric: true, digits: 3 },
+  { key: 'implementationFloorMs', label: 'impl. floor ms', numeric: true, digits: 3 },
+  { key: 'outsideKernelsPct', label: '% outside kernels', numeric: true, digits: 0 },
+  { key: 'check', label: 'float64 check' },
+  { key: 'flags', label: 'bounds broken' },
   { key: 'stagesMs', label: 'stages (ms)' },
 ];
 
-/** One row per configuration: its statistics, speedup over multi-head, rates and their share of the ceilings. */
+/** One row per configuration: its statistics, speedup over multi-head with its interval, rates, floors and the share of time outside the kernels. */
 export function layerTable(results: readonly LayerResult[], title = 'Layer results'): Table {
   return {
     title,
-    note: 'Per configuration: median time per call with its spread over the repetitions, speedup over multi-head, achieved rates, and the share of time outside the kernels.',
+    note:
+      'Per configuration: median time per call with its spread over the timed runs (the variants of a batch and length alternated, round by round), ' +
+      'speedup over multi-head with its 95 % interval from the same rounds, the matmul rate as a share of the measured ceiling, the task and implementation floors, ' +
+      'the share of a call outside the compute kernels, the float64 check, and any bound the measurement broke (a wrong bound, never a speed).',
     columns: LAYER_COLUMNS,
     rows: results.map((r) => ({
       variant: r.variant,
@@ -53,12 +66,18 @@ export function layerTable(results: readonly LayerResult[], title = 'Layer resul
       maxMs: r.totalMs.max,
       p90Ms: r.totalMs.p90,
       n: r.totalMs.n,
-      speedupVsMha: speedupVsBaseline(results, r),
+      speedup: speedupText(r.speedup),
+      speedupVsMha: r.speedup?.ratio ?? null,
+      speedupLow: r.speedup?.low ?? null,
+      speedupHigh: r.speedup?.high ?? null,
       gflops: r.gflops,
-      computePct: r.computeFraction === null ? null : 100 * r.computeFraction,
-      gbps: r.gbps,
-      hostPct: 100 * r.hostShare,
-      stagesMs: r.stages.map((s) => `${s.name} ${s.wallMs.toFixed(2)}`).join(', '),
+      computePct: pct(r.computeFraction),
+      taskFloorMs: r.taskFloorMs,
+      implementationFloorMs: r.implementationFloorMs,
+      outsideKernelsPct: pct(r.outsideKernelsShare),
+      check: verifyText(r.verify),
+      flags: r.flags.length ? r.flags.join('; ') : null,
+      stagesMs: r.stages.length ? r.stages.map((s) => `${s.name} ${s.wallMs.toFixed(2)}`).join(', ') : null,
     })),
   };
 }
@@ -77,8 +96,9 @@ const GENERATION_COLUMNS: Column[] = [
   { key: 'decodeMs', label: 'decode ms/step', numeric: true, digits: 3 },
   { key: 'decodeSd', label: '± sd', numeric: true, digits: 3 },
   { key: 'decodeN', label: 'n', numeric: true },
-  { key: 'floorMs', label: 'floor ms', numeric: true, digits: 3 },
-  { key: 'vsFloor', label: '× floor', numeric: true, digits: 2 },
+  { key: 'taskFloorMs', label: 'task floor ms', numeric: true, digits: 3 },
+  { key: 'vsTaskFloor', label: '× task floor', numeric: true, digits: 2 },
+  { key: 'implementationFloorMs', label: 'impl. floor ms @ max context', numeric: true, digits: 3 },
   { key: 'maxContext', label: 'max context', numeric: true },
   { key: 'msAtMaxContext', label: 'ms @ max context', numeric: true, digits: 3 },
   { key: 'tokensPerSecond', label: 'tokens/s', numeric: true, digits: 1 },
@@ -87,9 +107,13 @@ const GENERATION_COLUMNS: Column[] = [
   { key: 'kvPredictedMiB', label: 'KV MiB predicted', numeric: true, digits: 2 },
   { key: 'peakRssMiB', label: 'peak RSS MiB', numeric: true, digits: 0 },
   { key: 'beamReorderMs', label: 'beam reorder ms', numeric: true, digits: 1 },
-  { key: 'speedupVsMha', label: '× vs MHA step', numeric: true, digits: 2 },
+  { key: 'speedup', label: '× vs MHA step [95 % CI]' },
+  { key: 'speedupVsMha', label: '× vs MHA step', numeric: true, machineOnly: true },
+  { key: 'speedupLow', label: 'CI low', numeric: true, machineOnly: true },
+  { key: 'speedupHigh', label: 'CI high', numeric: true, machineOnly: true },
   { key: 'speedupVsMhaAtMaxContext', label: '× @ max context', numeric: true, digits: 2 },
-  { key: 'generateSpeedupVsMha', label: '× generate', numeric: true, digits: 2 },
+  { key: 'generateSpeedup', label: '× generate [95 % CI]' },
+  { key: 'flags', label: 'bounds broken' },
 ];
 
 /** One row per attention type of a generation comparison. */
@@ -98,8 +122,9 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
   return {
     title,
     note:
-      'Per attention type: prompt processing (prefill), one decoding step (median ± sd over every step of every timed generation, its roofline floor and how far above it), ' +
-      'the step at the largest context, throughput over the whole generation and of the decode steps alone, KV cache at the end (measured, predicted), peak memory, and the speedups over multi-head.',
+      'Per attention type (the types alternated, one generation each per round): prompt processing (prefill), one decoding step (median ± sd over every step of every timed generation, ' +
+      'its task floor — weights and the live KV cache read once — and how far above it; the implementation floor of a step profiled at the largest context), ' +
+      'the step at the largest context, throughput, KV cache at the end (measured, predicted), peak memory, and the speedups over multi-head with their 95 % intervals.',
     columns: GENERATION_COLUMNS,
     rows: file.results.map((r) => ({
       attention: r.attention,
@@ -113,8 +138,9 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
       decodeMs: r.decodeMsPerToken.median,
       decodeSd: r.decodeMsPerToken.stddev,
       decodeN: r.decodeMsPerToken.n,
-      floorMs: r.floorMs,
-      vsFloor: r.vsFloor,
+      taskFloorMs: r.taskFloorMs,
+      vsTaskFloor: r.vsTaskFloor,
+      implementationFloorMs: r.profiledStep?.floorMs ?? null,
       maxContext: r.atMaxContext?.context ?? null,
       msAtMaxContext: r.atMaxContext?.ms ?? null,
       tokensPerSecond: r.tokensPerSecond,
@@ -123,9 +149,13 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
       kvPredictedMiB: r.kvCacheBytes.predicted / MIB,
       peakRssMiB: r.peakRssBytes / MIB,
       beamReorderMs: config.numBeams > 1 ? r.beamReorderMs : null,
-      speedupVsMha: r.speedupVsMha,
+      speedup: speedupText(r.speedupVsMha),
+      speedupVsMha: r.speedupVsMha?.ratio ?? null,
+      speedupLow: r.speedupVsMha?.low ?? null,
+      speedupHigh: r.speedupVsMha?.high ?? null,
       speedupVsMhaAtMaxContext: r.speedupVsMhaAtMaxContext,
-      generateSpeedupVsMha: r.generateSpeedupVsMha,
+      generateSpeedup: speedupText(r.generateSpeedupVsMha),
+      flags: r.flags.length ? r.flags.join('; ') : null,
     })),
   };
 }

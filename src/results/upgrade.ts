@@ -3,7 +3,9 @@
  * version step, keyed by the version it reads. A file is upgraded step by step until its
  * `schema` has no upgrade left, then validated against the current schema as any file is.
  */
-import { GENERATE_SCHEMA } from './schema.ts';
+import { layerCost } from '../attention/cost.ts';
+import { underRoofline, withSpeedups, type Measured } from './bounds.ts';
+import { GENERATE_SCHEMA, LAYERS_SCHEMA } from './schema.ts';
 
 type Json = Record<string, unknown>;
 
@@ -50,6 +52,9 @@ function generate1to2(f: Json): Json {
     minNewTokens: num(c.minNewTokens),
     repeats: num(c.repeats) ?? num(isObject(first.generateSeconds) ? first.generateSeconds.n : undefined),
     cacheChunk: num(c.cacheChunk) ?? 256,
+    // @1 fed the weights as inputs, and profiled no step
+    weights: 'input',
+    profileStep: false,
   });
   const resolved = {
     model,
@@ -62,14 +67,91 @@ function generate1to2(f: Json): Json {
     promptSeconds: num(first.get_test_batch) ?? 0,
   };
   const upgraded = results.map((r) => {
-    const { useCache: _, ...rest } = Object.fromEntries(Object.entries(r).filter(([k]) => !SEED_FIELDS.includes(k))) as Json;
-    return { ...rest, textSeconds: num(r.decode_batch) ?? 0 };
+    const { useCache: _, floorMs: _f, vsFloor: _v, roofline: _r, ...rest } = Object.fromEntries(Object.entries(r).filter(([k]) => !SEED_FIELDS.includes(k))) as Json;
+    const steps = Array.isArray(r.steps) ? (r.steps as Json[]).map(({ floorMs: _s, ...p }) => ({ ...p, taskFloorMs: null })) : [];
+    const atMax = isObject(r.atMaxContext) ? (({ floorMs: _a, ...a }) => ({ ...a, taskFloorMs: null }))(r.atMaxContext) : null;
+    return {
+      ...rest,
+      textSeconds: num(r.decode_batch) ?? 0,
+      steps,
+      atMaxContext: atMax,
+      // @1's floors used a copy bandwidth that bounded nothing: no floor without @2's ceilings
+      roofline: null,
+      taskFloorMs: null,
+      vsTaskFloor: null,
+      profiledStep: null,
+      flags: [],
+      predictedMemoryBytes: 0,
+      speedupVsMha: pointSpeedup(r.speedupVsMha),
+      generateSpeedupVsMha: pointSpeedup(r.generateSpeedupVsMha),
+    };
   });
-  return { schema: GENERATE_SCHEMA, environment: f.environment, config, resolved, results: upgraded };
+  return { schema: GENERATE_SCHEMA, environment: environment1to2(f.environment), config, resolved, results: upgraded };
+}
+
+/**
+ * @1's environment → @2's: the device becomes a record; the ceilings are dropped, because
+ * @1's were medians of one probe and a copy bandwidth — they bound nothing, so no floor or
+ * fraction is computed from them (the measured times themselves are kept).
+ */
+function environment1to2(env: unknown): Json {
+  const e = isObject(env) ? env : {};
+  const device = typeof e.device === 'string' ? e.device : 'unknown';
+  const cpu = device.startsWith('cpu');
+  return {
+    ...e,
+    device: { kind: cpu ? 'cpu' : 'unknown', provider: cpu ? 'CPUExecutionProvider' : 'unknown', description: device, software: false, adapter: null },
+    ceilings: null,
+  };
+}
+
+/** A @1 speedup (a number) as a @2 point estimate: no interval was measured. */
+const pointSpeedup = (v: unknown): Json | null =>
+  typeof v === 'number' && v > 0 ? { baseline: 'multi-head', ratio: v, low: v, high: v, level: 0.95, n: 1, method: 'bootstrap' } : null;
+
+/**
+ * layers@1 → @2. `hostShare` splits into what it was: in our runs the share of a call
+ * outside the kernels (`outsideKernelsShare`), in files imported from the seed its cpu part
+ * (`seedCpuShare`); figures @1 stored as 0 without profiled runs become null; `bytes` is the
+ * task's (recomputed from the shape); floors, fractions and flags need @2's ceilings, so
+ * they are null; speedups are point estimates (@1's variants ran in sequence, not in
+ * rounds); @1 fed the weights as inputs.
+ */
+function layers1to2(f: Json): Json {
+  const env = isObject(f.environment) ? f.environment : {};
+  const imported = typeof env.importedFrom === 'string';
+  const results = (Array.isArray(f.results) ? (f.results as Json[]) : []).map((r): Measured => {
+    const profiled = num(r.profiledRuns) ?? 0;
+    const unmeasured = profiled === 0 && !imported;
+    const shape = { batch: num(r.batch)!, seq: num(r.seq)!, heads: num(r.heads)!, kvHeads: num(r.kvHeads)!, headDim: num(r.headDim)! };
+    const v = isObject(r.verify) ? r.verify : null;
+    const { hostShare, floorMs: _f, computeFraction: _c, memoryFraction: _m, gflops: _g, gbps: _b, ...rest } = r;
+    return {
+      ...(rest as unknown as Measured),
+      budgetLimited: false,
+      profiledMs: unmeasured ? null : (num(r.profiledMs) ?? null),
+      residualMs: unmeasured || imported ? null : (num(r.residualMs) ?? null),
+      outsideKernelsShare: unmeasured || imported ? null : (num(hostShare) ?? null),
+      ...(imported && typeof hostShare === 'number' ? { seedCpuShare: hostShare } : {}),
+      bytes: layerCost(shape, r.mode === 'full' ? 'full' : 'seed').bytes,
+      implementationBytes: null,
+      speedup: null,
+      ...(v ? { verify: { maxRelError: num(v.maxRelError) ?? NaN, tolerance: 1e-4, ok: (num(v.maxRelError) ?? Infinity) <= 1e-4, against: 'float64 reference', batch: num(v.batch) ?? 0, seq: num(v.seq) ?? 0 } } : {}),
+    };
+  });
+  const config = isObject(f.config) ? { ...f.config, weights: 'input', profileRuns: num((results[0] as unknown as Json | undefined)?.profiledRuns) ?? 3 } : undefined;
+  return {
+    schema: LAYERS_SCHEMA,
+    environment: environment1to2(f.environment),
+    ...(config ? { config } : {}),
+    results: withSpeedups(results).map((r) => underRoofline(r, null)),
+    failures: Array.isArray(f.failures) ? f.failures : [],
+  };
 }
 
 const UPGRADES: Readonly<Record<string, (f: Json) => Json>> = {
   'attnbench/generate@1': generate1to2,
+  'attnbench/layers@1': layers1to2,
 };
 
 /** Versions this one reads by upgrading them. */

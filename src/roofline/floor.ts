@@ -1,12 +1,21 @@
 /**
  * The roofline: the least time a piece of work can take on this machine, and how close a
- * measurement came to the ceilings. Every floor and fraction of a ceiling in the project
- * is computed here, so that a change of definition is made in one place.
+ * measurement came to the ceilings. Every floor, fraction and bound check in the project is
+ * computed here, so a change of definition is made in one place.
  *
- *   floor = max(flops / compute ceiling, bytes / memory bandwidth)
+ *   floor = max(flops / compute ceiling, bytes / read bandwidth)
  *
- * Today's definitions: the compute ceiling is the matmul probe's median GFLOP/s, the
- * memory bandwidth the copy probe's median GB/s (read + write counted).
+ * The ceilings are the fastest samples the probes measured (`probes.ts`), and the bandwidth
+ * is a streaming READ: bytes that must be read and written are counted once each at the
+ * read rate, which only lowers the floor (writes are not faster than reads), so the floor
+ * stays a lower bound. Two floors per result:
+ *  - the task floor: the minimum FLOPs and bytes any implementation needs (weights and
+ *    inputs read once, the live KV cache read once, outputs written once);
+ *  - the implementation floor: the bytes this layout's graph really moves — every kernel's
+ *    inputs and outputs as the engine's profiler reports them (copies, transposes, splits,
+ *    a cache read at its allocated capacity) plus the weights.
+ * Their gap is what a layout costs. A measurement below a floor, or a rate above a ceiling,
+ * means the bound is wrong, and is flagged, never shown as a speed.
  */
 import type { Ceilings } from './probes.ts';
 
@@ -19,18 +28,17 @@ export interface Cost {
 /** The rates a floor divides by. */
 export interface Rates {
   matmulGflops: number;
-  copyGBps: number;
+  readGBps: number;
 }
 
-/** The rates of measured ceilings (their medians). */
-export const ceilingRates = (c: Ceilings): Rates => ({ matmulGflops: c.matmulGflops.median, copyGBps: c.copyGBps.median });
+/** The bounds of measured ceilings. */
+export const ceilingRates = (c: Ceilings): Rates => ({ matmulGflops: c.matmulGflops, readGBps: c.readGBps });
 
 /** The roofline floor of `cost` at `rates`, in milliseconds. */
-export const floorMs = (cost: Cost, rates: Rates): number =>
-  Math.max(cost.flops / (rates.matmulGflops * 1e6), cost.bytes / (rates.copyGBps * 1e6));
+export const floorMs = (cost: Cost, rates: Rates): number => Math.max(cost.flops / (rates.matmulGflops * 1e6), cost.bytes / (rates.readGBps * 1e6));
 
 /** The roof at arithmetic intensity `flopsPerByte`: min(compute ceiling, intensity × bandwidth), GFLOP/s. */
-export const roofGflops = (flopsPerByte: number, rates: Rates): number => Math.min(rates.matmulGflops, flopsPerByte * rates.copyGBps);
+export const roofGflops = (flopsPerByte: number, rates: Rates): number => Math.min(rates.matmulGflops, flopsPerByte * rates.readGBps);
 
 /** The rates `cost` reached in `ms`. */
 export const achievedRates = (cost: Cost, ms: number): { gflops: number; gbps: number } => ({
@@ -38,9 +46,24 @@ export const achievedRates = (cost: Cost, ms: number): { gflops: number; gbps: n
   gbps: cost.bytes / ms / 1e6,
 });
 
-/** Achieved rates as fractions of the ceilings' (null without ceilings). */
+/** Achieved rates as fractions of the ceilings (null without ceilings). */
 export function ceilingFractions(achieved: { gflops: number; gbps: number }, c: Ceilings | null): { computeFraction: number | null; memoryFraction: number | null } {
   if (!c) return { computeFraction: null, memoryFraction: null };
-  const r = ceilingRates(c);
-  return { computeFraction: achieved.gflops / r.matmulGflops, memoryFraction: achieved.gbps / r.copyGBps };
+  return { computeFraction: achieved.gflops / c.matmulGflops, memoryFraction: achieved.gbps / c.readGBps };
+}
+
+/** How a measurement stands against its bounds: each entry names a bound the measurement broke. */
+export type BoundFlag = `below ${'task' | 'implementation'} floor` | `${string} above the matmul ceiling`;
+
+/**
+ * The bounds a measurement broke: its fastest sample below a floor, or a stage's rate above
+ * the matmul ceiling. Any of them means a bound is wrong (a probe that missed the machine's
+ * best, a cost model that counts too much), not that the code is fast.
+ */
+export function boundFlags(fastestMs: number, floors: { task: number | null; implementation: number | null }, stageGflops: readonly { name: string; gflops: number | null }[], c: Ceilings | null): BoundFlag[] {
+  const flags: BoundFlag[] = [];
+  if (floors.task !== null && fastestMs < floors.task) flags.push('below task floor');
+  if (floors.implementation !== null && fastestMs < floors.implementation) flags.push('below implementation floor');
+  if (c) for (const s of stageGflops) if (s.gflops !== null && s.gflops > c.matmulGflops) flags.push(`${s.name} above the matmul ceiling`);
+  return flags;
 }

@@ -1,36 +1,129 @@
 /**
- * This machine's ceilings, measured before a run so every figure can be read as a
- * fraction of what the hardware reaches here:
- *  - compute: GFLOP/s of one large float32 MatMul through the engine (same threads);
- *  - memory: GB/s of a buffer copy (`Float32Array.prototype.set`, counting read + write).
- * The copy probe is also taken again during long runs, because this host drifts.
+ * This machine's ceilings, measured through the engine with the run's own threads, so
+ * every figure can be read as a fraction of what this hardware reaches here — and is
+ * bounded by it:
+ *
+ *  - compute: float32 MatMul GFLOP/s over the kernel's own time (the engine's profiler),
+ *    for a large square product (its B operand an input, and a pre-packed constant) and for
+ *    the shapes the run itself multiplies;
+ *  - memory: a streaming read — ReduceSum over 256 MiB, several times the last-level cache —
+ *    over its kernel time; a JS buffer copy (read + write counted) is kept as a second
+ *    figure, never used by a floor.
+ *
+ * A ceiling must bound what is measured, and this host drifts by 20–40 % within minutes:
+ * the bound is the FASTEST sample of every probe taken in the run (the sweep probes again
+ * between configurations), not a median. The CPU's theoretical peak is shown beside it.
  */
 import { z } from 'zod';
 import { F32 } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
 import { Engine, f32, type GraphOpt } from '../engine/session.ts';
 import { timeRuns } from '../timing/measure.ts';
-import { summarize, Summary } from '../timing/stats.ts';
+import { Samples, withSamples } from '../timing/stats.ts';
+import { cpuPeak } from './cpu.ts';
+
+/** A (batched) product [batch, m, k] · [batch, k, n]; `constantB`: B is an initializer, pre-packed by the engine. */
+export interface MatmulShape {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  constantB: boolean;
+}
+
+export const shapeLabel = (s: MatmulShape): string =>
+  `${s.batch > 1 ? `${s.batch}×` : ''}${s.m}×${s.k}×${s.n}${s.constantB ? ' (B constant)' : ''}`;
+export const matmulFlops = (s: MatmulShape): number => 2 * s.batch * s.m * s.k * s.n;
+
+/** One probing: when, why, and every sample. */
+export const Probe = z.object({
+  at: z.string(),
+  /** Why it was taken: 'start', 'between configurations', 'resume', ... */
+  label: z.string(),
+  matmul: z.array(z.object({ shape: z.string(), flops: z.number().positive(), gflops: Samples })),
+  readGBps: Samples,
+  copyGBps: Samples,
+});
+export type Probe = z.infer<typeof Probe>;
+
+export const CpuPeak = z.object({
+  gflops: z.number().positive(),
+  cores: z.number().int().positive(),
+  ghz: z.number().positive(),
+  flopsPerCycle: z.number().positive(),
+  method: z.string(),
+});
 
 export const Ceilings = z.object({
-  matmulGflops: Summary,
-  copyGBps: Summary,
+  /** The compute bound: the fastest MatMul sample of any probe, GFLOP/s over kernel time. */
+  matmulGflops: z.number().positive(),
+  /** The memory bound: the fastest streaming-read sample of any probe, GB/s over kernel time. */
+  readGBps: z.number().positive(),
+  /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
+  copyGBps: z.number().positive(),
+  /** The CPU's theoretical peak (nominal clock), shown beside the measured bound; null where the OS does not say. */
+  peak: CpuPeak.nullable(),
+  /** Every probing of the run, in order. */
+  probes: z.array(Probe).min(1),
   method: z.string(),
 });
 export type Ceilings = z.infer<typeof Ceilings>;
 
-export interface CeilingOptions {
+export interface ProbeOptions {
   threads: number;
   graphOpt: GraphOpt;
-  /** Small probes (a 256³ matmul, a 4 MiB copy, 5 runs) for tests; the figures are then not ceilings. */
+  /** Products the run itself multiplies (probed beside the square ones). */
+  shapes?: readonly MatmulShape[];
+  /** Tiny probes for tests (a 256³ product, 4 MiB, 5 runs): the figures then bound nothing. */
   quick?: boolean;
+  label?: string;
 }
 
-// 2048³: the 1024³ product measured about 20% below what the layers' larger matmuls reach here
-const FULL = { matmulSize: 2048, copyMiB: 64, repeats: 15 };
-const QUICK = { matmulSize: 256, copyMiB: 4, repeats: 5 };
+const FULL = { square: 2048, readMiB: 256, copyMiB: 64, runs: 15 };
+const QUICK = { square: 256, readMiB: 4, copyMiB: 4, runs: 5 };
+/** Products larger than this are probed at fewer rows: the rate is what matters, and a probe must stay short. */
+const MAX_PROBE_FLOPS = 2e10;
 
-/** The copy bandwidth probe: two preallocated buffers, already touched, copied `n` times. */
+const kernelMs = (e: Engine, skip: number): number[] =>
+  e
+    .endProfiling()
+    .slice(skip)
+    .map((run) => run.kernels.reduce((t, k) => t + k.dur, 0) / 1000);
+
+/** GFLOP/s of each of `runs` runs of one product, over its kernel time. */
+export async function probeMatmul(s: MatmulShape, threads: number, graphOpt: GraphOpt, runs: number): Promise<number[]> {
+  const g = new GraphBuilder('probe-matmul');
+  const aDims = s.batch > 1 ? [s.batch, s.m, s.k] : [s.m, s.k];
+  const bDims = s.batch > 1 ? [s.batch, s.k, s.n] : [s.k, s.n];
+  const b = new Float32Array(s.batch * s.k * s.n).fill(0.5);
+  const bName = s.constantB ? g.initializer('b', b, bDims) : g.input('b', bDims);
+  g.output(g.node('MatMul', [g.input('a', aDims), bName]), 'out');
+  const e = await Engine.create(g.toBytes(), { threads, graphOpt, profile: true });
+  try {
+    const feeds = { a: f32(new Float32Array(s.batch * s.m * s.k).fill(1), aDims), ...(s.constantB ? {} : { b: f32(b, bDims) }) };
+    await timeRuns(2 + runs, () => e.run(feeds));
+    return kernelMs(e, 2).map((ms) => matmulFlops(s) / ms / 1e6);
+  } finally {
+    await e.release();
+  }
+}
+
+/** GB/s of each of `runs` streaming reads: ReduceSum of a [rows, 1024] tensor of `mib` MiB over its last axis, kernel time. */
+export async function probeRead(mib: number, threads: number, graphOpt: GraphOpt, runs: number): Promise<number[]> {
+  const rows = (mib * 2 ** 20) / F32 / 1024;
+  const g = new GraphBuilder('probe-read');
+  g.output(g.node('ReduceSum', [g.input('x', [rows, 1024]), g.ints([1])], { keepdims: 0 }), 'out');
+  const e = await Engine.create(g.toBytes(), { threads, graphOpt, profile: true });
+  try {
+    const x = f32(new Float32Array(rows * 1024).fill(1), [rows, 1024]);
+    await timeRuns(2 + runs, () => e.run({ x }));
+    return kernelMs(e, 2).map((ms) => (rows * 1024 * F32) / ms / 1e6);
+  } finally {
+    await e.release();
+  }
+}
+
+/** The copy probe: two preallocated buffers, already touched, copied `n` times; GB/s read + write counted. */
 export class CopyProbe {
   private readonly src: Float32Array;
   private readonly dst: Float32Array;
@@ -42,7 +135,6 @@ export class CopyProbe {
     this.dst.set(this.src); // first touch outside the timing
   }
 
-  /** GB/s of each of `n` copies, read + write counted. */
   run(n: number): number[] {
     return Array.from({ length: n }, () => {
       const t0 = performance.now();
@@ -52,33 +144,63 @@ export class CopyProbe {
   }
 }
 
-/** GB/s of `n` copies of a fresh 64 MiB probe (the buffers are freed afterwards). */
-export const probeCopyGBps = (n: number): number[] => new CopyProbe().run(n);
-
-/** Per-run GFLOP/s of an n³ MatMul, from the MatMul kernel's time in the engine's profiler. */
-async function probeMatmulGflops(n: number, repeats: number, o: CeilingOptions): Promise<number[]> {
-  // kernel time, so that stage rates (also kernel times) compare like with like; the wall time of a run adds the binding
-  const g = new GraphBuilder('ceiling-matmul');
-  g.output(g.node('MatMul', [g.input('a', [n, n]), g.input('b', [n, n])]), 'out');
-  const engine = await Engine.create(g.toBytes(), { threads: o.threads, graphOpt: o.graphOpt, profile: true });
-  const a = f32(new Float32Array(n * n).fill(1), [n, n]);
-  const feeds = { a, b: a };
-  await timeRuns(3 + repeats, () => engine.run(feeds));
-  const kernelMs = engine
-    .endProfiling()
-    .slice(3)
-    .map((run) => run.kernels.reduce((t, k) => t + k.dur, 0) / 1000);
-  await engine.release();
-  return kernelMs.map((ms) => (2 * n * n * n) / ms / 1e6);
+/** A product no larger than a probe should be: fewer rows (m) keep its shape class. */
+function capped(s: MatmulShape): MatmulShape {
+  const m = Math.max(1, Math.min(s.m, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.n))));
+  return { ...s, m };
 }
 
-export async function measureCeilings(o: CeilingOptions): Promise<Ceilings> {
-  const { matmulSize: n, copyMiB: mib, repeats } = o.quick ? QUICK : FULL;
-  const matmul = await probeMatmulGflops(n, repeats, o);
-  const copy = new CopyProbe(mib).run(repeats);
+/** The products a probing multiplies: the square ones, then the run's own (capped, without repeats). */
+export function probeShapes(o: Pick<ProbeOptions, 'shapes' | 'quick'>): MatmulShape[] {
+  const n = (o.quick ? QUICK : FULL).square;
+  const square = [false, true].map((constantB) => ({ batch: 1, m: n, k: n, n, constantB }));
+  const own = (o.shapes ?? []).map(o.quick ? (s: MatmulShape) => ({ ...s, batch: 1, m: Math.min(s.m, 64), k: Math.min(s.k, 64), n: Math.min(s.n, 64) }) : capped);
+  const seen = new Set<string>();
+  return [...square, ...own].filter((s) => {
+    const key = shapeLabel(s);
+    return !seen.has(key) && seen.add(key);
+  });
+}
+
+/** Probe every ceiling once. */
+export async function probe(o: ProbeOptions): Promise<Probe> {
+  const p = o.quick ? QUICK : FULL;
+  const matmul = [];
+  for (const s of probeShapes(o)) {
+    matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(await probeMatmul(s, o.threads, o.graphOpt, p.runs)) });
+  }
+  const readGBps = withSamples(await probeRead(p.readMiB, o.threads, o.graphOpt, p.runs));
+  const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
+  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, copyGBps };
+}
+
+const fastest = (xs: readonly number[]) => Math.max(...xs);
+
+/** The ceilings of a set of probings: the fastest sample of each kind bounds the run. */
+export function ceilingsOf(probes: readonly Probe[], threads: number, quick = false): Ceilings {
+  if (probes.length === 0) throw new Error('ceilingsOf: no probe');
+  const p = quick ? QUICK : FULL;
   return {
-    matmulGflops: summarize(matmul),
-    copyGBps: summarize(copy),
-    method: `MatMul ${n}x${n}x${n} float32 through the engine, kernel time from its profiler (${repeats} runs after 3 warm-up); copy of a ${mib} MiB Float32Array into a preallocated one (${repeats} runs, read + write counted)`,
+    matmulGflops: fastest(probes.flatMap((x) => x.matmul.flatMap((m) => m.gflops.samples))),
+    readGBps: fastest(probes.flatMap((x) => x.readGBps.samples)),
+    copyGBps: fastest(probes.flatMap((x) => x.copyGBps.samples)),
+    peak: cpuPeak(threads),
+    probes: [...probes],
+    method:
+      `the fastest sample of every probing in the run (${probes.length}): float32 MatMul GFLOP/s over the kernel time from the engine's profiler ` +
+      `(${p.square}³ with B an input and a constant, and the run's own products, ${p.runs} runs each after 2 warm-up); ` +
+      `a streaming read, ReduceSum over ${p.readMiB} MiB, over its kernel time; a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
+      (quick ? ' — QUICK probes for tests: these bound nothing' : ''),
   };
+}
+
+/** Probe once and return the ceilings. */
+export async function measureCeilings(o: ProbeOptions): Promise<Ceilings> {
+  return ceilingsOf([await probe(o)], o.threads, o.quick);
+}
+
+/** The ceilings with one more probing (taken between configurations of a long run). */
+export async function probeAgain(c: Ceilings, o: ProbeOptions): Promise<Ceilings> {
+  const next = await probe({ ...o, label: o.label ?? 'between configurations' });
+  return ceilingsOf([...c.probes, next], o.threads, o.quick);
 }

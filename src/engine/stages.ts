@@ -11,10 +11,32 @@
  * fences between kernels).
  */
 import { median } from 'simple-statistics';
-import { STAGE_SEP } from '../engine/graph.ts';
-import type { ProfiledRun } from '../engine/trace.ts';
-import type { StageResult } from '../results/schema.ts';
-import { summarize } from '../timing/stats.ts';
+import { z } from 'zod';
+import { Summary, summarize } from '../timing/stats.ts';
+import { STAGE_SEP } from './graph.ts';
+import type { ProfiledRun } from './trace.ts';
+
+/** One stage of a profiled run (its schema in result files). */
+export const Stage = z.object({
+  name: z.string(),
+  wallMs: z.number().nonnegative(),
+  kernelMs: z.number().nonnegative(),
+  hostMs: z.number().nonnegative(),
+  /** The wall time's spread over the profiled runs (wallMs is its median). */
+  wallStats: Summary.optional(),
+  ops: z.array(z.string()),
+  /**
+   * Only in results imported from the seed: its [cpu us, cuda us, all us] for this range
+   * exactly as read, so exporting to the seed's format gives back the same numbers bit for bit.
+   */
+  seedUs: z.tuple([z.number(), z.number(), z.number()]).optional(),
+  /** Analytic FLOPs of the stage and its achieved rate over kernel time (matmul stages). */
+  flops: z.number().nonnegative().optional(),
+  gflops: z.number().nonnegative().optional(),
+  /** Bytes the stage's kernels read and wrote (the engine's profiler; constants aside), median over the profiled runs. */
+  bytes: z.number().nonnegative().optional(),
+});
+export type StageResult = z.infer<typeof Stage>;
 
 export const stageOf = (node: string): string => (node.includes(STAGE_SEP) ? node.slice(0, node.indexOf(STAGE_SEP)) : 'other');
 
