@@ -1,8 +1,12 @@
 /** Every variant against the float64 reference, and the identities between variants. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { layerShape } from '../src/attention/layer.ts';
+import { buildLayer, layerInputs, layerShape, toFeeds } from '../src/attention/layer.ts';
+import { Engine } from '../src/engine/session.ts';
 import { randomParams } from '../src/attention/params.ts';
 import { maxRelError, referenceAttention } from '../src/attention/reference.ts';
 import { parseVariant, type Mode } from '../src/attention/spec.ts';
@@ -71,4 +75,42 @@ test('the reference itself: one head, one position is q·k·v by hand', () => {
   // full mode: softmax over one position is 1, so out = (hidden·wv + bv)·wo + bo
   const full = { ...p, bq: Float32Array.of(0), bk: Float32Array.of(0), bv: Float32Array.of(1), wo: Float32Array.of(0.5), bo: Float32Array.of(-1) };
   assert.deepEqual([...referenceAttention(full, shape, 'full')], [(2 * 7 + 1) * 0.5 - 1]);
+});
+
+test('weights as constants: the same output as weights fed as inputs, and in the optimised graph each weight is the B operand of its product', async () => {
+  const onnx = (await import('onnx-proto')).default.onnx;
+  for (const mode of ['seed', 'full'] as const) {
+    for (const name of ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:2', 'multi-query-separate', ...(mode === 'full' ? ['fused-gqa:2'] : [])]) {
+      const spec = parseVariant(name);
+      const shape = layerShape(spec, { batch: 2, seq: 8, heads: 4, headDim: 8 });
+      const params = randomParams(shape, mode, 3);
+      const asInputs = buildLayer(spec, shape, mode);
+      const asConstants = buildLayer(spec, shape, mode, params);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-opt-'));
+      const file = path.join(dir, 'optimized.onnx');
+      const run = async (layer: typeof asInputs, optimizedModelPath?: string) => {
+        const e = await Engine.create(layer.model, { threads: 1, graphOpt: 'all', ...(optimizedModelPath ? { optimizedModelPath } : {}) });
+        try {
+          return (await e.run(toFeeds(layerInputs(layer, params)))).out!.data as Float32Array;
+        } finally {
+          await e.release();
+        }
+      };
+      try {
+        assert.ok(maxRelError(await run(asConstants, file), await run(asInputs)) < 1e-6, `${name} ${mode}: same output`);
+        const graph = onnx.ModelProto.decode(fs.readFileSync(file)).graph!;
+        const weights = graph.initializer!.filter((t) => t.dims!.length === 2 && Number(t.dims![0]) > 1 && Number(t.dims![1]) > 1).map((t) => t.name!);
+        assert.ok(weights.length >= 1, `${name} ${mode}: its weight matrices stay constants`);
+        for (const w of weights) {
+          const products = graph.node!.filter((n) => n.input!.includes(w) && ['MatMul', 'Gemm', 'FusedMatMul'].includes(n.opType!));
+          assert.ok(products.length > 0, `${name} ${mode}: ${w} feeds a product`);
+          // Megatron's layout applies its projection as W·Hᵀ: there the weight is the A operand by design
+          const slot = name === 'multi-query' && w === 'w_qkv' ? 0 : 1;
+          for (const n of products) assert.equal(n.input!.indexOf(w), slot, `${name} ${mode}: ${w} is input ${n.input!.indexOf(w)} of ${n.opType}`);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
 });

@@ -1,0 +1,109 @@
+/**
+ * The measurement maths, pinned by numbers worked out by hand: FLOPs and bytes of a layer
+ * and of a decode step, the bytes the engine's profiler reports a graph moving, the CPU's
+ * theoretical peak, and a bandwidth-bound graph that must never come out below its floor.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { layerCost } from '../src/attention/cost.ts';
+import { layerShape } from '../src/attention/layer.ts';
+import { parseVariant } from '../src/attention/spec.ts';
+import { GraphBuilder } from '../src/engine/graph.ts';
+import { Engine, f32 } from '../src/engine/session.ts';
+import { decodeStepCost, gpt2Config } from '../src/model/config.ts';
+import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts';
+import { boundFlags, floorMs } from '../src/roofline/floor.ts';
+import { ceilingsOf, probe } from '../src/roofline/probes.ts';
+import { movedBytes } from '../src/roofline/traffic.ts';
+import { timeRuns } from '../src/timing/measure.ts';
+
+const seedShape = (variant: string) => layerShape(parseVariant(variant), { batch: 8, seq: 512, heads: 16, headDim: 64 });
+
+test('FLOPs of the seed shape (batch 8, sequence 512, 16 heads × 64), by hand', () => {
+  // projection 2·4096·1024·3072 + two batched products 2·(2·8·16·512·512·64)
+  assert.equal(layerCost(seedShape('multi-head'), 'seed').flops, 34_359_738_368);
+  // the projection shrinks to (16 + 2)·64 = 1152 columns
+  assert.equal(layerCost(seedShape('multi-query-1'), 'seed').flops, 18_253_611_008);
+  // full mode adds 5 per score, the output projection and the biases
+  assert.equal((layerCost(seedShape('multi-head'), 'full').flops / 1e9).toFixed(2), '43.13');
+  assert.equal((layerCost(seedShape('multi-query-1'), 'full').flops / 1e9).toFixed(2), '27.02');
+});
+
+test("a layer's task bytes: hidden states and weights read once, output written once", () => {
+  // 4096 rows × 1024 hidden in, [1024, 3072] weights, 4096 × 1024 out, float32
+  assert.equal(layerCost(seedShape('multi-head'), 'seed').bytes, 4 * (4096 * 1024 + 1024 * 3072 + 4096 * 1024));
+  assert.equal(layerCost(seedShape('multi-query-1'), 'seed').bytes, 4 * (4096 * 1024 + 1024 * 1152 + 4096 * 1024));
+});
+
+test('the decode step of a known small model: FLOPs and bytes by hand', () => {
+  // 1 layer, hidden 8 in 2 heads of 4, inner 32, vocab 10, 16 positions; one K/V head; 2 rows at context 5
+  const c = gpt2Config({ layers: 1, hidden: 8, heads: 2, positions: 16, vocab: 10 });
+  const attn = 8 * (8 + 2 * 4) + (8 + 2 * 4) + 8 * 8 + 8; // q, k, v (one K/V head of 4) and their biases; output projection and bias
+  const mlp = 8 * 32 + 32 + 32 * 8 + 8;
+  const weights = 10 * 8 + attn + mlp + 4 * 8 + 2 * 8 + 8; // tied LM head, block, its norms, final norm, one position row
+  const cost = decodeStepCost(c, 1, 2, 5);
+  const kvPerPosition = 2 * 1 * 2 * 1 * 4 * 4; // K and V, 1 layer, 2 rows, 1 head of 4, float32
+  assert.equal(cost.bytes, 4 * weights + kvPerPosition * 4 + kvPerPosition + 4 * 2 * 10, 'weights, 4 cached positions, the new K/V rows, the logits');
+  assert.equal(cost.flops, 2 * 2 * (weights - 8) + 2 * 2 * 2 * 2 * 4 * 5);
+});
+
+test('the theoretical peak reads the CPU: AVX-512 (Intel) 64 FLOP/cycle, AVX2 32, Zen 4 its 256-bit units; the clock from the model name', () => {
+  const info = parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor @ 2.50GHz\ncpu MHz\t\t: 2500.006\nflags\t\t: fpu avx avx2 fma avx512f\n\nprocessor\t: 1\n');
+  assert.equal(info.model, 'Intel(R) Xeon(R) Processor @ 2.50GHz');
+  assert.equal(flopsPerCycle(info.flags, info.vendor).value, 64);
+  assert.equal(nominalGhz(info.model, info.mhz), 2.5);
+  assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma', 'avx512f']), 'AuthenticAMD').value, 32);
+  assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma']), 'GenuineIntel').value, 32);
+  assert.equal(nominalGhz('AMD EPYC 9R14 96-Core Processor', 2600), 2.6);
+});
+
+test('floors and flags: a time below a floor, or a rate above the ceiling, is a broken bound', () => {
+  const rates = { matmulGflops: 100, readGBps: 10 };
+  assert.equal(floorMs({ flops: 1e9, bytes: 1e6 }, rates), 10, 'compute-bound: 1 GFLOP at 100 GFLOP/s');
+  assert.equal(floorMs({ flops: 1e6, bytes: 1e9 }, rates), 100, 'memory-bound: 1 GB at 10 GB/s');
+  const c = ceilingsOf([{ at: 'now', label: 't', matmul: [{ shape: 's', flops: 1, gflops: { median: 90, min: 80, max: 100, p90: 100, stddev: 1, n: 3, samples: [80, 90, 100] } }], readGBps: { median: 9, min: 8, max: 10, p90: 10, stddev: 1, n: 3, samples: [8, 9, 10] }, copyGBps: { median: 5, min: 5, max: 5, p90: 5, stddev: 0, n: 1, samples: [5] } }], 2);
+  assert.equal(c.matmulGflops, 100, 'the bound is the fastest sample, not the median');
+  assert.equal(c.readGBps, 10);
+  assert.deepEqual(boundFlags(9, { task: 10, implementation: null }, [{ name: 'qkv', gflops: 101 }], c), ['below task floor', 'qkv above the matmul ceiling']);
+  assert.deepEqual(boundFlags(11, { task: 10, implementation: 10.5 }, [{ name: 'qkv', gflops: 99 }], c), []);
+});
+
+test('the bytes a graph moves, as the engine reports them: an Add reads two tensors and writes one; a Reshape moves nothing', async () => {
+  const n = 1 << 16;
+  const g = new GraphBuilder('traffic');
+  const sum = g.node('Add', [g.input('a', [n]), g.input('b', [n])], {}, { stage: 'add' });
+  g.output(g.node('Reshape', [sum, g.ints([256, -1])], {}, { stage: 'view' }), 'out');
+  const e = await Engine.create(g.toBytes(), { threads: 1, graphOpt: 'none', profile: true });
+  try {
+    const x = f32(new Float32Array(n).fill(1), [n]);
+    await e.run({ a: x, b: x });
+    const [run] = e.endProfiling();
+    assert.equal(movedBytes(run!), 3 * 4 * n, 'two inputs read, one output written; the reshape is a view');
+    assert.equal(movedBytes(run!, 1000), 3 * 4 * n + 1000, 'the weights are added once');
+  } finally {
+    await e.release();
+  }
+});
+
+test('a bandwidth-bound graph never comes out below its floor (its bytes from the profiler, the read bound from the probes)', async () => {
+  // 3 × 32 MiB touched: well past the last-level cache, so DRAM bandwidth bounds it
+  const n = (32 * 2 ** 20) / 4;
+  const g = new GraphBuilder('bandwidth');
+  g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
+  const e = await Engine.create(g.toBytes(), { threads: 2, graphOpt: 'all', profile: true });
+  let fastestKernelMs: number;
+  let bytes: number;
+  try {
+    const a = f32(new Float32Array(n).fill(1), [n]);
+    const b = f32(new Float32Array(n).fill(2), [n]);
+    await timeRuns(8, () => e.run({ a, b }));
+    const runs = e.endProfiling().slice(2);
+    fastestKernelMs = Math.min(...runs.map((r) => r.kernels.reduce((t, k) => t + k.dur, 0) / 1000));
+    bytes = movedBytes(runs[0]!)!;
+  } finally {
+    await e.release();
+  }
+  const c = ceilingsOf([await probe({ threads: 2, graphOpt: 'all' })], 2);
+  const floor = floorMs({ flops: n, bytes }, { matmulGflops: c.matmulGflops, readGBps: c.readGBps });
+  assert.ok(fastestKernelMs >= floor, `the Add's fastest kernel time ${fastestKernelMs.toFixed(2)} ms is below its floor ${floor.toFixed(2)} ms (read bound ${c.readGBps.toFixed(1)} GB/s)`);
+});
