@@ -64,7 +64,7 @@ test('an @1 file as runGenerate@1 wrote it keeps every setting it recorded', () 
       promptLength: 8, batch: 2, threads: 2, kvCache: false, doSample: true, temperature: 0.8, topK: 40, topP: 0.9, seed: 7, numBeams: 1, lengthPenalty: 1.5,
       earlyStopping: 'never', maxNewTokens: 16, minNewTokens: 4, repeats: 3, cacheChunk: 128,
       // what @1 did without saying so: weights fed as inputs, no profiled step
-      weights: 'input', profileStep: false,
+      weights: 'input', profileStep: false, device: 'cpu',
     },
   );
 });

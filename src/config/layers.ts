@@ -13,6 +13,10 @@ import { GRAPH_OPTS } from '../engine/session.ts';
 
 const positive = () => z.number().int().positive();
 
+/** Where a run can compute. */
+export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu'] as const;
+export type DeviceName = (typeof DEVICES)[number];
+
 /** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
 export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
@@ -36,6 +40,10 @@ export const LayersConfig = z.object({
   threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
   graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
+  device: z
+    .enum(DEVICES)
+    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), browser-wasm or browser-webgpu (onnxruntime-web in headless Chromium)')
+    .default('cpu'),
   weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),

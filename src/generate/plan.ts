@@ -37,6 +37,7 @@ export interface GeneratePlan {
 /** Check everything that can be checked before any work starts; throws a UsageError naming the problem. */
 export function planGenerate(c: GenerateConfig): GeneratePlan {
   const preset = PRESETS[c.preset];
+  if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu is)`);
   checkThreads(c.threads);
   checkSearch(c);
   const checkpoint = checkpointOf(c);

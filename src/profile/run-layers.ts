@@ -55,6 +55,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const variants = validateGrid(c);
+  if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu is)`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };

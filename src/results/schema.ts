@@ -163,6 +163,7 @@ export const LayerConfig = recordOf(LayersConfig).pick({
   warmup: true,
   weights: true,
   profileRuns: true,
+  device: true,
   seed: true,
 });
 

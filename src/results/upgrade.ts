@@ -55,6 +55,7 @@ function generate1to2(f: Json): Json {
     // @1 fed the weights as inputs, and profiled no step
     weights: 'input',
     profileStep: false,
+    device: 'cpu',
   });
   const resolved = {
     model,
@@ -139,7 +140,7 @@ function layers1to2(f: Json): Json {
       ...(v ? { verify: { maxRelError: num(v.maxRelError) ?? NaN, tolerance: 1e-4, ok: (num(v.maxRelError) ?? Infinity) <= 1e-4, against: 'float64 reference', batch: num(v.batch) ?? 0, seq: num(v.seq) ?? 0 } } : {}),
     };
   });
-  const config = isObject(f.config) ? { ...f.config, weights: 'input', profileRuns: num((results[0] as unknown as Json | undefined)?.profiledRuns) ?? 3 } : undefined;
+  const config = isObject(f.config) ? { ...f.config, weights: 'input', profileRuns: num((results[0] as unknown as Json | undefined)?.profiledRuns) ?? 3, device: 'cpu' } : undefined;
   return {
     schema: LAYERS_SCHEMA,
     environment: environment1to2(f.environment),
