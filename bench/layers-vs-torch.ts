@@ -23,7 +23,7 @@ import { runLayers } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { ceilingsOf, probe } from '../src/roofline/probes.ts';
 import { runShapes } from '../src/profile/run-layers.ts';
-import { sweepJobs } from '../src/profile/sweep.ts';
+import { sweepJobs } from '../src/measure/sweep.ts';
 import { parseVariant } from '../src/attention/spec.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
 import { summarize, type Summary } from '../src/timing/stats.ts';

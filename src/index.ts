@@ -10,12 +10,13 @@
 
 // the attention variants and their graphs
 export { ALIASES, kvHeads, MODES, parseVariant, VARIANT_KINDS, variantLabel, type Mode, type VariantKind, type VariantSpec } from './attention/spec.ts';
-export { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds, type LayerModel } from './attention/layer.ts';
+export { buildLayer, layerInputs, layerShape, outputToLogical, type LayerModel } from './attention/layer.ts';
 export { LAYOUTS, layoutOf, type Layout, type PhysicalTensors } from './attention/layouts.ts';
 export { randomParams, type LayerShape, type LogicalParams } from './attention/params.ts';
 export { maxRelError, referenceAttention } from './attention/reference.ts';
 export { layerCost, type LayerCost } from './attention/cost.ts';
-export { Engine, type EngineOptions, type GraphOpt } from './engine/session.ts';
+export { Engine, nodeRuntime, toFeeds, type EngineOptions, type GraphOpt } from './engine/session.ts';
+export type { HostTensor, HostTensors, Runtime, RuntimeSession } from './engine/runtime.ts';
 
 // measuring
 export { LayersConfig, MAIN_JOB_GRID, type LayersConfigInput } from './config/layers.ts';

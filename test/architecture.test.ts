@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['model'],
   ['config'],
   ['results'],
+  ['measure'],
   ['browser'],
   ['generate', 'profile'],
   ['report'],

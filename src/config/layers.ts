@@ -6,10 +6,10 @@
  * The defaults are the seed's grid: batch 8 and 16, sequence lengths 64 to 1984 in steps of
  * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
  */
-import os from 'node:os';
 import { z } from 'zod';
 import { MODES } from '../attention/spec.ts';
-import { GRAPH_OPTS } from '../engine/session.ts';
+import { logicalCores } from '../core/platform.ts';
+import { GRAPH_OPTS } from '../engine/runtime.ts';
 
 const positive = () => z.number().int().positive();
 
@@ -37,7 +37,7 @@ export const LayersConfig = z.object({
     .default('auto'),
   budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(6000),
   warmup: positive().describe('warm-up runs per configuration').default(2),
-  threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
+  threads: positive().describe('engine intra-op threads').default(logicalCores),
   graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   device: z

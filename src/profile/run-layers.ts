@@ -9,17 +9,21 @@ import { checkMode, kvHeads, parseVariant, variantLabel, type VariantSpec } from
 import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
+import { checkMemory } from '../core/memory.ts';
+import { progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
+import { nodeRuntime } from '../engine/session.ts';
 import { environment } from '../results/environment.ts';
 import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import { layerCost } from '../attention/cost.ts';
 import { measureCeilings, probeAgain, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
-import { jobShape, type LayerJob } from './layer.ts';
+import { jobShape, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
 import { underRoofline } from '../results/bounds.ts';
-import { checkGroupMemory } from './group.ts';
-import type { ProfileOptions } from './layer.ts';
-import { estimateGroupMs, runSweep, sweepGroups, sweepJobs, type SweepGrid } from './sweep.ts';
+import type { Failure } from '../results/schema.ts';
+import { groupMemory } from '../measure/group.ts';
+import { estimateGroupMs, runSweep, sweepGroups, sweepJobs, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
+import { dumpLayer } from './dump.ts';
 
 /** How a run reports and where it writes; none of it changes what is measured. */
 export interface LayersRunOptions {
@@ -60,7 +64,11 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   const jobs = sweepJobs(grid);
-  for (const g of sweepGroups(grid)) checkGroupMemory(g); // refuse up front, before anything is measured or allocated
+  for (const g of sweepGroups(grid)) {
+    // refuse up front, before anything is measured or allocated
+    const m = groupMemory(g);
+    checkMemory(m.what, m.bytes);
+  }
 
   const journal = options.out ? journalPath(options.out) : undefined;
   const done = options.resume && journal ? readJournal(journal) : [];
@@ -74,14 +82,11 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   log(describeCeilings(ceilings));
 
   const profile: ProfileOptions = {
-    threads: c.threads,
-    graphOpt: c.graphOpt,
     policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
     profiledRuns: c.profileRuns,
     ceilings,
     weights: c.weights,
     verify: c.verify,
-    ...(c.dump ? { dumpDir: c.dump } : {}),
     seed: c.seed,
   };
   const estimate = sweepGroups(grid).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
@@ -91,14 +96,24 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
       (done.length ? `; ${done.length} already in the journal` : ''),
   );
 
-  const outcome = await runSweep(grid, {
+  const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{count}/{jobs} | {config} | elapsed {duration_formatted} | ETA {eta_formatted}', { etaBuffer: 1000 });
+  const sweep: SweepOptions = {
     ...profile,
     done,
-    ...(journal ? { sink: { appendResults: (rs) => rs.forEach((r) => appendJournal(journal, r)) } } : {}),
-    progress: options.progress ?? process.stderr.isTTY === true,
+    sink: (rs) => {
+      if (journal) rs.forEach((r) => appendJournal(journal, r));
+      rs.forEach((r) => options.onResult?.(r));
+    },
+    onProgress: (p) => {
+      if (bar && !bar.isActive) bar.start(Math.max(1, Math.round(p.totalMs)), 0, { count: 0, jobs: p.variants, config: '' });
+      bar?.update(Math.round(p.doneMs), { count: p.finished, config: p.label });
+    },
+    onFailure: reportFailure,
     reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeAgain(prev, probeOptions) },
-    ...(options.onResult ? { onResult: options.onResult } : {}),
-  });
+    checkMemory: (what, bytes) => checkMemory(what, bytes),
+    ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
+  };
+  const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), grid, sweep).finally(() => bar?.stop());
   const final = outcome.ceilings ?? ceilings;
   if (outcome.results.some((r) => r.budgetLimited)) {
     log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
@@ -141,6 +156,10 @@ export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
 export function describeCeilings(c: Ceilings): string {
   const peak = c.peak ? ` (theoretical peak ${c.peak.gflops.toFixed(0)})` : '';
   return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
+}
+
+function reportFailure(f: Failure): void {
+  process.stderr.write(`\nattnbench: skipped ${f.variant} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
 }
 
 export function formatDuration(ms: number): string {

@@ -7,7 +7,7 @@
  */
 import type { LayerResult } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
-import type { Ceilings } from '../roofline/probes.ts';
+import type { Ceilings } from '../roofline/ceilings.ts';
 import { ratioInterval } from '../timing/interval.ts';
 
 /** The fields computed from the measurement and the ceilings. */

@@ -15,7 +15,7 @@ import { GenerateConfig } from '../config/generate.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
-import { Ceilings } from '../roofline/probes.ts';
+import { Ceilings } from '../roofline/ceilings.ts';
 import { Stage } from '../engine/stages.ts';
 export { Stage };
 import { Samples, Summary } from '../timing/stats.ts';

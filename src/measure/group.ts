@@ -3,20 +3,19 @@
  * alternation: the sessions live side by side, and each round runs every variant once in
  * an order that rotates, so a host that drifts within minutes slows them alike and a
  * speedup is a ratio of runs taken side by side, with a paired confidence interval.
- * Then each variant's stage split (a profiled session of its own), its float64 check and
- * dump, and its result.
+ * Then each variant's stage split (a profiled session of its own), its float64 check, and
+ * its result. Platform-neutral: the runtime is onnxruntime-node in Node, onnxruntime-web in
+ * the page, and what only Node does (the free-memory check, the `.npy` dump) comes in hooks.
  */
 import { layerCost, sideBySideBytes } from '../attention/cost.ts';
 import { variantLabel } from '../attention/spec.ts';
-import { checkMemory } from '../core/memory.ts';
-import { Engine } from '../engine/session.ts';
+import type { Runtime, RuntimeFeeds, RuntimeSession } from '../engine/runtime.ts';
+import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
 import { seedRepeats, timeRuns } from '../timing/measure.ts';
 import { runRounds } from '../timing/rounds.ts';
 import { withSamples } from '../timing/stats.ts';
-import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
-import { dumpLayer } from './dump.ts';
-import { jobShape, NO_STAGE_SPLIT, prepareLayer, profileStages, sideBySide, verifyLayer, type LayerJob, type PreparedLayer, type ProfileOptions } from './layer.ts';
+import { jobShape, NO_STAGE_SPLIT, prepareLayer, profileStages, verifyLayer, type LayerJob, type PreparedLayer, type ProfileOptions } from './layer.ts';
 
 /** Timed runs the protocol aims for; fewer only when the time budget allows no more (and the result says so). */
 export const TARGET_RUNS = 10;
@@ -31,16 +30,20 @@ export interface GroupOutcome {
 export interface GroupHooks {
   /** After each round: rounds done and planned (progress). */
   onRound?: (done: number, planned: number) => void;
+  /** Refuse (throw) when the variants of a configuration, side by side, would not fit (`what` names them). */
+  checkMemory?: (what: string, bytes: number) => void;
+  /** Each result with its inputs and its last timed output (Node's `--dump`). */
+  afterVariant?: (p: PreparedLayer, output: Float32Array, r: LayerResult) => void;
 }
 
-/** The memory the variants of one configuration hold side by side: refused up front when it exceeds what is free. */
-export function checkGroupMemory(jobs: readonly LayerJob[]): void {
+/** The memory the variants of one configuration hold side by side. */
+export function groupMemory(jobs: readonly LayerJob[]): { what: string; bytes: number } {
   const first = jobs[0]!;
-  checkMemory(`batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, sideBySideBytes(jobs.map((j) => layerCost(jobShape(j), j.mode))));
+  return { what: `batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, bytes: sideBySideBytes(jobs.map((j) => layerCost(jobShape(j), j.mode))) };
 }
 
 /** Rounds to run: a fixed count, or the seed's rule capped by the budget (per variant), at least MIN_RUNS. */
-export function plannedRounds(o: ProfileOptions, seq: number, variants: number, roundMs: number): { rounds: number; budgetLimited: boolean } {
+export function plannedRounds(o: Pick<ProfileOptions, 'policy'>, seq: number, variants: number, roundMs: number): { rounds: number; budgetLimited: boolean } {
   if (o.policy.repeats !== 'auto') return { rounds: o.policy.repeats, budgetLimited: false };
   const byBudget = Math.floor((o.policy.budgetMs * variants) / Math.max(roundMs, 1e-3));
   const rounds = Math.max(MIN_RUNS, Math.min(seedRepeats(seq), byBudget));
@@ -49,42 +52,48 @@ export function plannedRounds(o: ProfileOptions, seq: number, variants: number, 
 
 interface Live {
   p: PreparedLayer;
-  engine: Engine;
+  session: RuntimeSession;
+  feeds: RuntimeFeeds;
   warmMs: number;
   output: Float32Array;
 }
 
-const failure = (j: LayerJob, e: unknown): Failure => ({ variant: variantLabel(j.spec), batch: j.batch, seq: j.seq, error: e instanceof Error ? e.message : String(e) });
+export const failureOf = (j: Pick<LayerJob, 'spec' | 'batch' | 'seq'>, e: unknown): Failure => ({
+  variant: variantLabel(j.spec),
+  batch: j.batch,
+  seq: j.seq,
+  error: e instanceof Error ? e.message : String(e),
+});
 
-/** Measure every variant of one (batch, seq). `jobs` share batch, sequence length, heads, head size and mode. */
-export async function measureGroup(jobs: readonly LayerJob[], o: ProfileOptions, hooks: GroupHooks = {}): Promise<GroupOutcome> {
-  checkGroupMemory(jobs);
+/** Measure every variant of one (batch, seq) on `rt`. `jobs` share batch, sequence length, heads, head size and mode. */
+export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: ProfileOptions, hooks: GroupHooks = {}): Promise<GroupOutcome> {
+  const memory = groupMemory(jobs);
+  hooks.checkMemory?.(memory.what, memory.bytes);
   const failures: Failure[] = [];
   const live: Live[] = [];
-  for (const job of jobs) {
-    try {
-      const p = prepareLayer(job, o);
-      const engine = await Engine.create(p.layer.model, sideBySide(o));
-      live.push({ p, engine, warmMs: Infinity, output: new Float32Array(0) });
-    } catch (e) {
-      failures.push(failure(job, e));
-    }
-  }
-  const timed = new Map<Live, number[]>();
   const release = async () => {
-    for (const v of live.splice(0)) await v.engine.release();
+    for (const v of live.splice(0)) await v.session.release();
   };
   try {
+    for (const job of jobs) {
+      try {
+        const p = prepareLayer(job, o);
+        const session = await rt.createSession(p.layer.model, { sideBySide: true });
+        live.push({ p, session, feeds: session.feeds(p.inputs), warmMs: Infinity, output: new Float32Array(0) });
+      } catch (e) {
+        failures.push(failureOf(job, e));
+      }
+    }
     // warm-up, in rounds too; the fastest warm run of each sizes the rounds to the budget
     for (let w = 0; w < Math.max(1, o.policy.warmup); w++) {
       for (const v of [...live]) {
         try {
-          const [ms] = await timeRuns(1, async () => (v.output = (await v.engine.run(v.p.feeds)).out!.data as Float32Array));
+          const [ms] = await timeRuns(1, async () => (v.output = (await v.session.run(v.feeds)).out!), rt.now);
           v.warmMs = Math.min(v.warmMs, ms!);
         } catch (e) {
-          failures.push(failure(v.p.job, e));
+          failures.push(failureOf(v.p.job, e));
           live.splice(live.indexOf(v), 1);
-          await v.engine.release().catch(() => undefined);
+          await v.session.release().catch(() => undefined);
         }
       }
     }
@@ -92,26 +101,25 @@ export async function measureGroup(jobs: readonly LayerJob[], o: ProfileOptions,
     const plan = plannedRounds(o, jobs[0]!.seq, live.length, live.reduce((a, v) => a + v.warmMs, 0));
     let runs = 0;
     const samples = await runRounds(live, plan.rounds, async (v, round) => {
-      const [ms] = await timeRuns(1, () => v.engine.run(v.p.feeds));
+      const [ms] = await timeRuns(1, () => v.session.run(v.feeds), rt.now);
       if (++runs % live.length === 0) hooks.onRound?.(round + 1, plan.rounds);
       return ms!;
     });
-    live.forEach((v, i) => timed.set(v, samples[i]!));
-    const done = [...live];
+    const done = live.map((v, i) => ({ v, samples: samples[i]! }));
     await release(); // the timing sessions go before the profiled ones come
     const measured: Measured[] = [];
-    for (const v of done) {
+    for (const { v, samples } of done) {
       try {
-        measured.push(await finishVariant(v, timed.get(v)!, plan.budgetLimited, o));
+        measured.push(await finishVariant(rt, v.p, samples, plan.budgetLimited, o));
       } catch (e) {
-        failures.push(failure(v.p.job, e));
+        failures.push(failureOf(v.p.job, e));
       }
     }
     const results = withSpeedups(measured, o.seed).map((r) => underRoofline(r, o.ceilings));
-    if (o.dumpDir) {
-      for (const v of done) {
+    if (hooks.afterVariant) {
+      for (const { v } of done) {
         const r = results.find((x) => x.variant === variantLabel(v.p.job.spec));
-        if (r) dumpLayer(o.dumpDir, v.p.layer, v.p.physical, v.output, r);
+        if (r) hooks.afterVariant(v.p, v.output, r);
       }
     }
     return { results, failures };
@@ -121,10 +129,10 @@ export async function measureGroup(jobs: readonly LayerJob[], o: ProfileOptions,
 }
 
 /** A variant's measured fields: its timed runs, stage split, cost and (if asked) float64 check. */
-async function finishVariant(v: Live, samples: number[], budgetLimited: boolean, o: ProfileOptions): Promise<Measured> {
-  const { job, layer } = v.p;
+async function finishVariant(rt: Runtime, p: PreparedLayer, samples: number[], budgetLimited: boolean, o: ProfileOptions): Promise<Measured> {
+  const { job, layer } = p;
   const cost = layerCost(layer.shape, job.mode);
-  const split = o.profiledRuns > 0 ? await profileStages(v.p, o) : NO_STAGE_SPLIT;
+  const split = o.profiledRuns > 0 ? await profileStages(rt, p, o) : NO_STAGE_SPLIT;
   const r: Measured = {
     variant: variantLabel(job.spec),
     mode: job.mode,
@@ -142,7 +150,6 @@ async function finishVariant(v: Live, samples: number[], budgetLimited: boolean,
     speedup: null,
     memoryBytes: cost.memoryBytes,
   };
-  if (o.verify) r.verify = await verifyLayer(job, o);
+  if (o.verify) r.verify = await verifyLayer(rt, job, o);
   return r;
 }
-

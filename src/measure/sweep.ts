@@ -1,0 +1,151 @@
+/**
+ * A layer sweep: the cartesian product of variants × batch sizes × sequence lengths, run
+ * one configuration (batch, seq) at a time with its variants measured in alternation
+ * (`group.ts`), and the ceilings probed again between configurations once a few minutes have
+ * passed (a shared host drifts). Each finished configuration goes to a sink (Node's journal,
+ * the page's storage) before the next starts, so an interrupted sweep keeps its work and a
+ * resumed one skips it; a variant that fails is reported and skipped. Platform-neutral:
+ * progress and failures go to hooks (Node draws a bar on stderr, the page its own).
+ */
+import { layerCost } from '../attention/cost.ts';
+import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import type { Failure, LayerResult } from '../results/schema.ts';
+import type { Ceilings } from '../roofline/ceilings.ts';
+import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import { failureOf, measureGroup, plannedRounds, type GroupHooks } from './group.ts';
+import { jobLabel, jobShape, type LayerJob, type ProfileOptions } from './layer.ts';
+
+export interface SweepGrid {
+  variants: VariantSpec[];
+  batch: number[];
+  seq: number[];
+  heads: number;
+  headDim: number;
+  mode: Mode;
+}
+
+export function sweepJobs(grid: SweepGrid): LayerJob[] {
+  return sweepGroups(grid).flat();
+}
+
+/** The grid as configurations: per (batch, seq), in the grid's order, its variants. */
+export function sweepGroups(grid: SweepGrid): LayerJob[][] {
+  const groups: LayerJob[][] = [];
+  for (const batch of grid.batch)
+    for (const seq of grid.seq) groups.push(grid.variants.map((spec) => ({ spec, batch, seq, heads: grid.heads, headDim: grid.headDim, mode: grid.mode })));
+  return groups;
+}
+
+export const sameJob = (j: LayerJob, r: Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>) =>
+  variantLabel(j.spec) === r.variant && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
+
+/** Results in the grid's order (resumed results first would scramble tables). */
+export function inGridOrder<T extends Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>>(grid: SweepGrid, results: readonly T[]): T[] {
+  const all = sweepJobs(grid);
+  const rank = (r: T) => all.findIndex((j) => sameJob(j, r));
+  return [...results].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Rates to estimate with before the ceilings are measured. */
+const GUESSED_RATES: Rates = { matmulGflops: 100, readGBps: 10 };
+
+/**
+ * Predicted milliseconds for one configuration: each variant's roofline floor times a slack
+ * factor, times every run it will do (warm-up, the rounds within the budget, profiled runs,
+ * the float64 check's run).
+ */
+export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c: Ceilings | null): number {
+  const runMs = jobs.map((j) => {
+    const cost = layerCost(jobShape(j), j.mode);
+    return 1.5 * floorMs(cost, c ? ceilingRates(c) : GUESSED_RATES) + 0.2;
+  });
+  const roundMs = runMs.reduce((a, b) => a + b, 0);
+  const { rounds } = plannedRounds(o, jobs[0]!.seq, jobs.length, roundMs);
+  const perVariant = Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0) + (o.verify ? 1 : 0);
+  return roundMs * (rounds + perVariant) + 100 * jobs.length;
+}
+
+/** Where a sweep stands: the estimated milliseconds done of the total, the variants finished, what runs now. */
+export interface SweepProgress {
+  doneMs: number;
+  totalMs: number;
+  finished: number;
+  variants: number;
+  label: string;
+}
+
+export interface SweepOptions extends ProfileOptions {
+  /** Results already measured (from a journal, the page's storage); their configurations are skipped. */
+  done?: readonly LayerResult[];
+  /** Each finished configuration's results (and failures), before the next configuration starts. */
+  sink?: (results: readonly LayerResult[], failures: readonly Failure[]) => void | Promise<void>;
+  onProgress?: (p: SweepProgress) => void;
+  onFailure?: (f: Failure) => void;
+  /** Probe the ceilings again between configurations, once this many ms have passed since the last probing. */
+  reprobe?: { afterMs: number; probe: (c: Ceilings) => Promise<Ceilings> };
+  /** Stops the sweep between configurations (a cancel). */
+  signal?: AbortSignal;
+  /** Node's memory refusal and `.npy` dump (see GroupHooks). */
+  checkMemory?: GroupHooks['checkMemory'];
+  afterVariant?: GroupHooks['afterVariant'];
+}
+
+export interface SweepOutcome {
+  results: LayerResult[];
+  failures: Failure[];
+  /** The ceilings after the last probing. */
+  ceilings: Ceilings | null;
+  /** Stopped by the signal before every configuration ran. */
+  cancelled: boolean;
+}
+
+/** The configurations of `grid` left to run after `done`. */
+export const remainingGroups = (grid: SweepGrid, done: readonly LayerResult[]): LayerJob[][] =>
+  sweepGroups(grid)
+    .map((g) => g.filter((j) => !done.some((r) => sameJob(j, r))))
+    .filter((g) => g.length > 0);
+
+export async function runSweep(rt: Runtime, grid: SweepGrid, o: SweepOptions): Promise<SweepOutcome> {
+  const done = o.done ?? [];
+  const results: LayerResult[] = sweepJobs(grid).flatMap((j) => done.filter((r) => sameJob(j, r)).slice(0, 1));
+  const todo = remainingGroups(grid, done);
+  const failures: Failure[] = [];
+  let ceilings = o.ceilings;
+  const estimates = todo.map((g) => estimateGroupMs(g, o, ceilings));
+  const progress: SweepProgress = { doneMs: 0, totalMs: estimates.reduce((a, b) => a + b, 0), finished: 0, variants: todo.reduce((a, g) => a + g.length, 0), label: '' };
+  const tell = (p: Partial<SweepProgress>) => o.onProgress?.(Object.assign(progress, p));
+  let lastProbe = rt.now();
+  let cancelled = false;
+  for (const [i, group] of todo.entries()) {
+    if (o.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    if (o.reprobe && ceilings && i > 0 && rt.now() - lastProbe > o.reprobe.afterMs) {
+      tell({ label: 'probing the ceilings again' });
+      ceilings = await o.reprobe.probe(ceilings);
+      lastProbe = rt.now();
+    }
+    const label = `${group.length > 1 ? `${group.length} variants` : jobLabel(group[0]!)} b=${group[0]!.batch} s=${group[0]!.seq}`;
+    const start = progress.doneMs;
+    tell({ label });
+    let out: { results: LayerResult[]; failures: Failure[] };
+    try {
+      out = await measureGroup(rt, group, { ...o, ceilings }, {
+        onRound: (r, n) => tell({ doneMs: start + (estimates[i]! * r) / (n + 2), label: `${label} round ${r}/${n}` }),
+        ...(o.checkMemory ? { checkMemory: o.checkMemory } : {}),
+        ...(o.afterVariant ? { afterVariant: o.afterVariant } : {}),
+      });
+    } catch (e) {
+      // a configuration that cannot run at all (e.g. refused for memory): its variants are skipped
+      out = { results: [], failures: group.map((j) => failureOf(j, e)) };
+    }
+    results.push(...out.results);
+    failures.push(...out.failures);
+    for (const f of out.failures) o.onFailure?.(f);
+    await o.sink?.(out.results, out.failures);
+    tell({ doneMs: start + estimates[i]!, finished: progress.finished + group.length });
+  }
+  return { results: inGridOrder(grid, results), failures, ceilings, cancelled };
+}
