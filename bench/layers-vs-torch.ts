@@ -22,7 +22,7 @@ import { ortVersion } from '../src/engine/session.ts';
 import { runLayers } from '../src/profile/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { ceilingsOf, probe } from '../src/roofline/probes.ts';
-import { runShapes } from '../src/profile/run-layers.ts';
+import { runShapes } from '../src/measure/sweep.ts';
 import { sweepJobs } from '../src/measure/sweep.ts';
 import { parseVariant } from '../src/attention/spec.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';

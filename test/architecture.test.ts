@@ -24,6 +24,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['browser'],
   ['generate', 'profile'],
   ['report'],
+  ['page'],
   ['index'],
   ['cli'],
 ];

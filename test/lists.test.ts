@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvHeads, parseVariant } from '../src/attention/spec.ts';
-import { parseIntList, parseNameList } from '../src/cli/lists.ts';
+import { parseIntList, parseNameList } from '../src/config/lists.ts';
 import { UsageError } from '../src/core/errors.ts';
 
 test('lists and ranges', () => {

@@ -4,7 +4,7 @@ import { SEED_LAYER } from '../config/layers.ts';
 import { readJson } from '../core/files.ts';
 import { fromLegacy } from '../report/legacy.ts';
 import { writeLayerFile } from '../results/io.ts';
-import { parsePositive } from './lists.ts';
+import { parsePositive } from '../config/lists.ts';
 
 export function importLegacyCommand(): Command {
   return new Command('import-legacy')

@@ -5,11 +5,13 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { compareCommand } from './compare.ts';
+import { decodeCommand } from './decode.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
 import { mainJobCommand } from './main-job.ts';
 import { reportCommand } from './report.ts';
+import { serveCommand } from './serve.ts';
 
 export function program(): Command {
   const prog = mainJobCommand()
@@ -24,6 +26,8 @@ export function program(): Command {
   prog.addCommand(reportCommand());
   prog.addCommand(compareCommand());
   prog.addCommand(importLegacyCommand());
+  prog.addCommand(decodeCommand());
+  prog.addCommand(serveCommand());
   for (const c of prog.commands) c.exitOverride();
   return prog;
 }

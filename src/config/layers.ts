@@ -13,8 +13,12 @@ import { GRAPH_OPTS } from '../engine/runtime.ts';
 
 const positive = () => z.number().int().positive();
 
-/** Where a run can compute. */
-export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu'] as const;
+/**
+ * Where a run can compute: onnxruntime-node's CPU or WebGPU provider, or onnxruntime-web in
+ * a browser — WASM on the CPU, the JavaScript WebGPU provider, or the native WebGPU provider
+ * compiled to WASM (whose fused attention kernels are known wrong: kept so that it can be seen).
+ */
+export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu', 'browser-webgpu-native'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
 /** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
@@ -42,7 +46,7 @@ export const LayersConfig = z.object({
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   device: z
     .enum(DEVICES)
-    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), browser-wasm or browser-webgpu (onnxruntime-web in headless Chromium)')
+    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native (the native build, known wrong on fused attention)')
     .default('cpu'),
   weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),

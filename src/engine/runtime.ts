@@ -59,8 +59,6 @@ export interface SessionRequest {
 export interface Runtime {
   /** Where the sessions compute, in a few words (for logs). */
   readonly name: string;
-  /** Whether the profiler reports the bytes each kernel read and wrote (the implementation floor needs them). */
-  readonly kernelBytes: boolean;
   createSession(model: Uint8Array, request?: SessionRequest): Promise<RuntimeSession>;
   /** The clock timed runs are measured with, in ms. */
   now(): number;

@@ -123,7 +123,6 @@ interface NodeFeeds extends RuntimeFeeds {
 export function nodeRuntime(o: NodeRuntimeOptions): Runtime {
   return {
     name: `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
-    kernelBytes: true,
     now: hrtimeMs,
     async createSession(model, request = {}): Promise<RuntimeSession> {
       const engine = await Engine.create(model, { ...o, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });

@@ -42,12 +42,15 @@ export function groupMemory(jobs: readonly LayerJob[]): { what: string; bytes: n
   return { what: `batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, bytes: sideBySideBytes(jobs.map((j) => layerCost(jobShape(j), j.mode))) };
 }
 
-/** Rounds to run: a fixed count, or the seed's rule capped by the budget (per variant), at least MIN_RUNS. */
-export function plannedRounds(o: Pick<ProfileOptions, 'policy'>, seq: number, variants: number, roundMs: number): { rounds: number; budgetLimited: boolean } {
+/**
+ * Rounds to run: a fixed count, or `wanted` (a layer: the seed's rule at its sequence
+ * length) capped by the budget (per variant), at least MIN_RUNS.
+ */
+export function plannedRounds(o: Pick<ProfileOptions, 'policy'>, wanted: number, variants: number, roundMs: number): { rounds: number; budgetLimited: boolean } {
   if (o.policy.repeats !== 'auto') return { rounds: o.policy.repeats, budgetLimited: false };
   const byBudget = Math.floor((o.policy.budgetMs * variants) / Math.max(roundMs, 1e-3));
-  const rounds = Math.max(MIN_RUNS, Math.min(seedRepeats(seq), byBudget));
-  return { rounds, budgetLimited: byBudget < Math.min(TARGET_RUNS, seedRepeats(seq)) };
+  const rounds = Math.max(MIN_RUNS, Math.min(wanted, byBudget));
+  return { rounds, budgetLimited: byBudget < Math.min(TARGET_RUNS, wanted) };
 }
 
 interface Live {
@@ -98,7 +101,7 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
       }
     }
     if (live.length === 0) return { results: [], failures };
-    const plan = plannedRounds(o, jobs[0]!.seq, live.length, live.reduce((a, v) => a + v.warmMs, 0));
+    const plan = plannedRounds(o, seedRepeats(jobs[0]!.seq), live.length, live.reduce((a, v) => a + v.warmMs, 0));
     let runs = 0;
     const samples = await runRounds(live, plan.rounds, async (v, round) => {
       const [ms] = await timeRuns(1, () => v.session.run(v.feeds), rt.now);

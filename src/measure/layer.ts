@@ -15,6 +15,8 @@ import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts'
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
 import type { LayerResult } from '../results/schema.ts';
+
+type Verification = NonNullable<LayerResult['verify']>;
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns, type RepeatPolicy } from '../timing/measure.ts';
@@ -165,7 +167,7 @@ async function runOnce(rt: Runtime, layer: LayerModel, params: LogicalParams): P
  * shapes are checked in float64 at a reduced one; the result says where. A result beyond
  * the tolerance is WRONG: it stays a result (timed, shown, marked) and gets no speedup.
  */
-export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<NonNullable<LayerResult['verify']>> {
+export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<Verification> {
   const useRuntime = o.reference !== undefined && referenceMacs(jobShape(job)) > VERIFY_MAX_MACS;
   const { batch, seq } = verifyShape(job, useRuntime);
   const shape = jobShape({ ...job, batch, seq });
@@ -173,15 +175,12 @@ export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOpt
   const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined);
   const got = await runOnce(rt, layer, params);
   const ref = useRuntime ? await runOnce(o.reference!, layer, params) : referenceAttention(params, shape, job.mode);
-  const error = maxRelError(got, ref);
+  return verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq);
+}
+
+/** A check's record: wrong beyond VERIFY_TOLERANCE. */
+export function verdict(error: number, against: Verification['against'], batch: number, seq: number): Verification {
   // a NaN or infinite output is as wrong as can be: JSON holds no NaN, so it is recorded as the largest double
-  const maxRel = Number.isFinite(error) ? error : Number.MAX_VALUE;
-  return {
-    maxRelError: maxRel,
-    tolerance: VERIFY_TOLERANCE,
-    ok: maxRel <= VERIFY_TOLERANCE,
-    against: useRuntime ? 'cpu provider' : 'float64 reference',
-    batch,
-    seq,
-  };
+  const maxRelError = Number.isFinite(error) ? error : Number.MAX_VALUE;
+  return { maxRelError, tolerance: VERIFY_TOLERANCE, ok: maxRelError <= VERIFY_TOLERANCE, against, batch, seq };
 }

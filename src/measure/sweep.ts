@@ -8,11 +8,14 @@
  * progress and failures go to hooks (Node draws a bar on stderr, the page its own).
  */
 import { layerCost } from '../attention/cost.ts';
-import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import { checkMode, kvHeads, parseVariant, variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import type { LayersConfig } from '../config/layers.ts';
+import { UsageError } from '../core/errors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
 import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import { seedRepeats } from '../timing/measure.ts';
 import { failureOf, measureGroup, plannedRounds, type GroupHooks } from './group.ts';
 import { jobLabel, jobShape, type LayerJob, type ProfileOptions } from './layer.ts';
 
@@ -61,7 +64,7 @@ export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c:
     return 1.5 * floorMs(cost, c ? ceilingRates(c) : GUESSED_RATES) + 0.2;
   });
   const roundMs = runMs.reduce((a, b) => a + b, 0);
-  const { rounds } = plannedRounds(o, jobs[0]!.seq, jobs.length, roundMs);
+  const { rounds } = plannedRounds(o, seedRepeats(jobs[0]!.seq), jobs.length, roundMs);
   const perVariant = Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0) + (o.verify ? 1 : 0);
   return roundMs * (rounds + perVariant) + 100 * jobs.length;
 }
@@ -148,4 +151,34 @@ export async function runSweep(rt: Runtime, grid: SweepGrid, o: SweepOptions): P
     tell({ doneMs: start + estimates[i]!, finished: progress.finished + group.length });
   }
   return { results: inGridOrder(grid, results), failures, ceilings, cancelled };
+}
+
+/** Check the variants against the heads, head size and mode before any work starts. */
+export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headDim' | 'mode'>): VariantSpec[] {
+  if (c.variants.length === 0) throw new UsageError('--variants: no variant given');
+  return c.variants.map((name) => {
+    const spec = parseVariant(name);
+    kvHeads(spec, c.heads, c.headDim);
+    checkMode(spec, c.mode);
+    return spec;
+  });
+}
+
+/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its first batched product, at the grid's largest configuration. */
+export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
+  const largest = new Map<string, LayerJob>();
+  for (const j of jobs) {
+    const key = variantLabel(j.spec);
+    const prev = largest.get(key);
+    if (!prev || layerCost(jobShape(j), j.mode).flops > layerCost(jobShape(prev), prev.mode).flops) largest.set(key, j);
+  }
+  return [...largest.values()].flatMap((j) => {
+    const s = jobShape(j);
+    const nm = s.heads * s.headDim;
+    const rows = s.batch * s.seq;
+    return [
+      { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
+      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
+    ];
+  });
 }

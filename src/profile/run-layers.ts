@@ -13,6 +13,7 @@ import { checkMemory } from '../core/memory.ts';
 import { progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
+import { isBrowserDevice } from '../browser/backends.ts';
 import { environment } from '../results/environment.ts';
 import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
@@ -22,7 +23,7 @@ import { jobShape, type LayerJob, type ProfileOptions } from '../measure/layer.t
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';
-import { estimateGroupMs, runSweep, sweepGroups, sweepJobs, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
+import { estimateGroupMs, runShapes, runSweep, sweepGroups, sweepJobs, validateGrid, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
 import { dumpLayer } from './dump.ts';
 
 /** How a run reports and where it writes; none of it changes what is measured. */
@@ -41,17 +42,6 @@ export interface LayersRunOptions {
   log?: (line: string) => void;
 }
 
-/** Check the variants against the heads, head size and mode before any work starts. */
-export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headDim' | 'mode'>): VariantSpec[] {
-  if (c.variants.length === 0) throw new UsageError('--variants: no variant given');
-  return c.variants.map((name) => {
-    const spec = parseVariant(name);
-    kvHeads(spec, c.heads, c.headDim);
-    checkMode(spec, c.mode);
-    return spec;
-  });
-}
-
 /** Probe the ceilings again between configurations once this long has passed since the last probing. */
 const REPROBE_AFTER_MS = 120_000;
 
@@ -59,7 +49,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const variants = validateGrid(c);
-  if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu is)`);
+  if (c.device !== 'cpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu and the browser devices are)`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
@@ -68,6 +58,12 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     // refuse up front, before anything is measured or allocated
     const m = groupMemory(g);
     checkMemory(m.what, m.bytes);
+  }
+  if (isBrowserDevice(c.device)) {
+    // onnxruntime-web in headless Chromium: the same protocol in the page (loaded only now: playwright costs the CPU runs nothing)
+    const { runHeadless } = await import('../browser/headless.ts');
+    const flags = { ...(options.out ? { out: options.out } : {}), ...(options.onResult ? { onResult: options.onResult } : {}) };
+    return runHeadless(c, { ...flags, resume: options.resume ?? false, progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false });
   }
 
   const journal = options.out ? journalPath(options.out) : undefined;
@@ -131,25 +127,6 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     if (journal) fs.rmSync(journal, { force: true });
   }
   return file;
-}
-
-/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its first batched product, at the grid's largest configuration. */
-export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
-  const largest = new Map<string, LayerJob>();
-  for (const j of jobs) {
-    const key = variantLabel(j.spec);
-    const prev = largest.get(key);
-    if (!prev || layerCost(jobShape(j), j.mode).flops > layerCost(jobShape(prev), prev.mode).flops) largest.set(key, j);
-  }
-  return [...largest.values()].flatMap((j) => {
-    const s = jobShape(j);
-    const nm = s.heads * s.headDim;
-    const rows = s.batch * s.seq;
-    return [
-      { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
-      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
-    ];
-  });
 }
 
 /** One line on the ceilings: the bounds, and the theoretical peak beside the compute one. */

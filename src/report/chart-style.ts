@@ -70,12 +70,31 @@ export function chart(c: Omit<Chart, 'spec'> & { subtitle: string; body: Record<
   return { ...meta, spec: spec as TopLevelSpec };
 }
 
-/** Where a run was measured, in a few words: CPU, cores and threads, engine version, date. */
+/** The device in a few words; a software adapter (SwiftShader, lavapipe) is said to be one, in capitals: its times are no GPU's. */
+export function deviceLine(env: Environment): string {
+  const d = env.device;
+  return d.software ? `${d.description} — SOFTWARE adapter: not a GPU's speed` : d.description;
+}
+
+/** Where a run was measured, in a few words: the device, CPU, cores and threads, engine version, date. */
 export function machine(env: Environment | null): string {
   if (!env) return 'environment not recorded';
-  if (env.importedFrom) return `imported, device ${env.device}`;
+  if (env.importedFrom) return `imported, device ${env.device.description}`;
   const cores = env.cores === undefined ? '' : `, ${env.cores} cores, ${env.threads ?? '?'} threads`;
+  if (env.device.kind.startsWith('browser-')) return `${deviceLine(env)}; host ${env.cpu}, ${env.date.slice(0, 10)}`;
   return `${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
+}
+
+/**
+ * Results that verified WRONG keep their place on a chart, marked: a red cross over the point
+ * and the word WRONG beside it (at `x`, `y`, for the points whose `wrong` field is true).
+ */
+export function wrongMarks(x: Enc, y: Enc): Record<string, unknown>[] {
+  const only = { transform: [{ filter: 'datum.wrong' }] };
+  return [
+    { ...only, mark: { type: 'point', shape: 'cross', color: '#c00', size: 160, strokeWidth: 2, filled: true }, encoding: { x, y } },
+    { ...only, mark: { type: 'text', color: '#c00', dx: 8, align: 'left', fontWeight: 'bold', fontSize: 11 }, encoding: { x, y, text: { value: 'WRONG' } } },
+  ];
 }
 
 /** Subtitle lines saying where the plotted runs were measured, so a PNG explains itself on its own. */

@@ -51,6 +51,15 @@ function measured(run: Run): Measured[] {
       s: r.totalMs,
     }));
   }
+  if (run.kind === 'decode') {
+    const m = run.model;
+    return run.results.map((r) => ({
+      key: `${r.attention}|${m.layers}|${m.hidden}|${m.heads}|${m.vocab}|${r.batch}|${r.context}`,
+      config: `${r.attention} batch ${r.batch} context ${r.context}`,
+      metric: 'ms per decode step',
+      s: r.stepMs,
+    }));
+  }
   const { config: c, resolved: p } = run;
   return run.results.flatMap((r) => {
     const shape = `${r.attention} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;

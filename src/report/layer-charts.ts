@@ -7,7 +7,7 @@
 import type { LayerRun } from '../results/io.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
-import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { chart, HEIGHT, highlight, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
 interface LayerPoint {
   run: string;
@@ -162,7 +162,7 @@ function totalTimeChart(x: LayerContext): Chart {
     title: 'Time per call',
     description:
       'Median time of one call of the layer against sequence length, one panel per batch size, on a log scale so that every variant stays readable. ' +
-      'The vertical bars span the fastest and the slowest repetition.',
+      'The vertical bars span the fastest and the slowest repetition. A result whose output verified wrong keeps its point, crossed out in red and marked WRONG.',
     subtitle: 'median over repetitions; bars: min to max; log scale',
     body: batchPanels(x, {
       layer: [
@@ -185,9 +185,11 @@ function totalTimeChart(x: LayerContext): Chart {
               { field: 'minMs', title: 'min ms', format: '.3f' },
               { field: 'maxMs', title: 'max ms', format: '.3f' },
               { field: 'n', title: 'repetitions' },
+              { field: 'wrong', title: 'verified wrong' },
             ],
           },
         },
+        ...wrongMarks(SEQ_AXIS, { field: 'ms', type: 'quantitative' }),
       ],
     }),
   });

@@ -2,7 +2,7 @@
  * The result file format, as zod schemas (the TypeScript types are inferred from them,
  * and `schemas/*.schema.json` is generated from them for other tools).
  *
- * Versioned by the `schema` field: `attnbench/layers@1`, `attnbench/generate@2`. A change
+ * Versioned by the `schema` field: `attnbench/layers@2`, `attnbench/generate@2`, `attnbench/decode@1`. A change
  * that removes or renames a field, or changes its meaning, bumps the version; files of an
  * older version are upgraded on read (`upgrade.ts`).
  *
@@ -11,6 +11,7 @@
  * (src/model/config.ts) and the two configurations (src/config/).
  */
 import { z } from 'zod';
+import { DecodeConfig } from '../config/decode.ts';
 import { GenerateConfig } from '../config/generate.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
@@ -44,7 +45,20 @@ export const Device = z.object({
   software: z.boolean(),
   adapter: Adapter.nullable(),
   /** In a browser: its user agent and whether the page was cross-origin isolated (threads). */
-  browser: z.object({ userAgent: z.string(), crossOriginIsolated: z.boolean() }).optional(),
+  browser: z
+    .object({
+      userAgent: z.string(),
+      crossOriginIsolated: z.boolean(),
+      /** The onnxruntime-web module the page loaded (e.g. ort.wasm.min.mjs). */
+      build: z.string().optional(),
+      /** The smallest step of performance.now() the page saw, ms (Chromium: 0.005 isolated, 0.1 not): the timer's resolution. */
+      timerStepMs: z.number().nonnegative().optional(),
+      /** Run by the headless driver (`--device browser-*`), not by a person. */
+      headless: z.boolean().optional(),
+    })
+    .optional(),
+  /** Where per-kernel times (the stage split) come from on this device, or why there are none. */
+  profiler: z.string().optional(),
 });
 
 export const Environment = z.object({
@@ -176,6 +190,7 @@ export const LayerResultFile = z.object({
 });
 
 export type Environment = z.infer<typeof Environment>;
+export type Speedup = z.infer<typeof Speedup>;
 export type Device = z.infer<typeof Device>;
 export type { StageResult } from '../engine/stages.ts';
 export type LayerResult = z.infer<typeof LayerResult>;
@@ -313,3 +328,67 @@ export type GenerateResult = z.infer<typeof GenerateResult>;
 export type GenerateResultFile = z.infer<typeof GenerateResultFile>;
 export type GenerationResolved = z.infer<typeof GenerationResolved>;
 export type GenerateConfigRecord = GenerateResultFile['config'];
+
+// ---------------------------------------------------------------------------
+// Decode-step comparisons (`attnbench decode`, the browser page)
+
+export const DECODE_SCHEMA = 'attnbench/decode@1';
+
+/** One attention type's decode step at one batch and context, measured in rounds alternating with the other types'. */
+export const DecodeResult = z.object({
+  attention: z.string(),
+  kvHeads: z.number().int().positive(),
+  /** Rows decoded at once. */
+  batch: z.number().int().positive(),
+  /** Keys the step attends to: the cached positions plus the new token. */
+  context: z.number().int().positive(),
+  parameters: z.number().int().positive(),
+  /** Bytes of the live KV cache the step reads (context − 1 positions, all rows and layers). */
+  kvCacheBytes: z.number().nonnegative(),
+  /** Wall time of one step (outputs read back), every timed step kept, in round order: sample r of every type comes from round r. */
+  stepMs: Samples,
+  /** Fewer timed steps than the default because the time budget allowed no more. */
+  budgetLimited: z.boolean(),
+  /** Rows / median step. */
+  tokensPerSecond: z.number().nonnegative(),
+  stages: z.array(Stage),
+  profiledRuns: z.number().int().nonnegative(),
+  /** Bytes the step's kernels moved plus the weights once (the engine's profiler; null where it does not report sizes). */
+  implementationBytes: z.number().nonnegative().nullable(),
+  /** The task's FLOPs and bytes (weights and the live cache read once, the new K/V rows and the logits written once). */
+  flops: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  gflops: z.number().nonnegative(),
+  gbps: z.number().nonnegative(),
+  computeFraction: z.number().nullable(),
+  memoryFraction: z.number().nullable(),
+  taskFloorMs: z.number().nullable(),
+  implementationFloorMs: z.number().nullable(),
+  flags: z.array(z.string()),
+  /** Multi-head's median step / this type's, from the same rounds, with its interval (null for multi-head, without it, or when either is wrong). */
+  speedup: Speedup.nullable(),
+  /** The prefill and the decode step's logits against the float64 reference (batch 1; `seq` is the context checked). */
+  verify: Verification.optional(),
+});
+
+export const DecodeFailure = z.object({
+  attention: z.string(),
+  batch: z.number(),
+  context: z.number(),
+  error: z.string(),
+});
+
+export const DecodeResultFile = z.object({
+  schema: z.literal(DECODE_SCHEMA),
+  environment: Environment,
+  config: recordOf(DecodeConfig),
+  /** The decoder's shape (positions: the largest context). */
+  model: ModelConfig,
+  results: z.array(DecodeResult),
+  failures: z.array(DecodeFailure).default([]),
+});
+
+export type DecodeResult = z.infer<typeof DecodeResult>;
+export type DecodeFailure = z.infer<typeof DecodeFailure>;
+export type DecodeResultFile = z.infer<typeof DecodeResultFile>;
+export type DecodeConfigRecord = DecodeResultFile['config'];

@@ -58,3 +58,6 @@ export function parseNameList(flag: string, text: string): string[] {
   if (items.some((s) => !s)) throw new UsageError(`${flag}: empty item in '${text}'`);
   return items;
 }
+
+/** Parse a positive integer or the word `auto` (e.g. `--repeats`). */
+export const parsePositiveOrAuto = (flag: string) => (text: string): number | 'auto' => (text.trim() === 'auto' ? 'auto' : positive(flag, text.trim()));
