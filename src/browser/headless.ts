@@ -53,6 +53,8 @@ export interface HeadlessOptions {
   signal?: AbortSignal;
   /** Close a page that sends nothing for this long (default 10 minutes). */
   silenceMs?: number;
+  /** How long the browser may take to start (default 60 s). */
+  launchTimeoutMs?: number;
 }
 
 const deviceOf = (d: string): BrowserDevice => {
@@ -146,7 +148,7 @@ async function drive(kind: RunKind, query: URLSearchParams, device: BrowserDevic
   let browser: Browser | undefined;
   try {
     server = await startServer({ pageDir: page.dir, port: 0, isolation: o.isolation !== false });
-    browser = await launch(o.webgpuFlag ?? ORT_BUILDS[device].provider === 'webgpu');
+    browser = await launch(o.webgpuFlag ?? ORT_BUILDS[device].provider === 'webgpu', o.launchTimeoutMs ?? 60_000);
     log(`${kind}: in headless ${browser.version()} (${device})${already ? `; ${already} configuration(s) already in the journal` : ''}`);
     return await talk(await browser.newPage(), `${server.url}?${query}`, reply, take, o);
   } finally {
@@ -156,10 +158,10 @@ async function drive(kind: RunKind, query: URLSearchParams, device: BrowserDevic
   }
 }
 
-async function launch(webgpu: boolean): Promise<Browser> {
+async function launch(webgpu: boolean, timeout: number): Promise<Browser> {
   const options = await chromiumLaunchOptions({ webgpu });
   try {
-    return await chromium.launch({ ...options, timeout: 60_000 });
+    return await chromium.launch({ ...options, timeout });
   } catch (e) {
     const first = (e instanceof Error ? e.message : String(e)).split('\n').find((l) => l.trim()) ?? 'unknown error';
     throw new UsageError(`the browser cannot start: ${first.trim()}`);

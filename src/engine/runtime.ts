@@ -62,4 +62,10 @@ export interface Runtime {
   createSession(model: Uint8Array, request?: SessionRequest): Promise<RuntimeSession>;
   /** The clock timed runs are measured with, in ms. */
   now(): number;
+  /**
+   * Called between rounds of timed runs and between configurations, never inside a timed
+   * run: a browser page's sessions run on its main thread, and without a moment for its event
+   * loop the page would not paint its progress or hear its cancel button until the end.
+   */
+  pause?(): Promise<void>;
 }

@@ -287,7 +287,10 @@ export async function measureDecodeGroup(
     let runs = 0;
     const samples = await runRounds(live, plan.rounds, async (t, round) => {
       const [ms] = await timeRuns(1, () => t.session.run(t.feeds), rt.now);
-      if (++runs % live.length === 0) hooks.onRound?.(round + 1, plan.rounds);
+      if (++runs % live.length === 0) {
+        hooks.onRound?.(round + 1, plan.rounds);
+        await rt.pause?.();
+      }
       return ms!;
     });
     const done = live.map((t, i) => ({ t, samples: samples[i]! }));
@@ -436,6 +439,7 @@ export async function decodeSweep(rt: Runtime, c: DecodeConfig, o: DecodeRunOpti
     for (const f of out.failures) o.onFailure?.(f);
     await o.sink?.(out.results, out.failures);
     tell({ doneMs: start + estimates[i]! });
+    await rt.pause?.();
   }
   const order = decodeGroups(c).flatMap((g) => specs.map((s) => ({ attention: variantLabel(s), ...g })));
   const rank = (r: DecodeResult) => order.findIndex((x) => sameDecode(x, r));

@@ -105,7 +105,10 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
     let runs = 0;
     const samples = await runRounds(live, plan.rounds, async (v, round) => {
       const [ms] = await timeRuns(1, () => v.session.run(v.feeds), rt.now);
-      if (++runs % live.length === 0) hooks.onRound?.(round + 1, plan.rounds);
+      if (++runs % live.length === 0) {
+        hooks.onRound?.(round + 1, plan.rounds);
+        await rt.pause?.();
+      }
       return ms!;
     });
     const done = live.map((v, i) => ({ v, samples: samples[i]! }));

@@ -149,6 +149,7 @@ export async function runSweep(rt: Runtime, grid: SweepGrid, o: SweepOptions): P
     for (const f of out.failures) o.onFailure?.(f);
     await o.sink?.(out.results, out.failures);
     tell({ doneMs: start + estimates[i]!, finished: progress.finished + group.length });
+    await rt.pause?.();
   }
   return { results: inGridOrder(grid, results), failures, ceilings, cancelled };
 }

@@ -10,6 +10,8 @@ import type { RunKind } from '../browser/protocol.ts';
 import { DecodeConfig } from '../config/decode.ts';
 import { configFields, type ConfigField } from '../config/fields.ts';
 import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
+import { decodeModel, decodeTypes } from '../measure/decode.ts';
+import { validateGrid } from '../measure/sweep.ts';
 import { configQuery, parseQuery } from '../config/query.ts';
 
 export interface FormSpec {
@@ -20,6 +22,8 @@ export interface FormSpec {
   defaults: Record<string, unknown>;
   /** Fields the page does not offer: a browser run always verifies, and cannot dump tensors. */
   hidden: readonly string[];
+  /** The checks across fields the CLI makes before any work (variants against heads and mode, types against the model). */
+  check: (config: never) => void;
 }
 
 export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
@@ -29,6 +33,7 @@ export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
     schema: LayersConfig,
     defaults: { ...MAIN_JOB_GRID, device: 'browser-wasm' },
     hidden: ['dump', 'verify'],
+    check: (c: LayersConfig) => void validateGrid(c),
   },
   decode: {
     kind: 'decode',
@@ -36,6 +41,7 @@ export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
     schema: DecodeConfig,
     defaults: { device: 'browser-wasm' },
     hidden: ['verify'],
+    check: (c: DecodeConfig) => void decodeTypes(c, decodeModel(c)),
   },
 };
 
@@ -77,6 +83,7 @@ export function renderForm(container: HTMLElement, spec: FormSpec, threads: numb
 export function parseRun(spec: FormSpec, params: URLSearchParams): { config: Record<string, unknown>; query: string } {
   const given = new URLSearchParams([...params].filter(([k]) => k !== 'run' && k !== 'probes'));
   const config = { ...parseQuery(spec.schema, given), verify: true };
+  spec.check(config as never);
   return { config, query: configQuery(spec.schema, config).toString() };
 }
 

@@ -110,7 +110,9 @@ $('run').addEventListener('click', () => {
     const { query } = parseRun(FORMS[current], formParams($(`form-${current}`))); // bad input is refused here, before anything starts
     const s = loadStored();
     if (hasUnsaved(s) && (s.kind !== current || s.query !== query)) throw new UsageError('this browser still holds finished configurations of another run: download or discard them first');
-    location.search = `run=${current}&${query}`;
+    // how the ceilings are probed is no part of the configuration: a page opened with probes=quick (tests) keeps it
+    const probes = new URLSearchParams(location.search).get('probes');
+    location.search = `run=${current}&${query}${probes ? `&probes=${encodeURIComponent(probes)}` : ''}`;
   } catch (e) {
     showMessage(errorText(e));
   }

@@ -51,6 +51,7 @@ export function webRuntime(ort: Ort, o: WebRuntimeOptions): Runtime {
   return {
     name: o.name,
     now: () => performance.now(),
+    pause: breathe,
     async createSession(model, request = {}): Promise<RuntimeSession> {
       const profile = request.profile ?? false;
       const records: JsepKernelRecord[] = [];
@@ -89,6 +90,14 @@ export function webRuntime(ort: Ort, o: WebRuntimeOptions): Runtime {
       };
     },
   };
+}
+
+/** Every 200 ms of work, one animation frame for the page: it paints its progress and hears its buttons (clicks need frames). */
+let lastBreath = 0;
+async function breathe(): Promise<void> {
+  if (performance.now() - lastBreath < 200) return;
+  await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  lastBreath = performance.now();
 }
 
 /**
