@@ -40,7 +40,9 @@ test('the schemas and the variants are exported as they are used', () => {
   const layer = api.buildLayer(api.parseVariant('grouped-query:2'), api.layerShape(api.parseVariant('grouped-query:2'), { batch: 1, seq: 4, heads: 4, headDim: 8 }), 'seed');
   assert.ok(layer.model.length > 0 && layer.stages.includes('qkv'));
   assert.equal(api.GenerateConfig.parse({}).preset, 'quick');
-  assert.deepEqual(Object.keys(api.jsonSchemas()), ['layers', 'generate']);
+  assert.deepEqual(Object.keys(api.jsonSchemas()), ['layers', 'generate', 'decode']);
+  assert.deepEqual(api.DecodeConfig.parse({}).attention, ['multi-head', 'multi-query-1', 'grouped-query:2']);
+  assert.equal(typeof api.runDecode, 'function');
   assert.equal(typeof api.report, 'function');
   assert.equal(typeof api.compare, 'function');
 });

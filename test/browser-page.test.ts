@@ -176,7 +176,7 @@ test("the native WebGPU build's wrong fused attention: a result marked WRONG, no
   assert.match(report.get('summary.md')!.toString(), /\| fused-gqa:2 \|.*\| WRONG \d/);
 });
 
-test('a page that dies mid-sweep loses no finished configuration: --resume runs only the rest', { timeout: 240_000 }, async () => {
+test('a page that dies mid-sweep loses no finished configuration: --resume runs only the rest; a silent page is closed', { timeout: 240_000 }, async () => {
   const out = path.join(tmpDir(), 'died.json');
   const c = { ...TINY, seq: [16, 32] };
   const controller = new AbortController();
@@ -191,6 +191,8 @@ test('a page that dies mid-sweep loses no finished configuration: --resume runs 
   assert.deepEqual(ran, ['multi-head@32', 'multi-query-1@32', 'grouped-query:4@32'], 'only what was missing');
   assert.equal(readLayerFile(out).results.length, 6);
   assert.equal(file.results.length, 6);
+  // a page that stops talking (a hung GPU program, a lost device) is closed by the watchdog, not waited for
+  await assert.rejects(runHeadless(c, { ...quiet, silenceMs: 1 }), /^Error: the page sent nothing for 0 s and was closed after 0 finished configuration\(s\)$/);
 });
 
 test('refusals, one line each: threads without isolation, no WebGPU adapter, a browser that cannot start, --dump', { timeout: 180_000 }, async () => {
