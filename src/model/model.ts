@@ -89,6 +89,7 @@ export class DecoderModel {
       threads: this.settings.threads,
       graphOpt: this.settings.graphOpt ?? 'all',
       spinning: false,
+      memPattern: false,
       profile: this.settings.profile ?? false,
       ...(this.settings.optimizedModelPath ? { optimizedModelPath: this.settings.optimizedModelPath } : {}),
     };
