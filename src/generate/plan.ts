@@ -143,9 +143,11 @@ interface TypeMemory {
 
 /**
  * One type's predicted memory. Resident for the whole run (the types run interleaved, so
- * every type's model and cache live together): the weights, the engine's pre-packed copy of
- * them, and the KV cache at its final capacity (half again for beam search's reorder
- * scratch). Transient: the logits and the prefill's activations.
+ * every type's model and cache live together): the engine's weights and its pre-packed copy
+ * of them, and the KV cache at its final capacity (half again for beam search's reorder
+ * scratch). Transient: while its model is built, the weights' JS arrays and their serialised
+ * copy (released once the session exists); during a run, the logits and the prefill's
+ * activations.
  */
 function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): TypeMemory {
   const g = modelKvHeads(model, spec);
@@ -155,7 +157,7 @@ function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, ch
   const kv = predictedKvBytes(cache, roundUp(promptLength + maxNewTokens, c.cacheChunk)) * (c.numBeams > 1 ? 1.5 : 1);
   const logits = 4 * rows * model.vocab * 4;
   const prefill = c.kvCache ? 4 * rows * promptLength * (promptLength * model.heads + 4 * model.inner) * 2 : 4 * rows * (promptLength + maxNewTokens) ** 2 * model.heads * 2;
-  return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv, transient: logits + prefill };
+  return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv, transient: Math.max(2 * 4 * params, logits + prefill) };
 }
 
 /** Refuse when the types' resident memory together plus the largest transient exceeds what is free. */

@@ -84,6 +84,7 @@ export class DecoderModel {
   }
 
   private async createEngine(rows: number): Promise<Engine> {
+    if (this.hostWeightsReleased) throw new Error(`no session for ${rows} rows: the weights' arrays were released`);
     const g = buildStepGraph(this.packed, rows, this.weightsAs);
     const options = {
       threads: this.settings.threads,
@@ -145,6 +146,20 @@ export class DecoderModel {
     if (!selfMask) this.zeros.set(rows, (selfMask = new Float32Array(rows)));
     return this.forward({ rows, seq: 1, tokens, positions, selfMask }, cache);
   }
+
+  /**
+   * Let go of the weights' JS arrays once the sessions that need them exist (constant
+   * weights live in the engine from then on): a run that keeps several models side by side
+   * would otherwise hold every model's weights twice. No session for another row count can
+   * be created afterwards.
+   */
+  releaseHostWeights(): void {
+    if (this.weightsAs !== 'constant') return;
+    this.hostWeightsReleased = true;
+    (this as { packed: PackedModel }).packed = { ...this.packed, tensors: {} };
+  }
+
+  private hostWeightsReleased = false;
 
   /** The session of `rows` (for its profiler), if created. */
   engine(rows: number): Engine | undefined {
