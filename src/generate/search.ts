@@ -20,6 +20,18 @@ export interface StepModel {
   reorder(src: Int32Array): void | Promise<void>;
 }
 
+/**
+ * A source whose device picks the greedy token itself (an ArgMax in the step graph), so
+ * only ids come back, not rows × vocab logits. `avoid` is a token the choice must skip (eos
+ * before --min-new-tokens), or −1.
+ */
+export interface GreedyStepModel extends StepModel {
+  prefillIds(avoid: number): Promise<Int32Array>;
+  stepIds(tokens: Int32Array, avoid: number): Promise<Int32Array>;
+}
+
+const choosesOnDevice = (m: StepModel): m is GreedyStepModel => 'stepIds' in m && 'prefillIds' in m;
+
 export interface SearchOptions {
   maxNewTokens: number;
   minNewTokens: number;
@@ -41,7 +53,7 @@ export type Generated = number[][];
 const rowOf = (logits: Float32Array, r: number, v: number) => logits.slice(r * v, (r + 1) * v);
 
 /** argmax skipping index `skip` (the first maximum on ties). */
-function argmaxExcept(row: Float32Array, skip: number): number {
+export function argmaxExcept(row: Float32Array, skip: number): number {
   let best = skip === 0 ? 1 : 0;
   for (let i = best + 1; i < row.length; i++) if (i !== skip && row[i]! > row[best]!) best = i;
   return best;
@@ -52,6 +64,7 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
   const rng = new Rng(o.seed);
   const out: Generated = Array.from({ length: m.rows }, () => []);
   const unfinished = new Array<boolean>(m.rows).fill(true);
+  if (!o.doSample && choosesOnDevice(m)) return greedyOnDevice(m, o, out, unfinished);
   let logits = await m.prefill();
   for (let t = 0; t < o.maxNewTokens; t++) {
     const next = new Int32Array(m.rows);
@@ -71,6 +84,23 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
     }
     if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
     logits = await m.step(next);
+  }
+  return out;
+}
+
+/** Greedy with the argmax taken on the device: the same choices as reading the logits (first maximum, eos skipped before min tokens). */
+async function greedyOnDevice(m: GreedyStepModel, o: SearchOptions, out: Generated, unfinished: boolean[]): Promise<Generated> {
+  const avoid = (t: number) => (t < o.minNewTokens ? o.eos : -1);
+  let ids = await m.prefillIds(avoid(0));
+  for (let t = 0; t < o.maxNewTokens; t++) {
+    const next = new Int32Array(m.rows);
+    for (let r = 0; r < m.rows; r++) {
+      next[r] = unfinished[r] ? ids[r]! : o.pad;
+      out[r]!.push(next[r]!);
+      if (next[r] === o.eos) unfinished[r] = false;
+    }
+    if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
+    ids = await m.stepIds(next, avoid(t + 1));
   }
   return out;
 }

@@ -6,9 +6,12 @@
  *  - compute: float32 MatMul GFLOP/s over the kernel's own time (the engine's profiler),
  *    for a large square product (its B operand an input, and a pre-packed constant) and for
  *    the shapes the run itself multiplies;
- *  - memory: a streaming read — ReduceSum over 256 MiB, several times the last-level cache —
- *    over its kernel time; a JS buffer copy (read + write counted) is kept as a second
- *    figure, never used by a floor.
+ *  - memory: streaming through the engine over buffers several times the last-level cache,
+ *    bytes over kernel time — a read (ReduceSum over 256 MiB) and an elementwise Add (two
+ *    64 MiB inputs read, one written: its reads and its write counted), because the floors
+ *    count every byte a kernel reads or writes at one rate, so the rate must bound both
+ *    (measured here, an Add moves its bytes faster than ReduceSum reads them); a JS buffer
+ *    copy (read + write counted) is kept as a second figure, never used by a floor.
  *
  * A ceiling must bound what is measured, and this host drifts by 20–40 % within minutes:
  * the bound is the FASTEST sample of every probe taken in the run (the sweep probes again
@@ -42,6 +45,8 @@ export const Probe = z.object({
   label: z.string(),
   matmul: z.array(z.object({ shape: z.string(), flops: z.number().positive(), gflops: Samples })),
   readGBps: Samples,
+  /** An elementwise Add over buffers past the cache: bytes read and written over kernel time. */
+  streamGBps: Samples,
   copyGBps: Samples,
 });
 export type Probe = z.infer<typeof Probe>;
@@ -57,7 +62,7 @@ export const CpuPeak = z.object({
 export const Ceilings = z.object({
   /** The compute bound: the fastest MatMul sample of any probe, GFLOP/s over kernel time. */
   matmulGflops: z.number().positive(),
-  /** The memory bound: the fastest streaming-read sample of any probe, GB/s over kernel time. */
+  /** The memory bound: the fastest streaming sample of any probe (a read, or an Add's reads and write), GB/s over kernel time. */
   readGBps: z.number().positive(),
   /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
   copyGBps: z.number().positive(),
@@ -79,8 +84,8 @@ export interface ProbeOptions {
   label?: string;
 }
 
-const FULL = { square: 2048, readMiB: 256, copyMiB: 64, runs: 15 };
-const QUICK = { square: 256, readMiB: 4, copyMiB: 4, runs: 5 };
+const FULL = { square: 2048, readMiB: 256, streamMiB: 64, copyMiB: 64, runs: 15 };
+const QUICK = { square: 256, readMiB: 4, streamMiB: 4, copyMiB: 4, runs: 5 };
 /** Products larger than this are probed at fewer rows: the rate is what matters, and a probe must stay short. */
 const MAX_PROBE_FLOPS = 2e10;
 
@@ -118,6 +123,22 @@ export async function probeRead(mib: number, threads: number, graphOpt: GraphOpt
     const x = f32(new Float32Array(rows * 1024).fill(1), [rows, 1024]);
     await timeRuns(2 + runs, () => e.run({ x }));
     return kernelMs(e, 2).map((ms) => (rows * 1024 * F32) / ms / 1e6);
+  } finally {
+    await e.release();
+  }
+}
+
+/** GB/s of each of `runs` elementwise Adds of two `mib` MiB tensors: two reads and one write over the kernel time. */
+export async function probeStream(mib: number, threads: number, graphOpt: GraphOpt, runs: number): Promise<number[]> {
+  const n = (mib * 2 ** 20) / F32;
+  const g = new GraphBuilder('probe-stream');
+  g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
+  const e = await Engine.create(g.toBytes(), { threads, graphOpt, profile: true });
+  try {
+    const a = f32(new Float32Array(n).fill(1), [n]);
+    const b = f32(new Float32Array(n).fill(2), [n]);
+    await timeRuns(2 + runs, () => e.run({ a, b }));
+    return kernelMs(e, 2).map((ms) => (3 * n * F32) / ms / 1e6);
   } finally {
     await e.release();
   }
@@ -170,8 +191,9 @@ export async function probe(o: ProbeOptions): Promise<Probe> {
     matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(await probeMatmul(s, o.threads, o.graphOpt, p.runs)) });
   }
   const readGBps = withSamples(await probeRead(p.readMiB, o.threads, o.graphOpt, p.runs));
+  const streamGBps = withSamples(await probeStream(p.streamMiB, o.threads, o.graphOpt, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
-  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, copyGBps };
+  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
 }
 
 const fastest = (xs: readonly number[]) => Math.max(...xs);
@@ -182,14 +204,15 @@ export function ceilingsOf(probes: readonly Probe[], threads: number, quick = fa
   const p = quick ? QUICK : FULL;
   return {
     matmulGflops: fastest(probes.flatMap((x) => x.matmul.flatMap((m) => m.gflops.samples))),
-    readGBps: fastest(probes.flatMap((x) => x.readGBps.samples)),
+    readGBps: fastest(probes.flatMap((x) => [...x.readGBps.samples, ...x.streamGBps.samples])),
     copyGBps: fastest(probes.flatMap((x) => x.copyGBps.samples)),
     peak: cpuPeak(threads),
     probes: [...probes],
     method:
       `the fastest sample of every probing in the run (${probes.length}): float32 MatMul GFLOP/s over the kernel time from the engine's profiler ` +
       `(${p.square}³ with B an input and a constant, and the run's own products, ${p.runs} runs each after 2 warm-up); ` +
-      `a streaming read, ReduceSum over ${p.readMiB} MiB, over its kernel time; a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
+      `streaming through the engine over its kernel time, a ReduceSum over ${p.readMiB} MiB and an Add of two ${p.streamMiB} MiB tensors (its reads and its write counted); ` +
+      `a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
       (quick ? ' — QUICK probes for tests: these bound nothing' : ''),
   };
 }
