@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { GRAPH_OPTS } from '../engine/session.ts';
 
@@ -35,7 +36,7 @@ export const LayersConfig = z.object({
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
-  seed: count().describe('random seed for inputs and weights').default(1),
+  seed: seedSchema().describe('random seed for inputs and weights').default(1),
 });
 export type LayersConfig = z.output<typeof LayersConfig>;
 /** What a caller gives: any field may be left out for its default. */

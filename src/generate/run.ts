@@ -36,7 +36,7 @@ export interface GenerateRunOptions {
 
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   const config = parseConfig(GenerateConfig, input);
-  const plan = planGenerate(config);
+  const plan = planGenerate(config, options.out);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const loaded = loadWeights(plan, log);
   const ceilings = options.ceilings ?? (log("measuring this machine's ceilings (matmul GFLOP/s, copy GB/s)..."), await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false }));
