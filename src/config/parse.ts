@@ -26,3 +26,6 @@ export const seedSchema = () =>
     .int({ error: (issue) => (issue.code === 'too_big' ? seedTooBig : undefined) })
     .nonnegative()
     .max(SEED_MAX, { message: seedTooBig });
+
+/** The most values a list field takes (a --batch or --seq range is counted before it is built). */
+export const MAX_LIST = 10_000;

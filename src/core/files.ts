@@ -65,11 +65,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
-/** The text of `file`; a file that cannot be read is a UsageError naming it and the reason. */
+/** The largest text file read whole (result files and journals are megabytes; more is not one of them). */
+export const MAX_TEXT_BYTES = 512 * 2 ** 20;
+
+/** The text of `file`; a file that cannot be read, or is too large to be one we write, is a UsageError naming it and the reason. */
 export function readText(file: string): string {
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_TEXT_BYTES) throw new UsageError(`${file}: ${(size / 2 ** 20).toFixed(0)} MiB is too large to be a result file (at most ${MAX_TEXT_BYTES / 2 ** 20} MiB are read)`);
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
 }
