@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
-import { writeFileAtomic } from '../core/files.ts';
+import { writeOrFallback } from '../core/outputs.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { runGenerate } from '../generate/run.ts';
 import { runLayers } from '../profile/run-layers.ts';
@@ -33,7 +33,7 @@ export function mainJobCommand(): Command {
         guardJournal(out, flags);
         const file = await runLayers(config, { out, resume: flags.resume, progress: flags.progress });
         const table = formatTable(layerTable(file.results), flags.format);
-        writeFileAtomic(files.table, table);
+        writeOrFallback(files.table, table, 'layers-table');
         process.stdout.write(table);
         process.stderr.write(`wrote ${out} and ${files.table}\n`);
         // the quick generation comparison (attnbench generate --preset quick), sharing the sweep's ceilings

@@ -6,6 +6,7 @@
  * leaves behind is recognised by the dead PID it names (stale locks, stale temporary files).
  */
 
+import fs from 'node:fs';
 import os from 'node:os';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -58,13 +59,26 @@ export function onExit(task: () => void): () => void {
   };
 }
 
-/** Whether a process with this PID exists on this machine (EPERM: it exists, as another user). */
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/**
+ * Whether a process with this PID runs on this machine (EPERM: it exists, as another user).
+ * A zombie does not count: a process killed outright whose parent died too may wait a long
+ * time to be reaped, and it holds nothing any more.
+ */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (!HAS_PROC) return true; // not Linux: kill() is all there is to ask
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false; // it ended just now
   }
 }
