@@ -120,6 +120,9 @@ test('each strategy stops at the step whose logits are not finite, naming it', a
   // the fused check leaves greedy's choice as it was: the first maximum, eos skipped when asked
   assert.equal(argmaxExcept(Float32Array.of(1, 3, 3, 2), -1), 1);
   assert.equal(argmaxExcept(Float32Array.of(5, 3, 4), 0), 2);
+  assert.equal(argmaxExcept(Float32Array.of(3, 5, 5), 1), 2, 'the skipped index ties with a later one');
+  assert.equal(argmaxExcept(Float32Array.of(5, 3, 5), 2), 0);
+  assert.equal(argmaxExcept(Float32Array.of(1, 2), 7), 1, 'a skip beyond the vocabulary skips nothing');
   assert.equal(argmaxExcept(Float32Array.of(-Infinity, 0), -1), -1, '−∞ from the model is not finite either');
 });
 
