@@ -45,7 +45,7 @@ export interface GenerateRunOptions {
 
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   const config = parseConfig(GenerateConfig, input);
-  const plan = planGenerate(config);
+  const plan = planGenerate(config, options.out);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const loaded = loadWeights(plan, log);
   const ceilings =
