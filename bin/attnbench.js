@@ -13,11 +13,19 @@
 // with one killed by SIGKILL (bin/worker-guard.js). Under npm (npx attnbench, npm run),
 // npm's `sh -c` stands between npm and us and dies of npm's SIGTERM without passing it on,
 // so there the launcher also ends the worker when its own parent goes away.
+//
+// WebGPU: a command line with `--device webgpu` (or `--device=webgpu`) needs a worker started
+// with a working Vulkan setup in its environment (the loader's folder on LD_LIBRARY_PATH,
+// which the C library reads only at a process's start, and the driver manifests). So the
+// launcher chooses one BEFORE it starts the worker (src/device/choice.ts: the user's
+// variables, the system's drivers, then the SwiftShader that npm ci brings; cached), and
+// refuses with one line and exit code 2 when none works.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webGpuEnv } from './webgpu-env.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -28,8 +36,11 @@ if (env.ATTNBENCH_MALLOC !== 'default') {
   env.MALLOC_TRIM_THRESHOLD_ ??= '68719476736';
 }
 
+const run = entry();
+if (wantsWebGpu(process.argv.slice(2)) && !env.ATTNBENCH_WEBGPU) Object.assign(env, await chooseWebGpu(run.fromSource));
+
 const guard = ['--import', new URL('./worker-guard.js', import.meta.url).href];
-const child = spawn(process.execPath, [...guard, ...entry(), ...process.argv.slice(2)], { stdio: 'inherit', env });
+const child = spawn(process.execPath, [...guard, ...run.args, ...process.argv.slice(2)], { stdio: 'inherit', env });
 
 for (const sig of SIGNALS) process.on(sig, () => child.kill(sig));
 if (process.env.npm_lifecycle_script !== undefined) watchParent();
@@ -45,19 +56,38 @@ child.on('exit', (code, signal) => {
 
 /** The node arguments that run the CLI: dist/ if it is current, else src/ through tsx. */
 function entry() {
-  const dist = path.join(root, 'dist/cli/main.js');
+  const dist = { args: [path.join(root, 'dist/cli/main.js')], fromSource: false };
   const src = path.join(root, 'src/cli/main.ts');
-  const viaTsx = () => ['--import', import.meta.resolve('tsx/esm'), src];
+  const viaTsx = () => ({ args: ['--import', import.meta.resolve('tsx/esm'), src], fromSource: true });
   if (env.ATTNBENCH_SOURCE === 'tsx') return viaTsx();
   // an installed package has no src/: dist/ is all there is
-  if (!fs.existsSync(src)) return [dist];
-  if (fs.existsSync(dist) && newestMtimeMs(path.join(root, 'src')) < buildStartedMs()) return [dist];
+  if (!fs.existsSync(src)) return dist;
+  if (fs.existsSync(dist.args[0]) && newestMtimeMs(path.join(root, 'src')) < buildStartedMs()) return dist;
   try {
     return viaTsx();
   } catch {
     process.stderr.write('attnbench: dist/ is older than src/ and tsx is not installed: run `npm run build`\n');
     process.exit(2);
   }
+}
+
+/** Does the command line ask for the WebGPU device? (Other device names are the CLI's to refuse.) */
+function wantsWebGpu(args) {
+  return args.some((a, i) => a === '--device=webgpu' || (a === '--device' && args[i + 1] === 'webgpu'));
+}
+
+/** The variables that give the worker a WebGPU adapter; on failure, the one-line refusal and exit code 2. */
+async function chooseWebGpu(fromSource) {
+  const r = await webGpuEnv({ root, fromSource, env });
+  if (!r.ok) {
+    process.stderr.write(`attnbench: error: ${r.refusal}\n`);
+    process.exit(2);
+  }
+  if (!r.choice.cached) {
+    const a = r.choice.adapter;
+    process.stderr.write(`attnbench: WebGPU on ${a.description || a.driver} (${r.choice.source}${a.software ? ', a software adapter: not a GPU speed' : ''})\n`);
+  }
+  return r.env;
 }
 
 function buildStartedMs() {

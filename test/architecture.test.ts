@@ -15,6 +15,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['table'],
   ['timing'],
   ['engine'],
+  ['device'],
   ['roofline'],
   ['attention'],
   ['model'],

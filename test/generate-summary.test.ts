@@ -12,7 +12,7 @@ import { summarize, withSamples } from '../src/timing/stats.ts';
 // 2 layers, hidden 32 in 4 heads of 8, 64 positions, vocabulary 300; 3 rows
 const model = gpt2Config({ layers: 2, hidden: 32, heads: 4, positions: 64, vocab: 300 });
 const ROWS = 3;
-const probe = { at: 'now', label: 'made up', matmul: [{ shape: '1×1×1', flops: 2, gflops: withSamples([90, 100]) }], readGBps: withSamples([9, 10]), copyGBps: withSamples([7, 8]) };
+const probe = { at: 'now', label: 'made up', matmul: [{ shape: '1×1×1', flops: 2, gflops: withSamples([90, 100]) }], readGBps: withSamples([9, 10]), streamGBps: withSamples([8, 9]), copyGBps: withSamples([7, 8]) };
 const ceilings: Ceilings = { matmulGflops: 100, readGBps: 10, copyGBps: 8, peak: null, probes: [probe], method: 'made up' };
 const context: SummaryContext = { model, rows: ROWS, kvCache: true, ceilings };
 

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { kvHeads, parseVariant } from '../src/attention/spec.ts';
 import { parseIntList, parseNameList } from '../src/config/lists.ts';
+import { LayersConfig } from '../src/config/layers.ts';
+import { MAX_LIST, parseConfig } from '../src/config/parse.ts';
+import { readText } from '../src/core/files.ts';
+import { tmpDir } from './helpers.ts';
 import { UsageError } from '../src/core/errors.ts';
 
 test('lists and ranges', () => {
@@ -26,6 +32,23 @@ test('bad lists name the flag and the reason', () => {
     ['1.5', /not a positive integer/],
   ];
   for (const [text, re] of bad) assert.throws(() => parseIntList('--seq', text), (e: Error) => e instanceof UsageError && re.test(e.message), text);
+});
+
+test('sizes are checked before anything is built: a range is counted, not expanded; the grid is capped', () => {
+  assert.throws(() => parseIntList('--seq', '1-1000000000'), /--seq: '1-1000000000' holds 1000000000 values; a list takes at most 10000/);
+  assert.throws(() => parseIntList('--seq', `1-${MAX_LIST},20000`), /holds 10001 values/);
+  assert.equal(parseIntList('--seq', '1-4294967296*2').length, 33);
+  assert.equal(parseIntList('--seq', `1-${MAX_LIST}`).length, MAX_LIST);
+  assert.throws(
+    () => parseConfig(LayersConfig, { batch: parseIntList('--batch', '1-1000'), seq: parseIntList('--seq', '1-1000') }),
+    /--seq: the grid holds 4000000 configurations \(variants × batch × seq\); one sweep takes at most 100000/,
+  );
+  // a file far larger than any result file is refused before it is read (a sparse file: no disk used)
+  const huge = path.join(tmpDir(), 'huge.json');
+  fs.writeFileSync(huge, '');
+  fs.truncateSync(huge, 600 * 2 ** 20);
+  assert.throws(() => readText(huge), /huge\.json: 600 MiB is too large to be a result file \(at most 512 MiB are read\)/);
+  fs.rmSync(huge);
 });
 
 test('variant names, aliases and group counts', () => {

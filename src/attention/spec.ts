@@ -46,7 +46,7 @@ const GROUPED: ReadonlySet<VariantKind> = new Set(['grouped-query', 'fused-gqa']
 /** Parse one variant name such as `multi-query-1`, `MultiQuery1` or `grouped-query:4`. */
 export function parseVariant(text: string): VariantSpec {
   const [rawName = '', rawGroups, ...rest] = text.trim().split(':');
-  const kind = ALIASES[rawName] ?? (VARIANT_KINDS as readonly string[]).find((k) => k === rawName);
+  const kind = (Object.hasOwn(ALIASES, rawName) ? ALIASES[rawName] : undefined) ?? (VARIANT_KINDS as readonly string[]).find((k) => k === rawName);
   if (!kind || rest.length > 0) {
     throw new UsageError(`unknown variant '${text}' (known: ${VARIANT_KINDS.join(', ')}, ${Object.keys(ALIASES).join(', ')})`);
   }

@@ -11,10 +11,10 @@ const parsePercent = (text: string): number => {
 
 export function compareCommand(): Command {
   return new Command('compare')
-    .description('compare two result files: ratio B/A of the median times per configuration, with the spread of both')
+    .description('compare two result files: ratio B/A of the median times per configuration, with its 95% interval and the spread of both; configurations of another model shape or settings are listed as not comparable')
     .argument('<a>', 'the baseline result file')
     .argument('<b>', 'the result file to compare against it')
-    .option('--fail-above <pct>', 'exit with status 1 when a configuration got slower by more than PCT percent, beyond the noise', parsePercent)
+    .option('--fail-above <pct>', 'exit with status 1 when a configuration got slower beyond the noise (its whole 95% interval of B/A above 1) by more than PCT percent', parsePercent)
     .addOption(new Option('--format <fmt>', 'output format').choices(['md', 'json']).default('md'))
     .action((a: string, b: string, flags: { failAbove?: number; format: 'md' | 'json' }) => {
       const c = compareRuns(loadRun(a), loadRun(b));

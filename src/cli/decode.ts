@@ -1,6 +1,7 @@
 /** `attnbench decode`: flags → `runDecode` → the table on stdout. */
 import { Command, Option } from 'commander';
 import { DecodeConfig } from '../config/decode.ts';
+import { checkOutputFile } from '../core/outputs.ts';
 import { parsePositiveOrAuto } from '../config/lists.ts';
 import { runDecode } from '../profile/run-decode.ts';
 import { decodeTable } from '../results/tables.ts';
@@ -17,6 +18,8 @@ export function decodeCommand(): Command {
     .option('--out <file>', 'write the JSON result file (attnbench/decode@1)')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: { format: TableFormat; out?: string; progress: boolean }) => {
+      // an output that cannot be written is refused before the work, not after it
+      if (flags.out !== undefined) checkOutputFile('--out', flags.out);
       const file = await runDecode(configFromFlags(DecodeConfig, flags), { ...(flags.out ? { out: flags.out } : {}), progress: flags.progress, quickCeilings: quickProbes() });
       process.stdout.write(formatTable(decodeTable(file.results), flags.format));
       if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);

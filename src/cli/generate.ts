@@ -37,9 +37,10 @@ export function generateCommand(): Command {
     .option('--out <file>', 'write the JSON result (attnbench/generate@2)')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: { printText: boolean; out?: string; progress: boolean }) => {
-      const file = await runGenerate(configFromFlags(GenerateConfig, flags), { ...(flags.out ? { out: flags.out } : {}), progress: flags.progress, quickCeilings: quickProbes() });
+      // --out '' is refused by the output check (in the plan), never taken for "no file"
+      const file = await runGenerate(configFromFlags(GenerateConfig, flags), { ...(flags.out !== undefined ? { out: flags.out } : {}), progress: flags.progress, quickCeilings: quickProbes() });
       process.stdout.write(formatGenerate(file, flags.printText));
-      if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
+      if (flags.out !== undefined) process.stderr.write(`wrote ${flags.out}\n`);
     });
   return cmd;
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { SEED_LAYER } from '../config/layers.ts';
 import { readJson } from '../core/files.ts';
+import { checkOutputFile } from '../core/outputs.ts';
 import { fromLegacy } from '../report/legacy.ts';
 import { writeLayerFile } from '../results/io.ts';
 import { parsePositive } from '../config/lists.ts';
@@ -14,6 +15,7 @@ export function importLegacyCommand(): Command {
     .option('--heads <n>', 'query heads the file was measured with (the seed: 16)', parsePositive('--heads'), SEED_LAYER.heads)
     .option('--head-dim <n>', 'head size the file was measured with (the seed: 64)', parsePositive('--head-dim'), SEED_LAYER.headDim)
     .action((file: string, flags: { out: string; heads: number; headDim: number }) => {
+      checkOutputFile('--out', flags.out);
       const result = fromLegacy(readJson(file), file, { heads: flags.heads, headDim: flags.headDim });
       writeLayerFile(flags.out, result);
       process.stderr.write(`wrote ${flags.out}: ${result.results.length} configurations imported from ${file}\n`);

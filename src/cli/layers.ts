@@ -3,9 +3,12 @@ import { quickProbes } from './env.ts';
 import { Command, Option } from 'commander';
 import { LayersConfig } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
-import { writeFileAtomic } from '../core/files.ts';
+import { writeOrFallback } from '../core/outputs.ts';
 import { runLayers } from '../profile/run-layers.ts';
 import { toLegacy } from '../report/legacy.ts';
+import { journalPath, readJournal } from '../results/io.ts';
+import { acquireLock } from '../results/lock.ts';
+import { checkLayerOutputs } from '../results/outputs.ts';
 import { layerTable } from '../results/tables.ts';
 import { formatTable, TABLE_FORMATS, type TableFormat } from '../table/table.ts';
 import { parsePositiveOrAuto } from '../config/lists.ts';
@@ -27,23 +30,49 @@ export function addLayerOptions(cmd: Command, hints: Record<string, FlagHint> = 
     .option('--no-progress', 'no progress bar on stderr');
 }
 
+/** The flags that say what to do with a journal left by an earlier run. */
+export function addJournalOptions(cmd: Command): Command {
+  return cmd
+    .option('--resume', 'continue an interrupted sweep from the journal beside its result file', false)
+    .option('--overwrite', 'discard the finished results in a journal left by an earlier, interrupted run', false);
+}
+
+/**
+ * Refuse to start a sweep that would discard the finished work in a journal left by an
+ * earlier run: it is continued with --resume or discarded knowingly with --overwrite.
+ */
+export function guardJournal(out: string, o: { resume: boolean; overwrite: boolean }): void {
+  if (o.resume || o.overwrite) return;
+  const finished = readJournal(journalPath(out)).length;
+  if (finished > 0) {
+    throw new UsageError(`${journalPath(out)}: holds ${finished} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
+  }
+}
+
 export function layersCommand(): Command {
   const cmd = new Command('layers').description('profile attention layers over a grid of variants, batch sizes and sequence lengths');
-  addLayerOptions(cmd)
-    .option('--out <file>', 'write the JSON result file (atomically; a journal beside it while running)')
-    .option('--resume', 'continue an interrupted sweep from the journal beside --out', false)
+  addJournalOptions(addLayerOptions(cmd).option('--out <file>', 'write the JSON result file (atomically; a journal beside it while running)'))
     .option('--legacy-out <file>', "also write the results in the seed's format (profile_attention_types.json), for its notebook")
-    .action(async (flags: OutputFlags & { out?: string; resume: boolean; legacyOut?: string; profileRuns: number }) => {
+    .action(async (flags: OutputFlags & { out?: string; resume: boolean; overwrite: boolean; legacyOut?: string; profileRuns: number; dump?: string }) => {
       // refuse before the sweep, not after it: the seed's format is made of the stage split
-      if (flags.legacyOut && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
-      const file = await runLayers(configFromFlags(LayersConfig, flags), { ...(flags.out ? { out: flags.out } : {}), resume: flags.resume, progress: flags.progress, quickCeilings: quickProbes() });
-      process.stdout.write(formatTable(layerTable(file.results), flags.format));
-      if (flags.out) process.stderr.write(`wrote ${flags.out}\n`);
-      if (flags.legacyOut) {
-        writeFileAtomic(flags.legacyOut, toLegacy(file.results));
-        process.stderr.write(`wrote ${flags.legacyOut} (the seed's format)\n`);
+      if (flags.legacyOut !== undefined && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
+      const config = configFromFlags(LayersConfig, flags);
+      checkLayerOutputs({ out: flags.out, legacyOut: flags.legacyOut, dump: flags.dump });
+      // one run per output: a second one on the same file is refused while this one holds it
+      const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: (l) => process.stderr.write(l + '\n') });
+      try {
+        if (flags.out !== undefined) guardJournal(flags.out, flags);
+        const file = await runLayers(config, { ...(flags.out !== undefined ? { out: flags.out } : {}), resume: flags.resume, progress: flags.progress, quickCeilings: quickProbes() });
+        process.stdout.write(formatTable(layerTable(file.results), flags.format));
+        if (flags.out !== undefined) process.stderr.write(`wrote ${flags.out}\n`);
+        if (flags.legacyOut !== undefined) {
+          writeOrFallback(flags.legacyOut, toLegacy(file.results), 'layers-legacy');
+          process.stderr.write(`wrote ${flags.legacyOut} (the seed's format)\n`);
+        }
+        if (file.failures.length) process.stderr.write(`${file.failures.length} configuration(s) failed; see "failures" in the result\n`);
+      } finally {
+        lock?.release();
       }
-      if (file.failures.length) process.stderr.write(`${file.failures.length} configuration(s) failed; see "failures" in the result\n`);
     });
   return cmd;
 }

@@ -1,11 +1,12 @@
 /**
  * The command line: a thin layer over the typed API. Every command's bad input ends in
- * a one-line error on stderr and exit code 2.
+ * a one-line error on stderr and exit code 2. An error nobody expected (a bug) ends in one
+ * line too, with exit code 1 and a request to report it; ATTNBENCH_DEBUG=1 adds its stack.
  */
-import { Command, CommanderError } from 'commander';
-import { UsageError } from '../core/errors.ts';
+import { Command } from 'commander';
 import { compareCommand } from './compare.ts';
 import { decodeCommand } from './decode.ts';
+import { failWith } from './fail.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
@@ -38,16 +39,13 @@ export async function main(argv: string[]): Promise<number> {
     // a command may fail without an error by setting the exit code (compare --fail-above: 1)
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander has already printed its one-line message
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
-    }
-    if (e instanceof UsageError) {
-      process.stderr.write(`attnbench: error: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return failWith(e);
   }
+}
+
+// errors raised outside the command's promise (a callback, a stream) end the same way
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (e: unknown) => process.exit(failWith(e)));
 }
 
 process.exitCode = await main(process.argv.slice(2));

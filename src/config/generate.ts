@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { logicalCores } from '../core/platform.ts';
+import { seedSchema } from './parse.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
@@ -42,7 +43,7 @@ export const GenerateConfig = z.object({
   temperature: z.number().describe('sampling temperature').default(1),
   topK: count().describe('sample from the k most likely tokens (0: all)').default(50),
   topP: z.number().describe('sample from the smallest set of tokens whose probability reaches p').default(1),
-  seed: count().describe('random seed (weights, prompts, sampling)').default(1),
+  seed: seedSchema().describe('random seed (weights, prompts, sampling)').default(1),
   numBeams: positive().describe('beam search with n beams').default(1),
   lengthPenalty: z.number().describe('beam search: score = sum logprobs / length^x').default(1),
   earlyStopping: EarlyStopping.describe('beam search stops: true (n finished), false (heuristic), never').default(false),

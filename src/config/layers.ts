@@ -7,6 +7,7 @@
  * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
  */
 import { z } from 'zod';
+import { MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { logicalCores } from '../core/platform.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
@@ -26,10 +27,11 @@ export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
 
 export const LayersConfig = z.object({
-  variants: z.array(z.string()).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
-  batch: z.array(positive()).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
+  variants: z.array(z.string()).max(MAX_LIST).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
+  batch: z.array(positive()).max(MAX_LIST).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
   seq: z
     .array(positive())
+    .max(MAX_LIST)
     .describe('sequence lengths (e.g. 64-1984+128)')
     .default(() => Array.from({ length: 16 }, (_, i) => 64 + 128 * i)),
   heads: positive().describe('query heads (nh)').default(SEED_LAYER.heads),
@@ -51,8 +53,15 @@ export const LayersConfig = z.object({
   weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
-  seed: count().describe('random seed for inputs and weights').default(1),
+  seed: seedSchema().describe('random seed for inputs and weights').default(1),
+}).superRefine((c, ctx) => {
+  // the sweep lists its configurations before it starts: a grid of 10⁸ would be built, not run
+  const n = c.variants.length * c.batch.length * c.seq.length;
+  if (n > MAX_GRID) ctx.addIssue({ code: 'custom', path: ['seq'], message: `the grid holds ${n} configurations (variants × batch × seq); one sweep takes at most ${MAX_GRID}` });
 });
+
+/** The most configurations one sweep takes (at a second each, more than a day; its result file stays under the 512 MiB a reader takes). */
+export const MAX_GRID = 100_000;
 export type LayersConfig = z.output<typeof LayersConfig>;
 /** What a caller gives: any field may be left out for its default. */
 export type LayersConfigInput = z.input<typeof LayersConfig>;

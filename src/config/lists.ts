@@ -3,6 +3,7 @@
  * `64-1984+128` (from 64 to 1984 in steps of 128), `64-2048*2` (doubling), or any
  * comma-separated mix. Each bad value is a UsageError naming the flag.
  */
+import { MAX_LIST } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
 
 const POSITIVE = /^\d+$/;
@@ -30,15 +31,23 @@ export const parseNumber = (flag: string) => (text: string) => {
   return v;
 };
 
+
+/** How many values a range holds, without building it (so `1-1000000000` is refused, not built). */
+function rangeLength(from: number, to: number, op: string, step: number): number {
+  return op === '+' ? Math.floor((to - from) / step) + 1 : Math.floor(Math.log(to / from) / Math.log(step) + 1e-9) + 1;
+}
+
 /** Parse a list of positive integers with ranges; duplicates are dropped, order kept. */
 export function parseIntList(flag: string, text: string): number[] {
   const out: number[] = [];
+  const tooMany = (n: number) => new UsageError(`${flag}: '${text}' holds ${n} values; a list takes at most ${MAX_LIST}`);
   for (const raw of text.split(',')) {
     const item = raw.trim();
     if (!item) throw new UsageError(`${flag}: empty item in '${text}'`);
     const m = /^([^-+*]+)-([^-+*]+)(?:([+*])([^-+*]+))?$/.exec(item);
     if (!m) {
       out.push(positive(flag, item));
+      if (out.length > MAX_LIST) throw tooMany(out.length);
       continue;
     }
     const [, a, b, op = '+', s = '1'] = m;
@@ -47,6 +56,8 @@ export function parseIntList(flag: string, text: string): number[] {
     const step = positive(flag, s);
     if (from > to) throw new UsageError(`${flag}: range '${item}' is empty (${from} > ${to})`);
     if (op === '*' && step < 2) throw new UsageError(`${flag}: range '${item}' needs a factor of at least 2`);
+    const n = out.length + rangeLength(from, to, op, step);
+    if (n > MAX_LIST) throw tooMany(n);
     for (let v = from; v <= to; v = op === '+' ? v + step : v * step) out.push(v);
   }
   return [...new Set(out)];
@@ -56,6 +67,7 @@ export function parseIntList(flag: string, text: string): number[] {
 export function parseNameList(flag: string, text: string): string[] {
   const items = text.split(',').map((s) => s.trim());
   if (items.some((s) => !s)) throw new UsageError(`${flag}: empty item in '${text}'`);
+  if (items.length > MAX_LIST) throw new UsageError(`${flag}: ${items.length} names; a list takes at most ${MAX_LIST}`);
   return items;
 }
 

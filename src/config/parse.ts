@@ -1,5 +1,5 @@
 /** Checking a configuration a caller gave (from the API or the command line) against its schema. */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
 
 /** A field's command-line flag: `promptLength` ↔ `--prompt-length`. */
@@ -13,3 +13,19 @@ export function parseConfig<T extends z.ZodType>(schema: T, input: unknown): z.o
   const field = issue.path[0];
   throw new UsageError(`${typeof field === 'string' ? flagOf(field) : 'configuration'}: ${issue.message}`);
 }
+
+/**
+ * A random seed: an integer from 0 to 2³² − 1. The generators take 32 bits, so a larger seed
+ * would be cut silently and two different seeds would give the same numbers: it is refused.
+ */
+export const SEED_MAX = 2 ** 32 - 1;
+const seedTooBig = `must be at most ${SEED_MAX} (seeds are 32-bit; a larger one would be cut silently)`;
+export const seedSchema = () =>
+  z
+    .number()
+    .int({ error: (issue) => (issue.code === 'too_big' ? seedTooBig : undefined) })
+    .nonnegative()
+    .max(SEED_MAX, { message: seedTooBig });
+
+/** The most values a list field takes (a --batch or --seq range is counted before it is built). */
+export const MAX_LIST = 10_000;

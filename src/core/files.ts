@@ -1,31 +1,81 @@
 /**
  * Files as the project writes and reads them: written atomically (a temporary file in the
- * same folder, then a rename: readers see the old file or the whole new one), and read
- * with errors that name the file.
+ * same folder, flushed, then a rename: readers see the old file or the whole new one), and
+ * read with errors that name the file.
+ *
+ * A temporary file is removed on every exit the process sees (src/core/cleanup.ts); one left
+ * by a process killed outright (SIGKILL) names its dead PID and is removed by the next write
+ * into that folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { onExit, pidAlive } from './cleanup.ts';
 import { UsageError } from './errors.ts';
 
-/** Write `data` to `file` atomically, creating its folder. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+/** `.attnbench-<pid>-<time>-<n>.tmp`: short whatever the target's name, and tells whose it is. */
+const TMP = /^\.attnbench-(\d+)-\d+-\d+\.tmp$/;
+let counter = 0;
+
+/** Remove temporary files in `dir` whose writer is dead (a write killed by SIGKILL). */
+export function removeStaleTemporaries(dir: string): void {
+  let names: string[];
   try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TMP.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
   }
 }
 
-/** The text of `file`; a file that cannot be read is a UsageError naming it and the reason. */
+/** The path a write to `file` lands on: a symbolic link's target (a rename would replace the link itself). */
+export function writeTarget(file: string): string {
+  try {
+    if (fs.lstatSync(file).isSymbolicLink()) return fs.realpathSync(file);
+  } catch {
+    // absent, or a dangling link: written as named
+  }
+  return path.resolve(file);
+}
+
+/** Write `data` to `file` atomically, creating its folder. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const target = writeTarget(file);
+  const dir = path.dirname(target);
+  fs.mkdirSync(dir, { recursive: true });
+  removeStaleTemporaries(dir);
+  const tmp = path.join(dir, `.attnbench-${process.pid}-${Date.now()}-${counter++}.tmp`);
+  const forget = onExit(() => fs.rmSync(tmp, { force: true }));
+  try {
+    const fd = fs.openSync(tmp, 'wx');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd); // the rename must never publish a file whose data is not on disk yet
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    forget();
+  }
+}
+
+/** The largest text file read whole (result files and journals are megabytes; more is not one of them). */
+export const MAX_TEXT_BYTES = 512 * 2 ** 20;
+
+/** The text of `file`; a file that cannot be read, or is too large to be one we write, is a UsageError naming it and the reason. */
 export function readText(file: string): string {
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_TEXT_BYTES) throw new UsageError(`${file}: ${(size / 2 ** 20).toFixed(0)} MiB is too large to be a result file (at most ${MAX_TEXT_BYTES / 2 ** 20} MiB are read)`);
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
 }

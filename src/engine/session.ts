@@ -1,17 +1,33 @@
 /**
- * The compute engine: ONNX Runtime sessions on the CPU execution provider.
+ * The compute engine: ONNX Runtime sessions on the CPU execution provider, or on the WebGPU
+ * provider (`device: 'webgpu'`).
  *
  * What the binding does matters for timing (see the README's "Method"): inputs are
  * wrapped without a copy, every output is copied into a fresh JS buffer, and a session
  * on 2 cores spins its thread pool between runs unless told not to.
+ *
+ * On WebGPU (docs/webgpu.md): every CPU input is uploaded at every run and every output
+ * left at its default location ('cpu') is downloaded inside `run`, which therefore waits
+ * for the GPU; `preferredOutputLocation: 'gpu-buffer'` keeps an output on the GPU, where it
+ * can be fed to the next run (of this session or another: they share the provider's one
+ * device) and read only through `Downloader` (`download.ts`). The first run compiles every
+ * program's pipeline (seconds on a software adapter): always warm up.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { UsageError } from '../core/errors.ts';
 import { hrtimeMs } from '../timing/measure.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
-import { parseTrace, type ProfiledRun } from './trace.ts';
+import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
+
+/** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider. */
+export const DEVICES = ['cpu', 'webgpu'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** Where an output is left: copied to JS ('cpu', the default) or kept on the GPU ('gpu-buffer'). */
+export type OutputLocation = 'cpu' | 'gpu-buffer';
 
 export { GRAPH_OPTS, type GraphOpt };
 
@@ -23,6 +39,7 @@ const ORT_OPT: Record<GraphOpt, 'disabled' | 'basic' | 'extended' | 'all'> = {
 };
 
 export interface EngineOptions {
+  /** CPU threads of the session's pool (ignored on WebGPU, whose CPU side only dispatches). */
   threads: number;
   graphOpt: GraphOpt;
   /** Turn the engine's profiler on; events are read back with `Engine.endProfiling`. */
@@ -35,8 +52,19 @@ export interface EngineOptions {
    * told by the launcher never to return memory, hands one freed block to the next session.
    */
   arena?: boolean;
+  /**
+   * The engine's memory pattern (default on): it plans one block per input shape and keeps
+   * it. A graph with free dimensions (the decoder: any prompt length, a cache that grows)
+   * meets many shapes, and each new one costs a new block: measured, a second 1000-token
+   * prefill at batch 8 grew the process from 3.9 to 5.5 GiB with it, 3.4 to 3.7 without.
+   */
+  memPattern?: boolean;
   /** Write the optimised graph here (to check what the optimiser did, e.g. where weights sit). */
   optimizedModelPath?: string;
+  /** The provider (default 'cpu'). A WebGPU session needs a process started with a working Vulkan setup (src/device/choice.ts). */
+  device?: Device;
+  /** WebGPU: where outputs are left, for all or by name (default 'cpu'). */
+  preferredOutputLocation?: OutputLocation | Record<string, OutputLocation>;
 }
 
 export type Feeds = Record<string, ort.Tensor>;
@@ -57,21 +85,38 @@ export class Engine {
   /** A session for `model`: serialised bytes, or the path of a model file (with its external data beside it). */
   static async create(model: Uint8Array | string, options: EngineOptions): Promise<Engine> {
     const profileDir = options.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-prof-')) : undefined;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
+    const common: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: ORT_OPT[options.graphOpt],
       logSeverityLevel: 3,
       enableProfiling: options.profile ?? false,
       ...(profileDir ? { profileFilePrefix: path.join(profileDir, 'run') } : {}),
-      extra: { session: { intra_op: { allow_spinning: options.spinning === false ? '0' : '1' } } },
-      ...(options.arena === false ? { enableCpuMemArena: false } : {}),
+      ...(options.memPattern === false ? { enableMemPattern: false } : {}),
       ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
     };
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
-    return new Engine(session, options, profileDir);
+    const sessionOptions: ort.InferenceSession.SessionOptions =
+      options.device === 'webgpu'
+        ? { ...common, executionProviders: ['webgpu'], ...(options.preferredOutputLocation ? { preferredOutputLocation: options.preferredOutputLocation } : {}) }
+        : {
+            ...common,
+            executionProviders: ['cpu'],
+            intraOpNumThreads: options.threads,
+            interOpNumThreads: 1,
+            executionMode: 'sequential',
+            extra: { session: { intra_op: { allow_spinning: options.spinning === false ? '0' : '1' } } },
+            ...(options.arena === false ? { enableCpuMemArena: false } : {}),
+          };
+    try {
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+      return new Engine(session, options, profileDir);
+    } catch (e) {
+      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+      throw noAdapter(e);
+    }
+  }
+
+  /** The provider this session runs on. */
+  get provider(): Device {
+    return this.options.device ?? 'cpu';
   }
 
   run(feeds: Feeds, fetches?: readonly string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
@@ -83,7 +128,8 @@ export class Engine {
     if (!this.profileDir) throw new Error('engine was created without profiling');
     this.session.endProfiling();
     const files = fs.readdirSync(this.profileDir).filter((f) => f.endsWith('.json'));
-    const runs = files.flatMap((f) => parseTrace(fs.readFileSync(path.join(this.profileDir!, f), 'utf8')));
+    const parse = this.provider === 'webgpu' ? parseGpuTrace : parseTrace;
+    const runs = files.flatMap((f) => parse(fs.readFileSync(path.join(this.profileDir!, f), 'utf8')));
     fs.rmSync(this.profileDir, { recursive: true, force: true });
     this.profileDir = undefined;
     return runs;
@@ -93,6 +139,19 @@ export class Engine {
     if (this.profileDir) fs.rmSync(this.profileDir, { recursive: true, force: true });
     await this.session.release();
   }
+}
+
+/**
+ * The engine's error when this process has no WebGPU adapter is the same for every cause;
+ * the cause is only in Dawn's warnings on stderr, and the process cannot try again (a
+ * failed first session poisons it). So say how to start one that works.
+ */
+function noAdapter(e: unknown): unknown {
+  const msg = (e as Error)?.message ?? '';
+  if (!/Failed to get a WebGPU adapter|No supported adapters/i.test(msg)) return e;
+  return new UsageError(
+    `--device webgpu: this process has no WebGPU adapter (${msg.trim().split('\n')[0]}); run it through the attnbench launcher, which probes the Vulkan drivers first and names what is missing, or start it with the variables launchWebGpu() (src/device/choice.ts) returns`,
+  );
 }
 
 export const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);

@@ -3,12 +3,17 @@
  * `search.ts`. With the KV cache (default) a step feeds one token per row; without it
  * (`kvCache: false`, as Hugging Face's use_cache=False) every step recomputes the whole
  * sequence. Every step's wall time is recorded with the context it attended to.
+ *
+ * The cache follows the model: a decoder that writes its cache in the graph (on WebGPU,
+ * `cacheUpdate: 'graph'`) gets a device-resident cache (`device-kv-cache.ts`), and with
+ * `argmax` a greedy search reads back only the chosen ids.
  */
 import { MASK_MIN } from '../core/constants.ts';
-import type { DecoderModel, TokenBatch } from '../model/model.ts';
+import type { DecoderModel, ResidentStepOutput, TokenBatch } from '../model/model.ts';
+import { DeviceKvCache } from './device-kv-cache.ts';
 import { KvCache, roundUp } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './prompts.ts';
-import { beamSearch, greedyOrSample, type SearchOptions, type StepModel } from './search.ts';
+import { argmaxExcept, beamSearch, greedyOrSample, type GreedyStepModel, type SearchOptions, type StepModel } from './search.ts';
 
 export interface StepTime {
   /** Keys the step attended to: positions in the cache plus the new token. */
@@ -120,6 +125,95 @@ class CachedSource extends Source {
   }
 }
 
+/**
+ * The cache on the device: the step graph writes it, each step's written caches are fed to
+ * the next, and JS holds only the mask. Greedy ids come back alone when the model has its
+ * argmax (`prefillIds`/`stepIds`).
+ */
+class ResidentSource extends Source implements GreedyStepModel {
+  cache?: DeviceKvCache;
+
+  async prefill(): Promise<Float32Array> {
+    return this.logitsOf(await this.runPrefill());
+  }
+
+  async step(tokens: Int32Array): Promise<Float32Array> {
+    return this.logitsOf(await this.runStep(tokens));
+  }
+
+  async prefillIds(avoid: number): Promise<Int32Array> {
+    return this.idsOf(await this.runPrefill(), avoid);
+  }
+
+  async stepIds(tokens: Int32Array, avoid: number): Promise<Int32Array> {
+    return this.idsOf(await this.runStep(tokens), avoid);
+  }
+
+  private async runPrefill(): Promise<ResidentStepOutput> {
+    const { rows, seq } = this.batch;
+    await this.model.prepare(rows);
+    // the cache's own sessions are made before the clock starts, as the decoder's is
+    this.cache = await DeviceKvCache.create({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.cacheChunk), {
+      chunk: this.o.cacheChunk,
+      device: this.model.device,
+      reorder: this.o.numBeams > 1,
+    });
+    const t0 = performance.now();
+    const out = await this.model.forwardResident(tokenBatch(this.batch), this.cache);
+    this.cache.adopt(out.present, seq, this.batch.live);
+    this.timing.prefillMs = performance.now() - t0;
+    return out;
+  }
+
+  private async runStep(tokens: Int32Array): Promise<ResidentStepOutput> {
+    const cache = this.cache!;
+    const positions = this.positionsAndAdvance();
+    const t0 = performance.now();
+    const grew = cache.growMs;
+    await cache.ensure(1);
+    const fed = BigInt64Array.from(this.feedable(tokens), BigInt);
+    const rows = tokens.length;
+    const out = await this.model.forwardResident({ rows, seq: 1, tokens: fed, positions, selfMask: new Float32Array(rows) }, cache);
+    const context = cache.length + 1;
+    cache.adopt(out.present, 1);
+    this.timing.steps.push({ context, ms: performance.now() - t0 });
+    this.timing.growMs += cache.growMs - grew;
+    this.o.onStep?.();
+    return out;
+  }
+
+  /** The logits in JS: as returned, or downloaded where the step left them on the device. */
+  private async logitsOf(out: ResidentStepOutput): Promise<Float32Array> {
+    if (out.logits) return out.logits;
+    const t = out.logitsOnDevice!;
+    const data = (await this.model.download(t)).data as Float32Array;
+    t.dispose();
+    return data;
+  }
+
+  private async idsOf(out: ResidentStepOutput, avoid: number): Promise<Int32Array> {
+    // the device's argmax cannot skip a token: then the logits are read, as a CPU search would
+    if (out.nextIds && avoid < 0) {
+      out.logitsOnDevice?.dispose();
+      return Int32Array.from(out.nextIds, Number);
+    }
+    const logits = await this.logitsOf(out);
+    const v = this.vocab;
+    return Int32Array.from({ length: this.rows }, (_, r) => argmaxExcept(logits.subarray(r * v, (r + 1) * v), avoid));
+  }
+
+  async reorder(src: Int32Array): Promise<void> {
+    this.timing.reorderMs.push(await this.cache!.reorder(src));
+    this.nextPosition = Array.from(src, (s) => this.nextPosition[s]!);
+  }
+
+  async finish(): Promise<void> {
+    this.timing.kvAllocatedBytes = this.cache?.allocatedBytes() ?? 0;
+    this.timing.finalLength = this.cache?.length ?? 0;
+    await this.cache?.release();
+  }
+}
+
 /** No cache: every step runs the whole sequence so far, as a prefill (the same session). */
 class UncachedSource extends Source {
   private history: number[][] = [];
@@ -177,13 +271,16 @@ class UncachedSource extends Source {
 
 /** Generate for `prompts` (unpadded ids). */
 export async function generate(model: DecoderModel, prompts: readonly number[][], o: GenerationOptions): Promise<GenerationOutput> {
+  if (!o.kvCache && model.cacheUpdate === 'graph') {
+    throw new Error("kvCache false recomputes every step from an empty cache: give it a decoder whose cache the caller updates (cacheUpdate: 'caller')");
+  }
   const rowsPrompts = expandForBeams([...prompts], o.numBeams);
   // padding is masked, so any id the model has will do where `pad` is beyond a small vocabulary
   const feedPad = o.pad < model.config.vocab ? o.pad : 0;
   const batch = leftPad(rowsPrompts, feedPad);
-  const src = o.kvCache ? new CachedSource(model, batch, o) : new UncachedSource(model, batch, o);
+  const src = !o.kvCache ? new UncachedSource(model, batch, o) : model.cacheUpdate === 'graph' ? new ResidentSource(model, batch, o) : new CachedSource(model, batch, o);
   const generated = o.numBeams > 1 ? await beamSearch(src, o) : await greedyOrSample(src, o);
-  src.finish();
+  await src.finish();
   // as Hugging Face returns them: the prompt left-padded with `pad`, then the generated ids
   const padded = (p: readonly number[]) => [...new Array<number>(batch.seq - p.length).fill(o.pad), ...p];
   return { sequences: prompts.map((p, i) => [...padded(p), ...generated[i]!]), generated, timing: src.timing };

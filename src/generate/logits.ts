@@ -5,6 +5,13 @@
  * min-new-tokens (no eos before it), greedy (argmax) and seeded categorical sampling.
  */
 
+/**
+ * The smallest temperature accepted. Logits are float32 and divided by the temperature in
+ * place: below this, a logit of 3.4·10⁸ (far beyond any real model's) would already exceed
+ * float32's largest value, 3.4·10³⁸, and become infinite. Sampling at it is greedy anyway.
+ */
+export const MIN_TEMPERATURE = 1e-30;
+
 /** Divide by the temperature (in place). */
 export function applyTemperature(row: Float32Array, t: number): Float32Array {
   if (t !== 1) for (let i = 0; i < row.length; i++) row[i]! /= t;
@@ -56,6 +63,22 @@ export function softmax(row: ArrayLike<number>): Float64Array {
 export function logSoftmax(row: ArrayLike<number>): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  return logSoftmaxFrom(row, max);
+}
+
+/** log softmax of a row of raw logits, or null when one is not finite (NaN, ±∞: the model's output cannot be trusted). */
+export function checkedLogSoftmax(row: ArrayLike<number>): Float64Array | null {
+  let max = -Infinity;
+  let poison = 0; // v − v: 0 for a finite v, NaN for NaN and ±∞
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    poison += v - v;
+    if (v > max) max = v;
+  }
+  return poison === 0 ? logSoftmaxFrom(row, max) : null;
+}
+
+function logSoftmaxFrom(row: ArrayLike<number>, max: number): Float64Array {
   let sum = 0;
   for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
   const lse = max + Math.log(sum);

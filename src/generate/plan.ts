@@ -1,8 +1,9 @@
 /**
  * Planning a generation comparison: everything that can be checked before any work starts,
  * each check a function of its own, and what the configuration resolves to (the preset's
- * values, the checkpoint's shape, the prompts, the lengths). Nothing here allocates a model
- * or its caches: the memory check comes first.
+ * values, the checkpoint's shape, the prompts, the lengths). Nothing here allocates a model,
+ * its caches or the prompts before the sizes are checked: the output path, the lengths and
+ * the memory come first, from the numbers alone (a --batch of 10⁸ is refused, not built).
  */
 import { parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { PRESETS, type GenerateConfig, type Preset } from '../config/generate.ts';
@@ -12,7 +13,9 @@ import { checkThreads } from '../core/threads.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { inspectCheckpoint, type CheckpointInfo } from '../model/checkpoint.ts';
 import { checkConfig, gpt2Config, headDim, modelKvHeads, parameterCount, type ModelConfig } from '../model/config.ts';
+import { checkGenerateOutputs } from '../results/outputs.ts';
 import { roundUp } from './kv-cache.ts';
+import { MIN_TEMPERATURE } from './logits.ts';
 import { encodeText, randomPrompts } from './prompts.ts';
 
 /** What a checked configuration resolves to. */
@@ -34,29 +37,39 @@ export interface GeneratePlan {
   promptSeconds: number;
 }
 
-/** Check everything that can be checked before any work starts; throws a UsageError naming the problem. */
-export function planGenerate(c: GenerateConfig): GeneratePlan {
+/**
+ * Check everything that can be checked before any work starts; throws a UsageError naming
+ * the problem. `out`: the result file the run will write (checked to be writable now).
+ */
+export function planGenerate(c: GenerateConfig, out?: string): GeneratePlan {
   const preset = PRESETS[c.preset];
   if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu is)`);
   checkThreads(c.threads);
   checkSearch(c);
+  checkGenerateOutputs(out);
   const checkpoint = checkpointOf(c);
   const model = checkpoint?.config ?? modelOf(c, preset);
   checkConfig(model);
   const specs = attentionTypes(c, preset, model, checkpoint);
+  const shape = promptShape(c, preset, model);
+  checkPrompts(shape, specs, model);
+  const { maxNewTokens, minNewTokens } = newTokens(c, preset, shape.promptLength, model);
+  const rows = shape.count * c.numBeams;
+  checkMemorySideBySide(specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, shape.promptLength, maxNewTokens)));
+  checkArraySizes(c, model, rows, shape.promptLength, maxNewTokens);
+  // only now, with every size checked, are the prompts built
   const t0 = performance.now();
-  const prompts = buildPrompts(c, preset, model);
+  const prompts = buildPrompts(c, shape, model);
   const promptSeconds = (performance.now() - t0) / 1000;
-  const promptLength = checkPrompts(prompts, specs, model);
-  const { maxNewTokens, minNewTokens } = newTokens(c, preset, promptLength, model);
-  const rows = prompts.length * c.numBeams;
-  checkMemorySideBySide(specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, promptLength, maxNewTokens)));
-  return { specs, model, ...(checkpoint ? { checkpoint } : {}), prompts, promptLength, maxNewTokens, minNewTokens, rows, repeats: c.repeats ?? preset.repeats, promptSeconds };
+  return { specs, model, ...(checkpoint ? { checkpoint } : {}), prompts, promptLength: shape.promptLength, maxNewTokens, minNewTokens, rows, repeats: c.repeats ?? preset.repeats, promptSeconds };
 }
 
 /** The search settings: each in its range, and no combination the search does not support. */
 function checkSearch(c: GenerateConfig): void {
   if (!(c.temperature > 0)) throw new UsageError(`--temperature must be positive, got ${c.temperature}`);
+  if (c.temperature < MIN_TEMPERATURE) {
+    throw new UsageError(`--temperature ${c.temperature} is below ${MIN_TEMPERATURE}: the logits divided by it overflow float32 (sampling this cold is greedy: leave out --do-sample)`);
+  }
   if (!(c.topP > 0 && c.topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${c.topP}`);
   if (!Number.isInteger(c.topK) || c.topK < 0) throw new UsageError(`--top-k must be a non-negative integer, got ${c.topK}`);
   if (!Number.isFinite(c.lengthPenalty)) throw new UsageError(`--length-penalty must be a number, got ${c.lengthPenalty}`);
@@ -94,10 +107,20 @@ function attentionTypes(c: GenerateConfig, p: Preset, model: ModelConfig, checkp
   return specs;
 }
 
-/** The prompts' token ids: the texts given (cycled up to the batch), or seeded random ids as the seed used. */
-function buildPrompts(c: GenerateConfig, p: Preset, model: ModelConfig): number[][] {
+/** The prompts' sizes, known before any is built: how many, how long, and the given texts encoded. */
+interface PromptShape {
+  count: number;
+  /** The longest prompt. */
+  promptLength: number;
+  /** Whether every prompt has the same length (the fused kernel needs it). */
+  equalLengths: boolean;
+  /** The --prompt texts as token ids (none for random prompts). */
+  encoded: number[][];
+}
+
+function promptShape(c: GenerateConfig, p: Preset, model: ModelConfig): PromptShape {
   const batch = c.batch ?? (c.prompt.length > 0 ? c.prompt.length : p.batch);
-  if (c.prompt.length === 0) return randomPrompts(batch, c.promptLength ?? p.promptLength, model.vocab, c.seed);
+  if (c.prompt.length === 0) return { count: batch, promptLength: c.promptLength ?? p.promptLength, equalLengths: true, encoded: [] };
   const encoded = c.prompt.map((text, i) => {
     const ids = encodeText(text);
     if (ids.length === 0) throw new UsageError(`--prompt ${i + 1} is empty`);
@@ -105,17 +128,24 @@ function buildPrompts(c: GenerateConfig, p: Preset, model: ModelConfig): number[
     if (big !== undefined) throw new UsageError(`--prompt ${i + 1}: token id ${big} is outside the model's vocabulary of ${model.vocab}`);
     return ids;
   });
-  return Array.from({ length: Math.max(batch, encoded.length) }, (_, i) => [...encoded[i % encoded.length]!]);
+  const lengths = encoded.map((ids) => ids.length);
+  const promptLength = lengths.reduce((a, b) => Math.max(a, b), 0);
+  return { count: Math.max(batch, encoded.length), promptLength, equalLengths: lengths.every((n) => n === promptLength), encoded };
+}
+
+/** The prompts' token ids: the texts given (cycled up to the batch), or seeded random ids as the seed used. */
+function buildPrompts(c: GenerateConfig, shape: PromptShape, model: ModelConfig): number[][] {
+  if (shape.encoded.length === 0) return randomPrompts(shape.count, shape.promptLength, model.vocab, c.seed);
+  return Array.from({ length: shape.count }, (_, i) => [...shape.encoded[i % shape.encoded.length]!]);
 }
 
 /** The longest prompt, checked against the positions and the fused kernel's lack of a padding mask. */
-function checkPrompts(prompts: number[][], specs: VariantSpec[], model: ModelConfig): number {
-  const promptLength = Math.max(...prompts.map((p) => p.length));
+function checkPrompts(shape: PromptShape, specs: VariantSpec[], model: ModelConfig): void {
+  const { promptLength } = shape;
   if (promptLength > model.positions) throw new UsageError(`a prompt of ${promptLength} tokens is longer than --positions ${model.positions}`);
-  if (specs.some((s) => s.kind === 'fused-gqa') && prompts.some((p) => p.length !== promptLength)) {
+  if (specs.some((s) => s.kind === 'fused-gqa') && !shape.equalLengths) {
     throw new UsageError('fused-gqa needs prompts of equal length (its kernel takes no left-padding mask)');
   }
-  return promptLength;
 }
 
 /** How many tokens to generate: --max-new-tokens, or --max-length (the preset's is capped at the positions) less the prompt. */
@@ -141,11 +171,35 @@ interface TypeMemory {
   transient: number;
 }
 
+/** The most elements one array (typed or not) can hold. */
+const MAX_ARRAY = 2 ** 32 - 1;
+
+/**
+ * The largest single arrays a run makes, each within what one array can hold (memory may
+ * allow more on a large machine; an array cannot): the logits, the prefill's mask, the
+ * embeddings and the widest weight matrix.
+ */
+function checkArraySizes(c: GenerateConfig, model: ModelConfig, rows: number, promptLength: number, maxNewTokens: number): void {
+  const seq = c.kvCache ? promptLength : promptLength + maxNewTokens;
+  const arrays: [string, number][] = [
+    [`the logits (${rows} rows × vocabulary ${model.vocab})`, rows * model.vocab],
+    [`the attention mask (${rows} rows × ${seq}² positions)`, rows * seq * seq],
+    [`the token embedding (vocabulary ${model.vocab} × hidden ${model.hidden})`, model.vocab * model.hidden],
+    [`the position embedding (${model.positions} × hidden ${model.hidden})`, model.positions * model.hidden],
+    [`the MLP weights (hidden ${model.hidden} × ${model.inner})`, model.hidden * model.inner],
+  ];
+  for (const [what, n] of arrays) {
+    if (n > MAX_ARRAY) throw new UsageError(`${what}: ${n.toExponential(2)} elements, more than one array can hold (2³² − 1); use a smaller --batch, model or length`);
+  }
+}
+
 /**
  * One type's predicted memory. Resident for the whole run (the types run interleaved, so
- * every type's model and cache live together): the weights, the engine's pre-packed copy of
- * them, and the KV cache at its final capacity (half again for beam search's reorder
- * scratch). Transient: the logits and the prefill's activations.
+ * every type's model and cache live together): the engine's weights and its pre-packed copy
+ * of them, and the KV cache at its final capacity (half again for beam search's reorder
+ * scratch). Transient: while its model is built, the weights' JS arrays and their serialised
+ * copy (released once the session exists); during a run, the logits and the prefill's
+ * activations.
  */
 function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): TypeMemory {
   const g = modelKvHeads(model, spec);
@@ -155,7 +209,9 @@ function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, ch
   const kv = predictedKvBytes(cache, roundUp(promptLength + maxNewTokens, c.cacheChunk)) * (c.numBeams > 1 ? 1.5 : 1);
   const logits = 4 * rows * model.vocab * 4;
   const prefill = c.kvCache ? 4 * rows * promptLength * (promptLength * model.heads + 4 * model.inner) * 2 : 4 * rows * (promptLength + maxNewTokens) ** 2 * model.heads * 2;
-  return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv, transient: logits + prefill };
+  // the ids on the JS side: the prompts, their padded batch (tokens, positions, live flags), the generated ids and sequences
+  const ids = 6 * 8 * rows * (promptLength + maxNewTokens);
+  return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv + ids, transient: Math.max(2 * 4 * params, logits + prefill) };
 }
 
 /** Refuse when the types' resident memory together plus the largest transient exceeds what is free. */

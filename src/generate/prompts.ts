@@ -44,7 +44,7 @@ export interface PaddedBatch {
 
 export function leftPad(prompts: readonly (readonly number[])[], pad: number): PaddedBatch {
   const rows = prompts.length;
-  const seq = Math.max(...prompts.map((p) => p.length));
+  const seq = prompts.reduce((n, p) => Math.max(n, p.length), 0); // no spread: a batch may have more rows than the stack has room for arguments
   const tokens = new BigInt64Array(rows * seq);
   const positions = new BigInt64Array(rows * seq);
   const live = new Array<boolean>(rows * seq).fill(false);

@@ -46,7 +46,7 @@ export interface GenerateRunOptions {
 
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   const config = parseConfig(GenerateConfig, input);
-  const plan = planGenerate(config);
+  const plan = planGenerate(config, options.out);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const loaded = loadWeights(plan, log);
   const ceilings =
@@ -79,7 +79,7 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   // one decode step per type profiled at the largest context, each in a session of its own
   for (const m of models) {
     bar?.update({ type: `${m.label} (profiled step)` });
-    if (config.kvCache && config.profileStep) m.profiledStep = await profileStep(m, config, plan);
+    if (config.kvCache && config.profileStep) m.profiledStep = await profileStep(m, config, plan, loaded);
     bar?.increment();
   }
   bar?.stop();
@@ -155,8 +155,8 @@ interface TypeModel {
   kvHeads: number;
   converted: string | null;
   model: DecoderModel;
-  /** The weights (kept to build the profiled step's session after the timed ones are gone). */
-  weights: ModelWeights;
+  /** Bytes of the packed weights (the implementation's traffic counts them once). */
+  weightBytes: number;
   runs: TimedGeneration[];
   predictedMemoryBytes: number;
   profiledStep: ProfiledStepTiming | null;
@@ -165,9 +165,13 @@ interface TypeModel {
 /** A type's model with its session created (not timed). */
 async function buildTypeModel(spec: VariantSpec, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<TypeModel> {
   const { weights, kvHeads, converted } = typeWeights(spec, c, plan, loaded);
-  const model = new DecoderModel(pack(weights, spec), { threads: c.threads, weights: c.weights });
+  const packed = pack(weights, spec);
+  const weightBytes = Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0);
+  const model = new DecoderModel(packed, { threads: c.threads, weights: c.weights });
   await model.prepare(plan.rows);
-  return { spec, label: variantLabel(spec), kvHeads, converted, model, weights, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null };
+  // the engine holds the weights now: the types live side by side, each without a JS copy
+  model.releaseHostWeights();
+  return { spec, label: variantLabel(spec), kvHeads, converted, model, weightBytes, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null };
 }
 
 /**
@@ -176,10 +180,11 @@ async function buildTypeModel(spec: VariantSpec, c: GenerateConfig, plan: Genera
  * time does not depend on them), one warm step, then two profiled ones. Gives the step's
  * stages and the bytes its kernels really move (the implementation floor).
  */
-async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan): Promise<ProfiledStepTiming | null> {
+async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<ProfiledStepTiming | null> {
   const finalLength = m.runs.at(-1)!.output.timing.finalLength;
   if (finalLength < 1) return null;
-  const model = new DecoderModel(pack(m.weights, m.spec), { threads: c.threads, weights: c.weights, profile: true });
+  // the same weights again: drawn from the same seed, or converted from the checkpoint again
+  const model = new DecoderModel(pack(typeWeights(m.spec, c, plan, loaded).weights, m.spec), { threads: c.threads, weights: c.weights, profile: true });
   try {
     const engine = await model.prepare(plan.rows);
     const cache = new KvCache({ ...model.cacheShape, rows: plan.rows }, roundUp(finalLength, c.cacheChunk), c.cacheChunk);
@@ -196,7 +201,7 @@ async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan):
       walls.push(performance.now() - t0);
     }
     const runs = engine.endProfiling().slice(1);
-    const weightBytes = c.weights === 'constant' ? Object.values(model.packed.tensors).reduce((a, t) => a + t.data.byteLength, 0) : 0;
+    const weightBytes = c.weights === 'constant' ? m.weightBytes : 0;
     const bytes = runs.map((r) => movedBytes(r, weightBytes));
     return {
       context: finalLength,

@@ -3,10 +3,15 @@
  * on hand-made logits: greedy, seeded sampling, and beam search (Hugging Face's
  * BeamSearchScorer: 2·beams candidates per prompt, finished hypotheses scored
  * sum_logprobs / generated_length^length_penalty, early stopping true / false / never).
+ *
+ * Logits that are not finite (NaN, ±∞: NaN weights, an overflow) stop the generation with a
+ * one-line error naming the step, instead of decoding garbage (greedy's argmax of NaNs is
+ * token 0, forever). The check rides along the pass each strategy makes over a row anyway.
  */
 import type { EarlyStopping } from '../config/generate.ts';
+import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
-import { logSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
+import { checkedLogSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
 
 /** Where logits come from: a model with its KV cache, or a test's hand-made table. */
 export interface StepModel {
@@ -19,6 +24,18 @@ export interface StepModel {
   /** Row r continues from row src[r]'s history (beam search). */
   reorder(src: Int32Array): void | Promise<void>;
 }
+
+/**
+ * A source whose device picks the greedy token itself (an ArgMax in the step graph), so
+ * only ids come back, not rows × vocab logits. `avoid` is a token the choice must skip (eos
+ * before --min-new-tokens), or −1.
+ */
+export interface GreedyStepModel extends StepModel {
+  prefillIds(avoid: number): Promise<Int32Array>;
+  stepIds(tokens: Int32Array, avoid: number): Promise<Int32Array>;
+}
+
+const choosesOnDevice = (m: StepModel): m is GreedyStepModel => 'stepIds' in m && 'prefillIds' in m;
 
 export interface SearchOptions {
   maxNewTokens: number;
@@ -40,11 +57,62 @@ export type Generated = number[][];
 
 const rowOf = (logits: Float32Array, r: number, v: number) => logits.slice(r * v, (r + 1) * v);
 
-/** argmax skipping index `skip` (the first maximum on ties). */
-function argmaxExcept(row: Float32Array, skip: number): number {
-  let best = skip === 0 ? 1 : 0;
-  for (let i = best + 1; i < row.length; i++) if (i !== skip && row[i]! > row[best]!) best = i;
-  return best;
+function allFinite(row: Float32Array): boolean {
+  let poison = 0;
+  for (let i = 0; i < row.length; i++) poison += row[i]! - row[i]!;
+  return poison === 0;
+}
+
+/** A running maximum over part of a row, and the sum of v − v over it (0 while every value is finite, NaN after NaN or ±∞). */
+interface MaxScan {
+  best: number;
+  value: number;
+  poison: number;
+}
+
+function scanMax(row: Float32Array, from: number, to: number, s: MaxScan): void {
+  let { best, value, poison } = s;
+  for (let i = from; i < to; i++) {
+    const v = row[i]!;
+    poison += v - v;
+    if (v > value) {
+      value = v;
+      best = i;
+    }
+  }
+  s.best = best;
+  s.value = value;
+  s.poison = poison;
+}
+
+/**
+ * argmax skipping index `skip` (the first maximum on ties); -1 when the row holds a value
+ * that is not finite. One plain loop with the finiteness check in it, and a second pass only
+ * when the skipped index is the maximum (eos wanted before --min-new-tokens): measured faster
+ * than the single loop with a branch on the index it replaced.
+ */
+export function argmaxExcept(row: Float32Array, skip: number): number {
+  const all: MaxScan = { best: -1, value: -Infinity, poison: 0 };
+  scanMax(row, 0, row.length, all);
+  if (all.poison !== 0) return -1;
+  if (all.best !== skip) return all.best;
+  const rest: MaxScan = { best: -1, value: -Infinity, poison: 0 };
+  scanMax(row, 0, skip, rest);
+  scanMax(row, skip + 1, row.length, rest);
+  return rest.best;
+}
+
+/** Where logits came from, for the message: the prefill's, or decode step t's. */
+const stepName = (t: number) => (t === 0 ? 'the prefill' : `decode step ${t}`);
+
+/** The error that stops a generation whose logits are not finite, naming the step, the row and the first bad value. */
+export function nonFiniteLogits(row: ArrayLike<number>, t: number, r: number, after = ''): UsageError {
+  let i = 0;
+  while (i < row.length && Number.isFinite(row[i]!)) i++;
+  const value = i < row.length ? String(row[i]) : 'a non-finite value';
+  return new UsageError(
+    `generation stopped at ${stepName(t)}: the logits${after} of row ${r} hold ${value} (token ${i}); numbers that are not finite cannot be trusted (NaN or infinite weights, or an overflow)`,
+  );
 }
 
 /** Greedy or sampling: one row per prompt. */
@@ -52,6 +120,7 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
   const rng = new Rng(o.seed);
   const out: Generated = Array.from({ length: m.rows }, () => []);
   const unfinished = new Array<boolean>(m.rows).fill(true);
+  if (!o.doSample && choosesOnDevice(m)) return greedyOnDevice(m, o, out, unfinished);
   let logits = await m.prefill();
   for (let t = 0; t < o.maxNewTokens; t++) {
     const next = new Int32Array(m.rows);
@@ -59,11 +128,17 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
       let tok: number;
       if (o.doSample) {
         const row = rowOf(logits, r, m.vocab);
+        if (!allFinite(row)) throw nonFiniteLogits(row, t, r);
         if (t < o.minNewTokens) suppressToken(row, o.eos);
-        tok = sampleFrom(warp(row, o), rng.uniform());
+        const warped = warp(row, o);
+        // −∞ is how the warpers drop a token; NaN or +∞ after them is an overflow (a tiny temperature)
+        if (warped.some((v) => v !== v || v === Infinity)) throw nonFiniteLogits(warped.map((v) => (v === -Infinity ? 0 : v)), t, r, ` divided by --temperature ${o.temperature}`);
+        tok = sampleFrom(warped, rng.uniform());
       } else {
         // greedy reads the logits in place (no copy per row); eos is skipped before --min-new-tokens
-        tok = argmaxExcept(logits.subarray(r * m.vocab, (r + 1) * m.vocab), t < o.minNewTokens ? o.eos : -1);
+        const row = logits.subarray(r * m.vocab, (r + 1) * m.vocab);
+        tok = argmaxExcept(row, t < o.minNewTokens ? o.eos : -1);
+        if (tok < 0) throw nonFiniteLogits(row, t, r);
       }
       next[r] = unfinished[r] ? tok : o.pad;
       out[r]!.push(next[r]!);
@@ -71,6 +146,23 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
     }
     if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
     logits = await m.step(next);
+  }
+  return out;
+}
+
+/** Greedy with the argmax taken on the device: the same choices as reading the logits (first maximum, eos skipped before min tokens). */
+async function greedyOnDevice(m: GreedyStepModel, o: SearchOptions, out: Generated, unfinished: boolean[]): Promise<Generated> {
+  const avoid = (t: number) => (t < o.minNewTokens ? o.eos : -1);
+  let ids = await m.prefillIds(avoid(0));
+  for (let t = 0; t < o.maxNewTokens; t++) {
+    const next = new Int32Array(m.rows);
+    for (let r = 0; r < m.rows; r++) {
+      next[r] = unfinished[r] ? ids[r]! : o.pad;
+      out[r]!.push(next[r]!);
+      if (next[r] === o.eos) unfinished[r] = false;
+    }
+    if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
+    ids = await m.stepIds(next, avoid(t + 1));
   }
   return out;
 }
@@ -134,8 +226,9 @@ export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Genera
   for (let t = 0; t < o.maxNewTokens; t++) {
     const next = new Float64Array(m.rows * V);
     for (let r = 0; r < m.rows; r++) {
-      const row = rowOf(logits, r, V);
-      const lp = logSoftmax(row);
+      const row = logits.subarray(r * V, (r + 1) * V);
+      const lp = checkedLogSoftmax(row);
+      if (!lp) throw nonFiniteLogits(row, t, r);
       if (t < o.minNewTokens) lp[o.eos] = -Infinity;
       for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
     }
@@ -174,7 +267,7 @@ export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Genera
     if (!done[b]) for (let j = 0; j < nb; j++) h.add(seqs[b * nb + j]!, scores[b * nb + j]!, seqs[b * nb + j]!.length);
     return h.best().tokens;
   });
-  const longest = Math.max(...best.map((s) => s.length));
+  const longest = best.reduce((n, s) => Math.max(n, s.length), 0);
   const width = Math.min(longest + 1, o.maxNewTokens);
   return best.map((s) => {
     const out = [...s];

@@ -165,7 +165,7 @@ export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headD
   });
 }
 
-/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its first batched product, at the grid's largest configuration. */
+/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its two batched products, at the grid's largest configuration. */
 export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
   const largest = new Map<string, LayerJob>();
   for (const j of jobs) {
@@ -179,7 +179,9 @@ export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
     const rows = s.batch * s.seq;
     return [
       { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
+      // the two batched products of the attention: scores q·kᵀ, then weights·v
       { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
+      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.seq, n: s.headDim, constantB: false },
     ];
   });
 }

@@ -23,5 +23,17 @@ export interface DecodeCache {
   maskTensor(): ort.Tensor;
 }
 
+/**
+ * A cache that lives where the step's session computes and that the step graph writes
+ * itself (`cacheUpdate: 'graph'`): its tensors are fixed-capacity and, on WebGPU, GPU
+ * buffers fed back from the previous step's outputs.
+ */
+export interface ResidentCache extends DecodeCache {
+  /** Positions the cache holds (every layer's tensors are [rows, kvHeads, capacity, headDim]). */
+  readonly capacity: number;
+  /** int64 [rows, kvHeads, seq, 3]: the (row, head, position) of each of the next `seq` rows (positions length … length + seq − 1). */
+  indexTensor(seq: number): ort.Tensor;
+}
+
 /** Bytes of the live cache at `context` positions: 2 · layers · rows · kvHeads · headDim · context · 4. */
 export const predictedKvBytes = (s: CacheShape, context: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * context * F32;

@@ -11,6 +11,15 @@
  * of each row's last position and the new tokens' K and V rows of every layer as one small
  * tensor [layers, rows, S, 2·g·hs], which the caller appends in place.
  *
+ * With `cacheUpdate: 'graph'` (the GPU-resident decoder, docs/webgpu.md §6) the caches are
+ * fixed-capacity tensors that the graph also writes: a ScatterND per layer puts the new
+ * tokens' K and V rows at the positions `cache_index` names, and the results are outputs
+ * (`present_k_i`, `present_v_i`) that the caller keeps on the device and feeds back as the
+ * next step's caches; the attention itself still reads the input caches (the new tokens
+ * attend to themselves through their own score columns, as in the default graph). No `kv`
+ * output then: nothing of the cache has to come back. `argmax` adds each row's greedy next
+ * token (`next_ids`, int64 [rows]), so a greedy search need not download the logits.
+ *
  * Node names carry stages: embed, norm, the layouts' attention stages, mlp, kv, lmhead.
  */
 import { STEP_BUILDERS, type StepIO } from '../attention/step.ts';
@@ -29,7 +38,30 @@ export const STEP_INPUTS = {
   totalLength: 'total_length',
   kCache: (i: number) => `k_cache_${i}`,
   vCache: (i: number) => `v_cache_${i}`,
+  /** `cacheUpdate: 'graph'`: int64 [rows, g, S, 3], the (row, head, position) each new K/V row is written to. */
+  cacheIndex: 'cache_index',
 } as const;
+
+/** Graph outputs. */
+export const STEP_OUTPUTS = {
+  logits: 'logits',
+  /** `cacheUpdate: 'caller'`: the new K/V rows [layers, rows, S, 2·g·hs]. */
+  kv: 'kv',
+  /** `cacheUpdate: 'graph'`: layer i's caches with the new rows written, [rows, g, capacity, hs]. */
+  presentK: (i: number) => `present_k_${i}`,
+  presentV: (i: number) => `present_v_${i}`,
+  /** `argmax`: int64 [rows]. */
+  nextIds: 'next_ids',
+} as const;
+
+/** Who writes the new K/V rows into the cache: the caller, in JS (the CPU decoder), or the graph (the device-resident one). */
+export type CacheUpdate = 'caller' | 'graph';
+
+export interface StepGraphOptions {
+  cacheUpdate?: CacheUpdate;
+  /** Also return each row's argmax token (`next_ids`). */
+  argmax?: boolean;
+}
 
 /** How the weights enter the graph: constants (initializers, pre-packed) or inputs fed every run. */
 export type WeightsAs = 'constant' | 'input';
@@ -42,7 +74,8 @@ export const sequenceMajor = (pm: PackedModel): boolean => STEP_BUILDERS[pm.spec
  * sequence-major), cache_mask [rows, T], self_mask [rows, S, S] (causal plus padding of the
  * new tokens), per layer k/v caches [rows, g, T, hs], and the fused kernel's lengths.
  */
-export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs): GraphBuilder {
+export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs, o: StepGraphOptions = {}): GraphBuilder {
+  const inGraph = o.cacheUpdate === 'graph';
   const c = pm.config;
   const G = pm.kvHeads;
   const nm = c.hidden;
@@ -60,6 +93,7 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     g.input(I.kCache(i), [rows, G, 'T', headDim(c)]);
     g.input(I.vCache(i), [rows, G, 'T', headDim(c)]);
   }
+  if (inGraph) g.input(I.cacheIndex, [rows, G, 'S', 3], 'int64');
   for (const [name, t] of Object.entries(pm.tensors)) {
     if (weights === 'constant') g.initializer(name, t.data, t.dims);
     else g.input(name, t.dims);
@@ -80,7 +114,8 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     const io: StepIO = { kCache: I.kCache(i), vCache: I.vCache(i), cacheMask: I.cacheMask, selfMask: I.selfMask, seqlensK: I.seqlensK, totalLength: I.totalLength };
     const names: TensorNames = (k) => `${p}attn.${k}`;
     const att = step.build(g, norm(h, `${p}ln1`), shape, io, names);
-    kv.push(g.inStage('kv', () => g.node('Unsqueeze', [g.node('Concat', [att.k, att.v], { axis: 2 }), g.ints([0])])));
+    if (inGraph) writeCache(g, att.k, att.v, i, rows, G, headDim(c));
+    else kv.push(g.inStage('kv', () => g.node('Unsqueeze', [g.node('Concat', [att.k, att.v], { axis: 2 }), g.ints([0])])));
     h = g.node('Add', [h, att.out], {}, { stage: 'attention-residual' });
     h = g.node('Add', [h, mlp(norm(h, `${p}ln2`), p)], {}, { stage: 'mlp' });
   }
@@ -91,7 +126,21 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     return g.node('Reshape', [end, g.ints([rows, nm])]);
   });
   const f = norm(last, 'lnf');
-  g.output(g.inStage('lmhead', () => g.node('Gemm', [f, 'wte'], { transB: 1 })), 'logits');
-  g.output(kv.length === 1 ? kv[0]! : g.node('Concat', kv, { axis: 0 }, { stage: 'kv' }), 'kv');
+  const logits = g.output(g.inStage('lmhead', () => g.node('Gemm', [f, 'wte'], { transB: 1 })), STEP_OUTPUTS.logits);
+  if (!inGraph) g.output(kv.length === 1 ? kv[0]! : g.node('Concat', kv, { axis: 0 }, { stage: 'kv' }), STEP_OUTPUTS.kv);
+  if (o.argmax) g.output(g.node('ArgMax', [logits], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIds, 'int64');
   return g;
+}
+
+/**
+ * The new rows k, v [rows, S, g·hs] into layer i's caches: as heads [rows, g, S, hs], then
+ * one ScatterND each at `cache_index`. The provider copies the input cache into the output
+ * before writing (a device-side copy of the capacity per step, no transfer: §6).
+ */
+function writeCache(g: GraphBuilder, k: string, v: string, i: number, rows: number, G: number, D: number): void {
+  g.inStage('kv', () => {
+    const heads = (x: string) => g.node('Transpose', [g.node('Reshape', [x, g.ints([rows, -1, G, D])])], { perm: [0, 2, 1, 3] });
+    g.output(g.node('ScatterND', [STEP_INPUTS.kCache(i), STEP_INPUTS.cacheIndex, heads(k)]), STEP_OUTPUTS.presentK(i));
+    g.output(g.node('ScatterND', [STEP_INPUTS.vCache(i), STEP_INPUTS.cacheIndex, heads(v)]), STEP_OUTPUTS.presentV(i));
+  });
 }

@@ -3,15 +3,21 @@
  * step graph (`graph.ts`) for prefill and decode alike. gpt-fast's shape: `prefill` and
  * `step` are small functions over one `forward`; the KV cache is the caller's, written in
  * place between steps (the graph only reads it).
+ *
+ * On a device (`device: 'webgpu'`) the cache stays there: the graph writes the new rows
+ * itself (`cacheUpdate: 'graph'`, the default on WebGPU), `forwardResident` returns the
+ * written caches as device tensors for the caller to feed back, and only the logits (or,
+ * with `argmax`, the greedy ids) come back to JS.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { transpose2d } from '../core/arrays.ts';
-import { Engine, f32, ort, type Feeds, type GraphOpt } from '../engine/session.ts';
-import type { DecodeCache } from './cache.ts';
+import { Downloader } from '../engine/download.ts';
+import { Engine, f32, ort, type Device, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
+import type { DecodeCache, ResidentCache } from './cache.ts';
 import { headDim } from './config.ts';
-import { buildStepGraph, sequenceMajor, STEP_INPUTS, type WeightsAs } from './graph.ts';
+import { buildStepGraph, sequenceMajor, STEP_INPUTS, STEP_OUTPUTS, type CacheUpdate, type WeightsAs } from './graph.ts';
 import type { PackedModel } from './weights.ts';
 
 export interface EngineSettings {
@@ -25,6 +31,12 @@ export interface EngineSettings {
   externalDataAbove?: number;
   /** Save the engine's optimised graph here (to check where the weights ended up). */
   optimizedModelPath?: string;
+  /** The provider (default 'cpu'). */
+  device?: Device;
+  /** Who writes new K/V rows into the cache (default: 'graph' on WebGPU, 'caller' on the CPU). */
+  cacheUpdate?: CacheUpdate;
+  /** `cacheUpdate: 'graph'`: the step also returns each row's argmax id, and its logits stay on the device. */
+  argmax?: boolean;
 }
 
 /** S new tokens for each of `rows` sequences, batch-major. */
@@ -45,12 +57,24 @@ export interface StepOutput {
   kv: Float32Array;
 }
 
+/** A step whose cache update ran in the graph: the written caches stay where the session computes. */
+export interface ResidentStepOutput {
+  /** Logits of each row's last position [rows, vocab]; null with `argmax` (they stay on the device: `logitsOnDevice`). */
+  logits: Float32Array | null;
+  logitsOnDevice: ort.Tensor | null;
+  /** With `argmax`: each row's argmax id. */
+  nextIds: BigInt64Array | null;
+  /** Every layer's caches with the new rows written, k then v per layer: [k0, v0, k1, v1, …]. */
+  present: ort.Tensor[];
+}
+
 const GIB = 2 ** 30;
 
 export class DecoderModel {
   private readonly engines = new Map<number, Engine>();
   private readonly weightFeeds: Feeds = {};
   private readonly zeros = new Map<number, Float32Array>();
+  private downloader?: Downloader;
 
   constructor(
     readonly packed: PackedModel,
@@ -69,6 +93,14 @@ export class DecoderModel {
     return this.settings.weights ?? 'constant';
   }
 
+  get device(): Device {
+    return this.settings.device ?? 'cpu';
+  }
+
+  get cacheUpdate(): CacheUpdate {
+    return this.settings.cacheUpdate ?? (this.device === 'webgpu' ? 'graph' : 'caller');
+  }
+
   get cacheShape() {
     return { layers: this.config.layers, kvHeads: this.packed.kvHeads, headDim: headDim(this.config) };
   }
@@ -84,13 +116,18 @@ export class DecoderModel {
   }
 
   private async createEngine(rows: number): Promise<Engine> {
-    const g = buildStepGraph(this.packed, rows, this.weightsAs);
+    if (this.hostWeightsReleased) throw new Error(`no session for ${rows} rows: the weights' arrays were released`);
+    const inGraph = this.cacheUpdate === 'graph';
+    const argmax = inGraph && (this.settings.argmax ?? false);
+    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax } : {});
     const options = {
       threads: this.settings.threads,
       graphOpt: this.settings.graphOpt ?? 'all',
       spinning: false,
+      memPattern: false,
       profile: this.settings.profile ?? false,
       ...(this.settings.optimizedModelPath ? { optimizedModelPath: this.settings.optimizedModelPath } : {}),
+      ...(this.device === 'webgpu' ? { device: this.device, ...(inGraph ? { preferredOutputLocation: this.outputLocations(argmax) } : {}) } : {}),
     };
     if (g.initializerBytes() <= (this.settings.externalDataAbove ?? GIB)) return Engine.create(g.toBytes(), options);
     // large weights: written once as external data, read by the engine, then removed
@@ -102,10 +139,17 @@ export class DecoderModel {
     }
   }
 
-  /** S tokens per row against `cache` (null: an empty cache, i.e. a prefill). */
-  async forward(batch: TokenBatch, cache: DecodeCache | null): Promise<StepOutput> {
+  /** Where the step's outputs are left on the device: the caches (and the logits, with argmax) stay there. */
+  private outputLocations(argmax: boolean): Record<string, OutputLocation> {
+    const loc: Record<string, OutputLocation> = { [STEP_OUTPUTS.logits]: argmax ? 'gpu-buffer' : 'cpu' };
+    if (argmax) loc[STEP_OUTPUTS.nextIds] = 'cpu';
+    for (let i = 0; i < this.config.layers; i++) loc[STEP_OUTPUTS.presentK(i)] = loc[STEP_OUTPUTS.presentV(i)] = 'gpu-buffer';
+    return loc;
+  }
+
+  /** The feeds every step has: tokens, positions, masks, the fused kernel's lengths, the caches. */
+  private stepFeeds(batch: TokenBatch, cache: DecodeCache | null): Feeds {
     const { rows, seq } = batch;
-    const e = await this.prepare(rows);
     const I = STEP_INPUTS;
     const sbm = sequenceMajor(this.packed);
     const order = sbm ? [seq, rows] : [rows, seq];
@@ -128,8 +172,45 @@ export class DecoderModel {
       feeds[I.kCache(i)] = k;
       feeds[I.vCache(i)] = v;
     }
-    const out = await e.run(feeds);
+    return feeds;
+  }
+
+  /** S tokens per row against `cache` (null: an empty cache, i.e. a prefill). */
+  async forward(batch: TokenBatch, cache: DecodeCache | null): Promise<StepOutput> {
+    if (this.cacheUpdate === 'graph') throw new Error("this decoder writes its cache in the graph (cacheUpdate 'graph'): use forwardResident");
+    const e = await this.prepare(batch.rows);
+    const out = await e.run(this.stepFeeds(batch, cache));
     return { logits: out.logits!.data as Float32Array, kv: out.kv!.data as Float32Array };
+  }
+
+  /**
+   * S tokens per row against a cache the graph writes (`cacheUpdate: 'graph'`). A prefill is
+   * a step against an empty cache of some capacity (length 0: every position masked). The
+   * cache needs room for S more positions; the caller adopts `present` as its new tensors.
+   */
+  async forwardResident(batch: TokenBatch, cache: ResidentCache): Promise<ResidentStepOutput> {
+    if (this.cacheUpdate !== 'graph') throw new Error("this decoder's cache is updated by the caller (cacheUpdate 'caller'): use forward");
+    if (cache.length + batch.seq > cache.capacity) throw new Error(`the cache holds ${cache.capacity} positions, ${cache.length} used: no room for ${batch.seq} more`);
+    const e = await this.prepare(batch.rows);
+    const feeds = this.stepFeeds(batch, cache);
+    feeds[STEP_INPUTS.cacheIndex] = cache.indexTensor(batch.seq);
+    const out = await e.run(feeds);
+    const O = STEP_OUTPUTS;
+    const logits = out[O.logits]!;
+    const onDevice = logits.location === 'gpu-buffer';
+    return {
+      logits: onDevice ? null : (logits.data as Float32Array),
+      logitsOnDevice: onDevice ? logits : null,
+      nextIds: out[O.nextIds] ? (out[O.nextIds]!.data as BigInt64Array) : null,
+      present: Array.from({ length: this.config.layers }, (_, i) => [out[O.presentK(i)]!, out[O.presentV(i)]!]).flat(),
+    };
+  }
+
+  /** A device tensor's values in JS (the logits a greedy step left on the GPU, for instance). */
+  async download(t: ort.Tensor): Promise<ort.Tensor> {
+    if (t.location === 'cpu') return t;
+    this.downloader ??= new Downloader();
+    return this.downloader.download(t);
   }
 
   /** The prompts (left-padded, with their mask) against an empty cache. */
@@ -145,6 +226,20 @@ export class DecoderModel {
     return this.forward({ rows, seq: 1, tokens, positions, selfMask }, cache);
   }
 
+  /**
+   * Let go of the weights' JS arrays once the sessions that need them exist (constant
+   * weights live in the engine from then on): a run that keeps several models side by side
+   * would otherwise hold every model's weights twice. No session for another row count can
+   * be created afterwards.
+   */
+  releaseHostWeights(): void {
+    if (this.weightsAs !== 'constant') return;
+    this.hostWeightsReleased = true;
+    (this as { packed: PackedModel }).packed = { ...this.packed, tensors: {} };
+  }
+
+  private hostWeightsReleased = false;
+
   /** The session of `rows` (for its profiler), if created. */
   engine(rows: number): Engine | undefined {
     return this.engines.get(rows);
@@ -153,5 +248,7 @@ export class DecoderModel {
   async release(): Promise<void> {
     for (const e of this.engines.values()) await e.release();
     this.engines.clear();
+    await this.downloader?.release();
+    this.downloader = undefined;
   }
 }

@@ -4,8 +4,11 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {...}}`, then the
  * raw little-endian data, offsets relative to its start.
  *
- * Reading validates the header against the file before any tensor is read, and reads
- * each tensor straight into its own Float32Array (F16, BF16 and F64 are converted).
+ * Reading validates the header against the file before any tensor is read (offsets inside
+ * the file, sizes matching dtype × shape, no two tensors sharing bytes), and reads each
+ * tensor straight into its own Float32Array (F16, BF16 and F64 are converted); a tensor
+ * holding NaN or ±∞ is refused with its name, since every number computed from it would be
+ * garbage.
  */
 import fs from 'node:fs';
 import { UsageError } from '../core/errors.ts';
@@ -85,10 +88,34 @@ export function readHeader(file: string): SafetensorsHeader {
       if (end > size) throw bad(`truncated: tensor ${name} ends at byte ${end}, file has ${size}`);
       tensors.set(name, { dtype, shape: shape as number[], begin, end });
     }
+    checkOverlaps(tensors, bad);
     return { file, tensors, metadata, fileBytes: size };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Refuse two tensors whose bytes overlap (a writer's bug or a crafted file: one tensor's
+ * data would silently be another's). Empty tensors occupy no bytes and overlap nothing.
+ */
+function checkOverlaps(tensors: Map<string, TensorInfo>, bad: (why: string) => UsageError): void {
+  const spans = [...tensors].filter(([, t]) => t.end > t.begin).sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    const [prevName, prev] = spans[i - 1]!;
+    const [name, t] = spans[i]!;
+    if (t.begin < prev.end) {
+      throw bad(`tensor ${name}: data_offsets overlap those of tensor ${prevName} (bytes ${t.begin}–${Math.min(t.end, prev.end)} of the file are claimed by both)`);
+    }
+  }
+}
+
+/** Index of the first element that is not finite (NaN, ±∞), or -1. */
+export function firstNonFinite(x: Float32Array): number {
+  let poison = 0; // v − v: 0 for a finite v, NaN otherwise; one cheap pass, then a search only if needed
+  for (let i = 0; i < x.length; i++) poison += x[i]! - x[i]!;
+  if (poison === 0) return -1;
+  return x.findIndex((v) => !Number.isFinite(v));
 }
 
 function f16ToF32(h: number): number {
@@ -100,8 +127,15 @@ function f16ToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Read one float tensor as float32. */
+/** Read one float tensor as float32; a tensor holding NaN or ±∞ is refused, naming it. */
 export function readTensor(h: SafetensorsHeader, name: string): Float32Array {
+  const out = readTensorData(h, name);
+  const i = firstNonFinite(out);
+  if (i >= 0) throw new UsageError(`${h.file}: tensor ${name} holds ${out[i]} at element ${i}; weights that are not finite would make every result garbage`);
+  return out;
+}
+
+function readTensorData(h: SafetensorsHeader, name: string): Float32Array {
   const t = h.tensors.get(name);
   if (!t) throw new UsageError(`${h.file}: missing tensor ${name}`);
   if (!FLOAT_DTYPES.includes(t.dtype)) throw new UsageError(`${h.file}: tensor ${name} has dtype ${t.dtype}, expected a float type (${FLOAT_DTYPES.join(', ')})`);

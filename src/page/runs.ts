@@ -38,8 +38,8 @@ export class Refusal extends Error {}
 /** Probe sizes a page can afford: a software GPU cannot take a 2048³ product 17 times in reasonable time. */
 export function pageProbeSizes(device: BrowserDevice, adapter: Adapter | null, quick: boolean): ProbeSizes {
   if (quick) return QUICK_PROBES;
-  if (ORT_BUILDS[device].provider === 'wasm') return { square: 1024, readMiB: 64, copyMiB: 64, runs: 10 };
-  return adapter?.software ? { square: 256, readMiB: 16, copyMiB: 16, runs: 5 } : { square: 2048, readMiB: 256, copyMiB: 64, runs: 10 };
+  if (ORT_BUILDS[device].provider === 'wasm') return { square: 1024, readMiB: 64, streamMiB: 32, copyMiB: 64, runs: 10 };
+  return adapter?.software ? { square: 256, readMiB: 16, streamMiB: 8, copyMiB: 16, runs: 5 } : { square: 2048, readMiB: 256, streamMiB: 64, copyMiB: 64, runs: 10 };
 }
 
 /** Probe the ceilings again between configurations once this long has passed since the last probing (as in Node). */

@@ -5,7 +5,7 @@
  *   const file = await runLayers({ variants: ['multi-head', 'multi-query-1'], batch: [8], seq: [512] });
  */
 import fs from 'node:fs';
-import { checkMode, kvHeads, parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
+import { variantLabel } from '../attention/spec.ts';
 import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
@@ -17,9 +17,8 @@ import { isBrowserDevice } from '../browser/backends.ts';
 import { environment } from '../results/environment.ts';
 import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { layerCost } from '../attention/cost.ts';
-import { measureCeilings, probeAgain, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
-import { jobShape, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
+import { measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
+import type { ProfileOptions } from '../measure/layer.ts';
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';

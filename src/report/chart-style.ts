@@ -54,7 +54,7 @@ export function highlight(field: string, shown = 1, faded = 0.15): Highlight {
 export const variantOrder = (xs: Iterable<string>) => {
   const rank = (name: string) => {
     const base = name.split(':')[0]!;
-    const i = VARIANT_KINDS.indexOf(ALIASES[base] ?? (base as VariantKind));
+    const i = VARIANT_KINDS.indexOf((Object.hasOwn(ALIASES, base) ? ALIASES[base] : undefined) ?? (base as VariantKind));
     return i < 0 ? VARIANT_KINDS.length : i;
   };
   return [...new Set(xs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));

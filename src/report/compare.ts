@@ -1,18 +1,33 @@
 /**
  * `attnbench compare A B`: per configuration present in both runs, the ratio B/A of the
- * median times, each side's spread, and whether the change stands out of the noise.
+ * median times with its 95 % confidence interval, each side's spread, and whether the change
+ * stands out of the noise.
  *
- * Noise: with cv = stddev / median of each side, the band is 2·√(cv_A² + cv_B²), about two
- * standard deviations of the ratio. B is "slower" when B/A > 1 + band and "faster" when
- * B/A < 1 / (1 + band); anything else is within the noise. A side with one repetition
- * (an imported seed result) has no spread, so every change of it counts.
+ * What is compared: a configuration is the same only if everything that decides its work is.
+ * Layer results: variant, mode, heads, head size, batch, sequence length. Generation results:
+ * the attention type and its K/V heads, the whole model shape (layers, hidden, heads, vocab,
+ * positions, MLP width) and the run's settings (batch, prompt and new tokens, beams,
+ * sampling, KV cache). A configuration found in both files under the same name but differing
+ * in any of these is listed as not comparable, with what differs, and never fails the gate.
+ *
+ * The noise: the interval of median(B) / median(A) by the percentile bootstrap, each side
+ * resampled on its own (`ratioInterval`, unpaired: two separate runs). B is slower when the
+ * whole interval lies above 1, faster when it lies below 1, and within the noise otherwise.
+ * A side with one sample (an imported seed result) has no interval: the ratio is judged as a
+ * point estimate, and the row says so. A summary recorded without its samples (the decode
+ * step's, pooled over every step) gets the normal approximation of each median's standard
+ * error, 1.2533·sd/√n, combined on the log scale.
  */
 import { UsageError } from '../core/errors.ts';
 import type { Run } from '../results/io.ts';
 import { markdownTable, type Table } from '../table/table.ts';
+import { ratioInterval } from '../timing/interval.ts';
 import type { Summary } from '../timing/stats.ts';
 
 export type Verdict = 'slower' | 'faster' | 'same';
+
+/** How a row's interval was obtained. */
+export type IntervalMethod = 'bootstrap' | 'normal approximation' | 'point estimate';
 
 export interface CompareRow {
   config: string;
@@ -20,32 +35,54 @@ export interface CompareRow {
   a: Summary;
   b: Summary;
   ratio: number;
-  /** Half-width of the noise band around 1 (0.05 = ±5 %). */
-  noise: number;
+  /** Bounds of the 95 % interval of B/A (both equal to the ratio for a point estimate). */
+  low: number;
+  high: number;
+  method: IntervalMethod;
   verdict: Verdict;
+}
+
+/** A configuration named alike in both files that does different work in each. */
+export interface NotComparable {
+  config: string;
+  metric: string;
+  /** What differs, e.g. "hidden 256 in A, 512 in B". */
+  differs: string[];
 }
 
 export interface Comparison {
   a: string;
   b: string;
   rows: CompareRow[];
+  notComparable: NotComparable[];
   onlyA: string[];
   onlyB: string[];
 }
 
+type FieldValue = string | number | boolean | null;
+
 interface Measured {
-  /** What must be equal for two results to be compared. */
-  key: string;
-  /** How the row is named. */
+  /** Names the configuration across files (the attention type or variant and the metric). */
+  name: string;
+  /** Everything that decides the work; two measurements are compared only if all of it is equal. */
+  fields: Map<string, FieldValue>;
   config: string;
   metric: string;
   s: Summary;
 }
 
+const fieldMap = (entries: [string, FieldValue][]) => new Map<string, FieldValue>(entries);
+const keyOf = (m: Measured) => JSON.stringify([m.name, [...m.fields]]);
+
 function measured(run: Run): Measured[] {
   if (run.kind === 'layers') {
     return run.results.map((r) => ({
-      key: `${r.variant}|${r.mode}|${r.heads}|${r.headDim}|${r.batch}|${r.seq}`,
+      name: JSON.stringify([r.variant, r.batch, r.seq]),
+      fields: fieldMap([
+        ['mode', r.mode],
+        ['heads', r.heads],
+        ['head size', r.headDim],
+      ]),
       config: `${r.variant} batch ${r.batch} seq ${r.seq}`,
       metric: 'ms per call',
       s: r.totalMs,
@@ -54,75 +91,198 @@ function measured(run: Run): Measured[] {
   if (run.kind === 'decode') {
     const m = run.model;
     return run.results.map((r) => ({
-      key: `${r.attention}|${m.layers}|${m.hidden}|${m.heads}|${m.vocab}|${r.batch}|${r.context}`,
+      name: JSON.stringify([r.attention, r.batch, r.context]),
+      fields: fieldMap([
+        ['K/V heads', r.kvHeads],
+        ['layers', m.layers],
+        ['hidden', m.hidden],
+        ['heads', m.heads],
+        ['vocab', m.vocab],
+        ['MLP width', m.inner],
+      ]),
       config: `${r.attention} batch ${r.batch} context ${r.context}`,
       metric: 'ms per decode step',
       s: r.stepMs,
     }));
   }
   const { config: c, resolved: p } = run;
+  const m = p.model;
   return run.results.flatMap((r) => {
     const shape = `${r.attention} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;
-    const key = `${r.attention}|${p.batch}|${p.promptLength}|${p.promptLength + p.maxNewTokens}|${c.numBeams}|${c.doSample}|${c.kvCache}`;
-    return [
-      { key: `${key}|decode`, config: shape, metric: 'decode ms/step', s: r.decodeMsPerToken },
-      { key: `${key}|prefill`, config: shape, metric: 'prefill ms', s: r.prefillMs },
-      { key: `${key}|generate`, config: shape, metric: 'generation s', s: r.generateSeconds },
-    ];
+    const fields = fieldMap([
+      ['K/V heads', r.kvHeads],
+      ['layers', m?.layers ?? null],
+      ['hidden', m?.hidden ?? null],
+      ['heads', m?.heads ?? null],
+      ['vocab', m?.vocab ?? null],
+      ['positions', m?.positions ?? null],
+      ['MLP width', m?.inner ?? null],
+      ['model', p.modelType],
+      ['batch', p.batch],
+      ['prompt', p.promptLength],
+      ['new tokens', p.maxNewTokens],
+      ['min new tokens', p.minNewTokens],
+      ['beams', c.numBeams],
+      ['sampling', c.doSample],
+      ['KV cache', c.kvCache],
+    ]);
+    const one = (metric: string, s: Summary): Measured => ({ name: JSON.stringify([r.attention, metric]), fields, config: shape, metric, s });
+    return [one('decode ms/step', r.decodeMsPerToken), one('prefill ms', r.prefillMs), one('generation s', r.generateSeconds)];
   });
 }
 
-const cv = (s: Summary) => (s.median > 0 ? s.stddev / s.median : 0);
+/** The fields in which two measurements of one name differ. */
+function differences(x: Measured, y: Measured): string[] {
+  const keys = [...new Set([...x.fields.keys(), ...y.fields.keys()])];
+  const show = (v: FieldValue | undefined) => (v === undefined || v === null ? 'not recorded' : String(v));
+  return keys.filter((k) => x.fields.get(k) !== y.fields.get(k)).map((k) => `${k} ${show(x.fields.get(k))} in A, ${show(y.fields.get(k))} in B`);
+}
+
+/** The samples of a summary, if it kept them. */
+const samplesOf = (s: Summary): readonly number[] | undefined => {
+  const xs = (s as { samples?: unknown }).samples;
+  return Array.isArray(xs) && xs.length === s.n ? (xs as number[]) : undefined;
+};
+
+/** z of a two-sided 95 % interval, and the standard error of a median per sd/√n (normal data). */
+const Z95 = 1.959964;
+const MEDIAN_SE = 1.2533;
+
+/** The 95 % interval of median(b) / median(a), and how it was obtained. */
+export function changeInterval(a: Summary, b: Summary): { ratio: number; low: number; high: number; method: IntervalMethod } {
+  const ratio = b.median / a.median;
+  if (a.n < 2 || b.n < 2) return { ratio, low: ratio, high: ratio, method: 'point estimate' };
+  const sa = samplesOf(a);
+  const sb = samplesOf(b);
+  if (sa && sb) {
+    const i = ratioInterval(sb, sa, { paired: false });
+    // the interval of the resampled medians, around the ratio of the medians themselves
+    return { ratio, low: Math.min(i.low, ratio), high: Math.max(i.high, ratio), method: 'bootstrap' };
+  }
+  const rel = (s: Summary) => (MEDIAN_SE * s.stddev) / Math.sqrt(s.n) / s.median;
+  const half = Z95 * Math.hypot(rel(a), rel(b));
+  return { ratio, low: ratio * Math.exp(-half), high: ratio * Math.exp(half), method: 'normal approximation' };
+}
+
+function verdictOf(i: { ratio: number; low: number; high: number; method: IntervalMethod }): Verdict {
+  if (i.method === 'point estimate') return i.ratio > 1 ? 'slower' : i.ratio < 1 ? 'faster' : 'same';
+  return i.low > 1 ? 'slower' : i.high < 1 ? 'faster' : 'same';
+}
 
 export function compareRuns(a: Run, b: Run): Comparison {
   if (a.kind !== b.kind) throw new UsageError(`${b.file}: is a ${b.kind} result but ${a.file} is a ${a.kind} result; compare files of one kind`);
   const ma = measured(a);
-  const mb = new Map(measured(b).map((m) => [m.key, m]));
+  const mb = measured(b);
+  const exactB = new Map(mb.map((m) => [keyOf(m), m]));
+  const byNameB = new Map(mb.map((m) => [m.name, m]));
   const rows: CompareRow[] = [];
+  const notComparable: NotComparable[] = [];
+  const matchedB = new Set<Measured>();
   for (const x of ma) {
-    const y = mb.get(x.key);
-    if (!y) continue;
-    if (x.s.median <= 0) throw new UsageError(`${a.file}: ${x.config} has a median of ${x.s.median}; cannot take a ratio`);
-    const ratio = y.s.median / x.s.median;
-    const noise = 2 * Math.hypot(cv(x.s), cv(y.s));
-    const verdict: Verdict = ratio > 1 + noise ? 'slower' : ratio < 1 / (1 + noise) ? 'faster' : 'same';
-    rows.push({ config: x.config, metric: x.metric, a: x.s, b: y.s, ratio, noise, verdict });
+    const y = exactB.get(keyOf(x));
+    if (!y) {
+      const alike = byNameB.get(x.name);
+      if (alike) {
+        matchedB.add(alike);
+        notComparable.push({ config: x.config, metric: x.metric, differs: differences(x, alike) });
+      }
+      continue;
+    }
+    matchedB.add(y);
+    if (!(x.s.median > 0)) throw new UsageError(`${a.file}: ${x.config} has a median of ${x.s.median}; cannot take a ratio`);
+    const i = changeInterval(x.s, y.s);
+    rows.push({ config: x.config, metric: x.metric, a: x.s, b: y.s, ...i, verdict: verdictOf(i) });
   }
-  const keysA = new Set(ma.map((m) => m.key));
-  const onlyA = [...new Set(ma.filter((m) => !mb.has(m.key)).map((m) => m.config))];
-  const onlyB = [...new Set([...mb.values()].filter((m) => !keysA.has(m.key)).map((m) => m.config))];
-  if (rows.length === 0) throw new UsageError(`${b.file}: no configuration in common with ${a.file}`);
-  return { a: a.file, b: b.file, rows, onlyA, onlyB };
+  const namedA = new Set(ma.map((m) => m.name));
+  const onlyA = [...new Set(ma.filter((m) => !exactB.has(keyOf(m)) && !byNameB.has(m.name)).map((m) => m.config))];
+  const onlyB = [...new Set(mb.filter((m) => !matchedB.has(m) && !namedA.has(m.name)).map((m) => m.config))];
+  if (rows.length === 0 && notComparable.length === 0) throw new UsageError(`${b.file}: no configuration in common with ${a.file}`);
+  return { a: a.file, b: b.file, rows, notComparable, onlyA, onlyB };
 }
 
-/** Rows where B got slower than A by more than `pct` percent, beyond the noise. */
+/** Rows where B got slower than A by more than `pct` percent, beyond the noise. Not comparable ones never count. */
 export const regressions = (c: Comparison, pct: number) => c.rows.filter((r) => r.verdict === 'slower' && (r.ratio - 1) * 100 > pct);
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const cv = (s: Summary) => (s.median > 0 ? s.stddev / s.median : 0);
 const spread = (s: Summary) => (s.n > 1 ? `±${pct(cv(s))} (n ${s.n})` : 'n 1');
 const MARK: Record<Verdict, string> = { slower: 'slower', faster: 'faster', same: '' };
 
+/** The interval as a row shows it: "0.981–1.032", or why there is none. */
+function intervalText(r: CompareRow): string {
+  if (r.method === 'point estimate') return 'none (n 1: point estimate)';
+  return `${r.low.toFixed(3)}–${r.high.toFixed(3)}${r.method === 'normal approximation' ? ' (approx.)' : ''}`;
+}
+
 export function summaryLine(c: Comparison): string {
   const count = (v: Verdict) => c.rows.filter((r) => r.verdict === v).length;
-  const geo = Math.exp(c.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / c.rows.length);
-  const missing = [c.onlyA.length ? `${c.onlyA.length} only in A` : '', c.onlyB.length ? `${c.onlyB.length} only in B` : ''].filter(Boolean);
+  const geo = c.rows.length ? Math.exp(c.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / c.rows.length) : NaN;
+  const missing = [
+    c.notComparable.length ? `${c.notComparable.length} not comparable` : '',
+    c.onlyA.length ? `${c.onlyA.length} only in A` : '',
+    c.onlyB.length ? `${c.onlyB.length} only in B` : '',
+  ].filter(Boolean);
+  const points = c.rows.filter((r) => r.method === 'point estimate').length;
   return (
-    `${c.rows.length} compared: ${count('slower')} slower and ${count('faster')} faster beyond the noise, ${count('same')} within it; ` +
-    `geometric mean B/A ${geo.toFixed(3)}${missing.length ? `; ${missing.join(', ')}` : ''}`
+    `${c.rows.length} compared: ${count('slower')} slower and ${count('faster')} faster beyond the noise, ${count('same')} within it` +
+    (c.rows.length ? `; geometric mean B/A ${geo.toFixed(3)}` : '') +
+    (points ? `; ${points} judged as point estimates (a side with one sample)` : '') +
+    (missing.length ? `; ${missing.join(', ')}` : '')
   );
 }
 
-/** The comparison as a table: both medians and spreads, the ratio, the noise band and the verdict. */
+/** The comparison as a table: both medians and spreads, the ratio, its interval and the verdict. */
 export function comparisonTable(c: Comparison): Table {
   const num = (key: string, label: string, digits?: number) => ({ key, label, numeric: true, ...(digits === undefined ? {} : { digits }) });
   return {
     title: `${c.b} against ${c.a}`,
-    columns: [{ key: 'config', label: 'configuration' }, { key: 'metric', label: 'metric' }, num('aMedian', 'A median', 3), num('aSpread', 'A spread'), num('bMedian', 'B median', 3), num('bSpread', 'B spread'), num('ratio', 'B/A', 3), num('noise', 'noise'), { key: 'change', label: 'change' }],
-    rows: c.rows.map((r) => ({ config: r.config, metric: r.metric, aMedian: r.a.median, aSpread: spread(r.a), bMedian: r.b.median, bSpread: spread(r.b), ratio: r.ratio, noise: `±${pct(r.noise)}`, change: MARK[r.verdict] })),
+    columns: [
+      { key: 'config', label: 'configuration' },
+      { key: 'metric', label: 'metric' },
+      num('aMedian', 'A median', 3),
+      num('aSpread', 'A spread'),
+      num('bMedian', 'B median', 3),
+      num('bSpread', 'B spread'),
+      num('ratio', 'B/A', 3),
+      num('interval', '95% interval of B/A'),
+      { key: 'change', label: 'change' },
+    ],
+    rows: c.rows.map((r) => ({
+      config: r.config,
+      metric: r.metric,
+      aMedian: r.a.median,
+      aSpread: spread(r.a),
+      bMedian: r.b.median,
+      bSpread: spread(r.b),
+      ratio: r.ratio,
+      interval: intervalText(r),
+      change: MARK[r.verdict],
+    })),
+  };
+}
+
+/** The configurations that were not compared, and why. */
+export function notComparableTable(c: Comparison): Table {
+  return {
+    title: 'Not comparable',
+    note: 'Found in both files, but doing different work in each (another model shape or other settings): not compared, and never a regression.',
+    columns: [
+      { key: 'config', label: 'configuration' },
+      { key: 'metric', label: 'metric' },
+      { key: 'differs', label: 'what differs' },
+    ],
+    rows: c.notComparable.map((n) => ({ config: n.config, metric: n.metric, differs: n.differs.join('; ') })),
   };
 }
 
 export function formatComparison(c: Comparison, format: 'md' | 'json'): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
-  return [`A: ${c.a}`, `B: ${c.b}`, '', markdownTable(comparisonTable(c)), '', summaryLine(c)].join('\n') + '\n';
+  const parts = [`A: ${c.a}`, `B: ${c.b}`, ''];
+  if (c.rows.length) parts.push(markdownTable(comparisonTable(c)), '');
+  if (c.notComparable.length) {
+    const t = notComparableTable(c);
+    parts.push(`${t.title}: ${t.note}`, '', markdownTable(t), '');
+  }
+  parts.push(summaryLine(c));
+  return parts.join('\n') + '\n';
 }

@@ -15,12 +15,16 @@ interface GenerateContext {
   color: ReturnType<typeof variantColor>;
   pick: Highlight;
   runTip: unknown[];
+  /** An attention type's place in the project's order: bars are sorted by it (a field, never a list of names in the spec). */
+  order: (attention: string) => number;
 }
 
 function context(runs: readonly GenerateRun[]): GenerateContext {
   const results = runs.flatMap((run) => run.results.map((r) => ({ run: run.label, r })));
   const multiRun = runs.length > 1;
-  return { results, multiRun, color: variantColor('attention', results.map((x) => x.r.attention)), pick: highlight('attention'), runTip: multiRun ? [{ field: 'run' }] : [] };
+  const color = variantColor('attention', results.map((x) => x.r.attention));
+  const order = (attention: string) => color.scale.domain.indexOf(attention);
+  return { results, multiRun, color, pick: highlight('attention'), runTip: multiRun ? [{ field: 'run' }] : [], order };
 }
 
 /** Bar charts of several runs get one panel per run (bars are grouped with xOffset: the step is one bar's width). */
@@ -36,7 +40,8 @@ function bars(x: GenerateContext, measures: string[], y: Enc, tip: unknown[]) {
     params: measurePick.params,
     mark: { type: 'bar' },
     encoding: {
-      x: { field: 'attention', type: 'nominal', title: null, sort: x.color.scale.domain, axis: { labelAngle: -25 } },
+      // sorted by a field: Vega-Lite writes a sort list into an expression, where some names cannot go (see render.ts)
+      x: { field: 'attention', type: 'nominal', title: null, sort: { field: 'order', op: 'min' }, axis: { labelAngle: -25 } },
       xOffset: { field: 'measure', type: 'nominal', sort: measures },
       y,
       color: { field: 'measure', type: 'nominal', title: null, sort: measures, scale: { domain: measures, range: ['#4c78a8', '#9ecae9', '#bab0ac'] } },
@@ -57,7 +62,7 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
   const floors = steps.filter((s) => s.floorMs !== null);
   const tooltip = [...x.runTip, { field: 'attention' }, { field: 'context', title: 'context' }, { field: 'ms', title: 'ms', format: '.3f' }, { field: 'floorMs', title: 'task floor ms', format: '.3f' }];
   // a few steps read well as a line through them; hundreds of noisy steps need a trend: faint points and a loess curve
-  const many = Math.max(...x.results.map(({ r }) => r.steps.length)) > 24;
+  const many = x.results.some(({ r }) => r.steps.length > 24);
   const measured = many
     ? [
         { data: { values: steps }, params: x.pick.params, mark: { type: 'point', filled: true, size: 12 }, encoding: { x: xEnc, y: yEnc, color, opacity: highlight('attention', 0.3, 0.04).opacity, tooltip } },
@@ -94,8 +99,8 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
 /** Tokens per second: over the whole generation and at the decode steps' rate. */
 function tokensPerSecondChart(x: GenerateContext): Chart {
   const data = x.results.flatMap(({ run, r }) => [
-    { run, attention: r.attention, measure: 'whole generation', tokensPerSecond: r.tokensPerSecond },
-    { run, attention: r.attention, measure: 'decode steps', tokensPerSecond: r.decodeTokensPerSecond },
+    { run, attention: r.attention, order: x.order(r.attention), measure: 'whole generation', tokensPerSecond: r.tokensPerSecond },
+    { run, attention: r.attention, order: x.order(r.attention), measure: 'decode steps', tokensPerSecond: r.decodeTokensPerSecond },
   ]);
   return chart({
     id: 'tokens-per-second',
@@ -112,8 +117,8 @@ function tokensPerSecondChart(x: GenerateContext): Chart {
 /** KV-cache bytes at the end of generation, measured against predicted. */
 function kvCacheChart(x: GenerateContext): Chart {
   const data = x.results.flatMap(({ run, r }) => [
-    { run, attention: r.attention, measure: 'measured', bytes: r.kvCacheBytes.measured, context: r.kvCacheBytes.context },
-    { run, attention: r.attention, measure: 'predicted', bytes: r.kvCacheBytes.predicted, context: r.kvCacheBytes.context },
+    { run, attention: r.attention, order: x.order(r.attention), measure: 'measured', bytes: r.kvCacheBytes.measured, context: r.kvCacheBytes.context },
+    { run, attention: r.attention, order: x.order(r.attention), measure: 'predicted', bytes: r.kvCacheBytes.predicted, context: r.kvCacheBytes.context },
   ]);
   return chart({
     id: 'kv-cache',
@@ -142,7 +147,7 @@ function decodeSpeedupChart(x: GenerateContext): Chart | null {
     )
       // multi-head against itself is 1 by definition
       .filter(([, v]) => v !== null && r.attention !== BASELINE)
-      .map(([measure, speedup, low, high]) => ({ run, attention: r.attention, measure, speedup, low, high })),
+      .map(([measure, speedup, low, high]) => ({ run, attention: r.attention, order: x.order(r.attention), measure, speedup, low, high })),
   );
   if (data.length === 0) return null;
   return chart({
@@ -164,7 +169,7 @@ function decodeSpeedupChart(x: GenerateContext): Chart | null {
           {
             transform: [{ filter: 'datum.low != null' }],
             mark: { type: 'rule', color: '#222', strokeWidth: 1.5 },
-            encoding: { x: { field: 'attention', type: 'nominal', title: null, sort: x.color.scale.domain }, xOffset: { field: 'measure', type: 'nominal', sort: measures }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+            encoding: { x: { field: 'attention', type: 'nominal', title: null, sort: { field: 'order', op: 'min' } }, xOffset: { field: 'measure', type: 'nominal', sort: measures }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
           },
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#333' }, encoding: { y: { datum: 1 } } },
         ],

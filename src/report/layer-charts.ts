@@ -146,7 +146,7 @@ function speedupCharts(x: LayerContext): Chart[] {
             {
               data: { values: data.filter((p) => p.speedupLow !== null) },
               mark: { type: 'rule', strokeWidth: 1.5 },
-              encoding: { x: SEQ_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color: { ...x.color, legend: null }, opacity: x.pick.opacity },
+              encoding: { x: SEQ_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color: x.color, opacity: x.pick.opacity },
             },
           ],
         },

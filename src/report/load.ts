@@ -3,6 +3,7 @@
  * refused when it holds nothing to draw, and named (labels unique among the files). How
  * they are grouped for drawing: `sections.ts`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { readRun, type Run } from '../results/io.ts';
@@ -28,15 +29,25 @@ export function loadRun(file: string): Run {
  */
 export function loadRuns(files: readonly string[]): Run[] {
   if (files.length === 0) throw new UsageError('no result files given');
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const f of files) {
-    const key = path.resolve(f);
-    if (seen.has(key)) throw new UsageError(`${f}: given twice`);
-    seen.add(key);
+    const key = realPath(f);
+    const first = seen.get(key);
+    if (first !== undefined) throw new UsageError(first === f ? `${f}: given twice` : `${f}: is the same file as ${first} (given twice)`);
+    seen.set(key, f);
   }
   const runs = files.map(loadRun);
   labelRuns(runs);
   return runs;
+}
+
+/** The file behind a path (symbolic links followed, `./x` and `x` alike); a path that cannot be resolved stands for itself. */
+function realPath(f: string): string {
+  try {
+    return fs.realpathSync(f);
+  } catch {
+    return path.resolve(f);
+  }
 }
 
 /**

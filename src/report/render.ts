@@ -10,7 +10,79 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 /** The Vega spec the page's runtime draws (so the page needs vega only, not vega-lite). */
 export function toVega(spec: TopLevelSpec): vega.Spec {
-  return compile(spec).spec;
+  return safeExpressions(compile(spec).spec);
+}
+
+/**
+ * Vega-Lite writes data values into the Vega expressions it generates (a sort order:
+ * `indexof(["multi-head", "constructor"], datum.variant)`), and Vega itself turns a legend's
+ * or an axis's list of values into one; and Vega's expression parser misreads two kinds of
+ * string literal: one whose text is a name an empty object has (`constructor`, `toString`,
+ * `valueOf`…) or `if` becomes an identifier (then "Operator not defined" or "Unrecognized
+ * signal name"), and one holding U+2028 or U+2029 is "Unexpected token ILLEGAL". Any variant
+ * name is valid, so every expression of the compiled spec is rewritten: the first kind as a
+ * concatenation `("constructo"+"r")`, the second with the characters escaped; such a name in
+ * a legend's or axis's values becomes that expression. Nothing else changes: names are
+ * drawn as they are.
+ */
+export function safeExpressions<T>(spec: T): T {
+  const walk = (v: unknown, key: string): unknown => {
+    if (typeof v === 'string') return EXPRESSION_KEYS.has(key) ? safeExpression(v) : v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (typeof v !== 'object' || v === null) return v;
+    const listed = key === 'legends' || key === 'axes';
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, listed && k === 'values' && Array.isArray(x) ? x.map(safeListValue) : walk(x, k)]),
+    );
+  };
+  return walk(spec, '') as T;
+}
+
+/** A legend's or axis's value: Vega writes the list into an expression, where an object's `signal` goes in as code. */
+const safeListValue = (x: unknown) => (typeof x === 'string' && misread(x) ? { signal: rewrite(x) } : x);
+
+/** The properties of a Vega spec whose strings are expressions. */
+const EXPRESSION_KEYS = new Set(['expr', 'signal', 'update', 'init', 'test']);
+
+/** Would Vega's expression parser misread a string literal with this text? */
+const misread = (text: string) => text === 'if' || text in {} || /[\u2028\u2029]/.test(text);
+
+/** `expr` with each string literal Vega would misread rewritten; member access (`datum["x"]`) is left alone. */
+export function safeExpression(expr: string): string {
+  let out = '';
+  let i = 0;
+  while (i < expr.length) {
+    const q = expr[i]!;
+    if (q !== '"' && q !== "'") {
+      out += q;
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < expr.length && expr[j] !== q) j += expr[j] === '\\' ? 2 : 1;
+    const raw = expr.slice(i, j + 1);
+    const text = decodeLiteral(raw);
+    const member = /[\w$\])]\s*\[\s*$/.test(out);
+    out += text !== null && !member && misread(text) ? rewrite(text) : raw;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** The text of a quoted JavaScript string literal, or null if it is not one we can read. */
+function decodeLiteral(raw: string): string | null {
+  const body = raw.slice(1, -1).replace(/\\'/g, "'");
+  try {
+    return JSON.parse(`"${raw[0] === "'" ? body.replace(/"/g, '\\"') : body}"`) as string;
+  } catch {
+    return null;
+  }
+}
+
+function rewrite(text: string): string {
+  const lit = (s: string) => JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  // a concatenation: neither half is a name an object has (one of them is one character)
+  return text.length > 1 && !/^[\s\S]*[\u2028\u2029][\s\S]*$/.test(text) ? `(${lit(text.slice(0, -1))}+${lit(text.slice(-1))})` : lit(text);
 }
 
 export async function toSvg(spec: vega.Spec): Promise<string> {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
+import { checkOutputFolder } from '../core/outputs.ts';
 import type { Run } from '../results/io.ts';
 import { buildCharts } from './charts.ts';
 import { reportHtml, type PageChart } from './html.ts';
@@ -34,13 +35,19 @@ export async function buildReport(runs: readonly Run[], generated = new Date().t
 }
 
 export function writeReport(files: ReportFiles, dir: string): void {
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: exists and is not a folder`);
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [name, data] of files) writeFileAtomic(path.join(dir, name), data);
+  checkOutputFolder('--out', dir);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, data] of files) writeFileAtomic(path.join(dir, name), data);
+  } catch (e) {
+    // nothing measured is lost: the report can be drawn again from its input files
+    throw new UsageError(`${dir}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
 }
 
 /** Read `inputs`, write the report into `dir`; returns the path of its index.html. */
 export async function report(inputs: readonly string[], dir: string): Promise<string> {
+  checkOutputFolder('--out', dir);
   const files = await buildReport(loadRuns(inputs));
   writeReport(files, dir);
   return path.join(dir, 'index.html');

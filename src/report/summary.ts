@@ -5,7 +5,7 @@
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
 import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from '../results/tables.ts';
-import { markdownTable, type Column, type Table } from '../table/table.ts';
+import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
 import { deviceLine, type Chart } from './chart-style.ts';
 import { decodeRuns, generateRuns, shapeSections, type ShapeSection } from './sections.ts';
 
@@ -72,11 +72,12 @@ function speedupTable(run: LayerRun, of: string): Table | null {
       { key: 'batch', label: 'batch', numeric: true },
       { key: 'seq', label: 'seq', numeric: true },
       { key: 'baselineMs', label: 'multi-head ms', numeric: true, digits: 3 },
-      ...variants.map((v, i) => ({ key: `v${i}`, label: v })),
+      // keyed by position, not by name: a variant called "batch" or "__proto__" must not land on another column
+      ...variants.map((v, i) => ({ key: `speedup${i}`, label: v })),
     ],
     rows: configs.map((c) => {
       const at = (v: string) => find(v, c.batch, c.seq);
-      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`v${i}`, speedupText(at(v)?.speedup ?? null)])) };
+      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`speedup${i}`, speedupText(at(v)?.speedup ?? null)])) };
     }),
   };
 }
@@ -141,11 +142,12 @@ export function summaryMarkdown(runs: readonly Run[], tables: readonly Table[], 
   const note = shapesNote(shapeSections(runs));
   const parts = [
     '# attnbench report',
-    `Generated ${generated} from ${runs.map((r) => `\`${r.file}\``).join(', ')}.`,
-    ...(note ? [note] : []),
-    ...tables.flatMap((t) => [`## ${t.title}`, ...(t.note ? [t.note] : []), markdownTable(t)]),
+    // file names, run labels and variant names are data: shown as text, never read as markdown or HTML
+    `Generated ${md(generated)} from ${runs.map((r) => markdownCode(r.file)).join(', ')}.`,
+    ...(note ? [md(note)] : []),
+    ...tables.flatMap((t) => [`## ${md(t.title)}`, ...(t.note ? [md(t.note)] : []), markdownTable(t)]),
     '## Charts',
-    ...charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](${c.id}.png)`),
+    ...charts.map((c) => `### ${md(c.title)}\n\n${md(c.description)}\n\n![${md(c.title).replace(/[[\]]/g, '\\$&')}](${encodeURI(`${c.id}.png`)})`),
   ];
   return parts.join('\n\n') + '\n';
 }

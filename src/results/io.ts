@@ -5,13 +5,21 @@
  * file and the reason.
  *
  * The journal is JSON Lines that a sweep appends to as each configuration finishes, so an
- * interrupted sweep keeps its work.
+ * interrupted sweep keeps its work (journal.ts: a header naming the run, then one entry per
+ * line; journals written before the header existed hold bare layer results and still read).
+ *
+ * A result file that cannot be written at the end of a run (the disk filled up, the folder
+ * was removed) does not take the measurements with it: they are saved to a fallback file,
+ * and the error says where.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
-import { readJson, readText, writeFileAtomic } from '../core/files.ts';
+import { readJson, readText } from '../core/files.ts';
+import { writeOrFallback } from '../core/outputs.ts';
+import { Ceilings } from '../roofline/probes.ts';
+import { readJournalFile } from './journal.ts';
 import {
   DECODE_SCHEMA,
   DecodeResultFile,
@@ -86,16 +94,19 @@ function validate<T extends z.ZodType>(schema: T, json: unknown, where: string):
 
 const json = (data: unknown) => JSON.stringify(data, null, 2) + '\n';
 
+/** Write a layer result file; if that fails, the results go to a fallback file the error names. */
 export function writeLayerFile(file: string, result: LayerResultFile): void {
-  writeFileAtomic(file, json(LayerResultFile.parse(result)));
+  writeOrFallback(file, json(LayerResultFile.parse(result)), 'layers');
 }
 
+/** Write a generation result file; if that fails, the results go to a fallback file the error names. */
 export function writeGenerateFile(file: string, result: GenerateResultFile): void {
-  writeFileAtomic(file, json(GenerateResultFile.parse(result)));
+  writeOrFallback(file, json(GenerateResultFile.parse(result)), 'generate');
 }
 
+/** Write a decode-step result file; if that fails, the results go to a fallback file the error names. */
 export function writeDecodeFile(file: string, result: DecodeResultFile): void {
-  writeFileAtomic(file, json(DecodeResultFile.parse(result)));
+  writeOrFallback(file, json(DecodeResultFile.parse(result)), 'decode');
 }
 
 /** A result file's JSON as a run: upgraded, validated, its kind told by its `schema`. */
@@ -142,9 +153,43 @@ export function readLayerFile(file: string): LayerResultFile {
 /** The journal beside an output file: `results.json` → `results.json.journal.jsonl`. */
 export const journalPath = (out: string) => `${out}.journal.jsonl`;
 
+/**
+ * What a layer sweep's journal holds after its header: the ceilings each session measured,
+ * and each finished configuration with the session whose ceilings it was measured against.
+ */
+export const LayerJournalEntry = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ceilings'), session: z.number().int().nonnegative(), ceilings: Ceilings }),
+  z.object({ kind: z.literal('result'), session: z.number().int().nonnegative(), result: LayerResult }),
+]);
+export type LayerJournalEntry = z.infer<typeof LayerJournalEntry>;
+
+/** The results of a journal's entries, in the order they were appended. */
+export const journalResults = (entries: readonly LayerJournalEntry[]): LayerResult[] => entries.flatMap((e) => (e.kind === 'result' ? [e.result] : []));
+
+/** Does `text` start with a journal header (the format of journal.ts)? */
+const hasHeader = (text: string) => /^\{\s*"kind"\s*:\s*"header"/.test(text);
+
+/**
+ * A header-less journal (written before journal.ts): one bare layer result per line. Before
+ * appending, a torn tail (the process died mid-write) is cut off, so that the new line does
+ * not land on it and make the journal unreadable after a second interruption; each line is
+ * flushed to disk before the next configuration starts.
+ */
 export function appendJournal(file: string, entry: LayerResult): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.appendFileSync(file, JSON.stringify(LayerResult.parse(entry)) + '\n');
+  const line = JSON.stringify(LayerResult.parse(entry)) + '\n';
+  const fd = fs.openSync(file, 'a+');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    if (size > 0 && (fs.readSync(fd, last, 0, 1, size - 1), last[0] !== 0x0a)) {
+      fs.ftruncateSync(fd, fs.readFileSync(file).lastIndexOf(0x0a) + 1);
+    }
+    fs.writeSync(fd, line);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -154,6 +199,13 @@ export function appendJournal(file: string, entry: LayerResult): void {
  * error naming the line.
  */
 function parseJournal(file: string, text: string, torn: 'drop' | 'refuse'): LayerResult[] {
+  if (hasHeader(text)) {
+    const found = readJournalFile(file, LayerJournalEntry, text);
+    if (found.tornBytes > 0 && torn === 'refuse') {
+      throw new UsageError(`${file}: line ${found.entries.length + 2} is truncated (an interrupted sweep? finish it with 'attnbench layers --resume')`);
+    }
+    return journalResults(found.entries);
+  }
   const lines = text.split('\n');
   const out: LayerResult[] = [];
   lines.forEach((line, i) => {
@@ -162,7 +214,7 @@ function parseJournal(file: string, text: string, torn: 'drop' | 'refuse'): Laye
     try {
       entry = JSON.parse(line);
     } catch {
-      if (torn === 'drop' && i >= lines.length - 2) return;
+      if (torn === 'drop' && i === lines.length - 1) return;
       throw new UsageError(`${file}: line ${i + 1} is truncated or not JSON` + (torn === 'refuse' ? " (an interrupted sweep? finish it with 'attnbench layers --resume')" : ''));
     }
     out.push(validate(LayerResult, entry, `${file}: line ${i + 1}`));

@@ -7,9 +7,12 @@
  *  - compute: float32 MatMul GFLOP/s over the kernel's own time (the engine's profiler; on
  *    a GPU its program times), for a large square product (its B operand an input, and a
  *    pre-packed constant) and for the shapes the run itself multiplies;
- *  - memory: a streaming read — ReduceSum over a tensor several times the last-level cache —
- *    over its kernel time; a JS buffer copy (read + write counted) is kept as a second
- *    figure, never used by a floor.
+ *  - memory: streaming through the engine over buffers several times the last-level cache,
+ *    bytes over kernel time — a read (ReduceSum) and an elementwise Add (two inputs read,
+ *    one written: its reads and its write counted), because the floors count every byte a
+ *    kernel reads or writes at one rate, so the rate must bound both (measured on the CPU,
+ *    an Add moves its bytes faster than ReduceSum reads them); a JS buffer copy (read +
+ *    write counted) is kept as a second figure, never used by a floor.
  *
  * A ceiling must bound what is measured, and a shared host drifts by 20–40 % within
  * minutes: the bound is the FASTEST sample of every probe taken in the run (a sweep probes
@@ -42,6 +45,8 @@ export const Probe = z.object({
   label: z.string(),
   matmul: z.array(z.object({ shape: z.string(), flops: z.number().positive(), gflops: Samples })),
   readGBps: Samples,
+  /** An elementwise Add over buffers past the cache: bytes read and written over kernel time. */
+  streamGBps: Samples,
   copyGBps: Samples,
 });
 export type Probe = z.infer<typeof Probe>;
@@ -58,7 +63,7 @@ export type CpuPeak = z.infer<typeof CpuPeak>;
 export const Ceilings = z.object({
   /** The compute bound: the fastest MatMul sample of any probe, GFLOP/s over kernel time. */
   matmulGflops: z.number().positive(),
-  /** The memory bound: the fastest streaming-read sample of any probe, GB/s over kernel time. */
+  /** The memory bound: the fastest streaming sample of any probe (a read, or an Add's reads and write), GB/s over kernel time. */
   readGBps: z.number().positive(),
   /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
   copyGBps: z.number().positive(),
@@ -74,13 +79,15 @@ export type Ceilings = z.infer<typeof Ceilings>;
 export interface ProbeSizes {
   square: number;
   readMiB: number;
+  /** Each input of the Add. */
+  streamMiB: number;
   copyMiB: number;
   runs: number;
 }
 
-export const FULL_PROBES: ProbeSizes = { square: 2048, readMiB: 256, copyMiB: 64, runs: 15 };
+export const FULL_PROBES: ProbeSizes = { square: 2048, readMiB: 256, streamMiB: 64, copyMiB: 64, runs: 15 };
 /** Tiny probes for tests (a 256³ product, 4 MiB, 5 runs): the figures then bound nothing. */
-export const QUICK_PROBES: ProbeSizes = { square: 256, readMiB: 4, copyMiB: 4, runs: 5 };
+export const QUICK_PROBES: ProbeSizes = { square: 256, readMiB: 4, streamMiB: 4, copyMiB: 4, runs: 5 };
 
 export interface ProbeOptions {
   /** Products the run itself multiplies (probed beside the square ones). */
@@ -135,6 +142,21 @@ export async function probeRead(rt: Runtime, mib: number, runs: number): Promise
   }
 }
 
+/** GB/s of each of `runs` elementwise Adds of two `mib` MiB tensors: two reads and one write over the kernel time. */
+export async function probeStream(rt: Runtime, mib: number, runs: number): Promise<number[]> {
+  const n = (mib * 2 ** 20) / F32;
+  const g = new GraphBuilder('probe-stream');
+  g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return (await kernelMs(session)).map((ms) => (3 * n * F32) / ms / 1e6);
+  } finally {
+    await session.release();
+  }
+}
+
 /** The copy probe: two preallocated buffers, already touched, copied `n` times; GB/s read + write counted. */
 export class CopyProbe {
   private readonly src: Float32Array;
@@ -182,8 +204,9 @@ export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
     matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(await probeMatmul(rt, s, p.runs)) });
   }
   const readGBps = withSamples(await probeRead(rt, p.readMiB, p.runs));
+  const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
-  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, copyGBps };
+  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
 }
 
 const fastest = (xs: readonly number[]) => Math.max(...xs);
@@ -202,14 +225,15 @@ export function ceilingsFrom(probes: readonly Probe[], peak: CpuPeak | null, m: 
   const p = m.sizes;
   return {
     matmulGflops: fastest(probes.flatMap((x) => x.matmul.flatMap((mm) => mm.gflops.samples))),
-    readGBps: fastest(probes.flatMap((x) => x.readGBps.samples)),
+    readGBps: fastest(probes.flatMap((x) => [...x.readGBps.samples, ...x.streamGBps.samples])),
     copyGBps: fastest(probes.flatMap((x) => x.copyGBps.samples)),
     peak,
     probes: [...probes],
     method:
       `the fastest sample of every probing in the run (${probes.length}), through ${m.runtime}: float32 MatMul GFLOP/s over the kernel time from the engine's profiler ` +
       `(${p.square}³ with B an input and a constant, and the run's own products, ${p.runs} runs each after ${WARMUP} warm-up); ` +
-      `a streaming read, ReduceSum over ${p.readMiB} MiB, over its kernel time; a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
+      `streaming through the engine over its kernel time, a ReduceSum over ${p.readMiB} MiB and an Add of two ${p.streamMiB} MiB tensors (its reads and its write counted); ` +
+      `a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
       (m.quick ? ' — QUICK probes for tests: these bound nothing' : ''),
   };
 }

@@ -48,13 +48,29 @@ export function cellText(c: Column, v: Cell | undefined): string {
 
 const shown = (t: Table) => t.columns.filter((c) => !c.machineOnly);
 
-const escapeMarkdown = (s: string) =>
+/**
+ * Text as markdown shows it literally, on one line: HTML's specials as entities (a name never
+ * becomes a tag), every line break (CR, LF, U+2028, U+2029) a space. In a table cell the pipe
+ * is escaped too, and so is the backslash first (else `a\` before an escaped pipe would
+ * escape the escape, and the pipe would split the cell).
+ */
+export const escapeMarkdownText = (s: string) =>
   s
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r\n|\r|\n/g, ' ');
+    .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ');
+
+const escapeMarkdown = (s: string) => escapeMarkdownText(s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|'));
+
+/** Text in a markdown code span, whatever backticks it holds (the fence is one longer than its longest run). */
+export function markdownCode(s: string): string {
+  const text = s.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ');
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
 
 /** GitHub markdown: numeric columns right-aligned; no title (the caller heads it as it likes). */
 export function markdownTable(t: Table): string {

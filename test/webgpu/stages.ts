@@ -1,0 +1,27 @@
+/**
+ * WebGPU child of test/webgpu.test.ts: one layer profiled on the WebGPU provider (4 runs,
+ * the first dropped), its GPU events split into stages by the CPU's own stage code; prints
+ * { stages, gpu, programs } as one JSON line.
+ */
+import { buildLayer, layerInputs, layerShape } from '../../src/attention/layer.ts';
+import { randomParams } from '../../src/attention/params.ts';
+import { parseVariant } from '../../src/attention/spec.ts';
+import { Engine, toFeeds } from '../../src/engine/session.ts';
+import { stageTimes } from '../../src/engine/stages.ts';
+
+const spec = parseVariant(process.argv[2] ?? 'multi-head');
+const shape = layerShape(spec, { batch: 1, seq: 16, heads: 4, headDim: 16 });
+const layer = buildLayer(spec, shape, 'full');
+const feeds = toFeeds(layerInputs(layer, randomParams(shape, 'full', 3)));
+const e = await Engine.create(layer.model, { threads: 1, graphOpt: 'all', device: 'webgpu', profile: true });
+for (let i = 0; i < 4; i++) await e.run(feeds);
+const runs = e.endProfiling().slice(1);
+await e.release();
+console.log(
+  JSON.stringify({
+    stageNames: layer.stages,
+    stages: stageTimes(runs, layer.stages).map((s) => ({ name: s.name, kernelMs: s.kernelMs, wallMs: s.wallMs, ops: s.ops })),
+    gpu: runs.map((r) => r.gpu),
+    programs: runs[0]!.kernels.map((k) => ({ node: k.node, programs: k.programs })),
+  }),
+);
