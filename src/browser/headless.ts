@@ -175,6 +175,8 @@ async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMe
   let taken = 0;
   let silence: NodeJS.Timeout | undefined;
   const silenceMs = o.silenceMs ?? 600_000;
+  // the browser may be closing already (the run ended meanwhile): a page it took with it is closed enough
+  const closeQuietly = () => void page.close().catch(() => undefined);
   try {
     await new Promise<void>((resolve, reject) => {
       const died = (why: string) =>
@@ -183,7 +185,7 @@ async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMe
         clearTimeout(silence);
         silence = setTimeout(() => {
           died(`sent nothing for ${Math.round(silenceMs / 1000)} s and was closed`);
-          void page.close();
+          closeQuietly();
         }, silenceMs);
       };
       const onMessage = async (m: PageMessage): Promise<HelloReply | undefined> => {
@@ -222,7 +224,7 @@ async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMe
         if (m.type() === 'error') o.onConsoleError?.(m.text());
       });
       page.on('pageerror', (e) => o.onConsoleError?.(e.message));
-      o.signal?.addEventListener('abort', () => void page.close(), { once: true });
+      o.signal?.addEventListener('abort', closeQuietly, { once: true });
       heard();
       void page.exposeFunction(HOST_FUNCTION, onMessage).then(() => page.goto(url).catch(reject), reject);
     });
