@@ -19,7 +19,7 @@ import type { DecodeConfig } from '../config/decode.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
-import type { HostTensors, Runtime, RuntimeFeeds, RuntimeSession } from '../engine/runtime.ts';
+import type { HostTensors, Runtime } from '../engine/runtime.ts';
 import { stageTimes } from '../engine/stages.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { checkConfig, decodeStepCost, gpt2Config, headDim, modelKvHeads, parameterCount, type ModelConfig } from '../model/config.ts';
@@ -28,15 +28,13 @@ import { referenceLogits } from '../model/reference.ts';
 import { pack, randomWeights, type ModelWeights, type PackedModel } from '../model/weights.ts';
 import { BASELINE, boundsOf, pairedSpeedup } from '../results/bounds.ts';
 import type { DecodeFailure, DecodeResult } from '../results/schema.ts';
-import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
+import type { MatmulShape } from '../roofline/ceilings.ts';
 import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
 import { movedBytes } from '../roofline/traffic.ts';
-import type { RepeatPolicy } from '../timing/measure.ts';
 import { timeRuns } from '../timing/measure.ts';
-import { runRounds } from '../timing/rounds.ts';
 import { withSamples } from '../timing/stats.ts';
-import { plannedRounds } from './group.ts';
-import { verdict } from './layer.ts';
+import { plannedRounds, runConfigurations, timeSideBySide, type RunProgress, type Timed } from './alternate.ts';
+import { verdict, type ProfileOptions } from './layer.ts';
 import { maxRelError } from '../attention/reference.ts';
 import { median } from 'simple-statistics';
 
@@ -45,15 +43,8 @@ export const DECODE_STEPS = 30;
 /** The prompt of the float64 check: long enough for the fused kernels' long-sequence path (from 32), short enough for a JS reference. */
 export const VERIFY_PROMPT = 48;
 
-export interface DecodeOptions {
-  policy: RepeatPolicy;
-  /** Profiled steps for the stage split (0 skips it). */
-  profiledRuns: number;
-  ceilings: Ceilings | null;
-  weights: 'constant' | 'input';
-  verify: boolean;
-  seed: number;
-}
+/** How the steps are measured: the layer protocol's options (a GPU's CPU reference aside: the decoder is checked in float64). */
+export type DecodeOptions = Omit<ProfileOptions, 'reference'>;
 
 /** The decoder a configuration describes: GPT-2's architecture, positions enough for its largest context. */
 export function decodeModel(c: Pick<DecodeConfig, 'layers' | 'hidden' | 'heads' | 'vocab' | 'context'>): ModelConfig {
@@ -226,14 +217,6 @@ export function estimateDecodeMs(types: readonly TypeModel[], batch: number, con
   return roundMs * (rounds + Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0)) + 300 * types.length;
 }
 
-interface LiveType {
-  tm: TypeModel;
-  session: RuntimeSession;
-  feeds: RuntimeFeeds;
-  inputs: HostTensors;
-  warmMs: number;
-}
-
 const decodeFailure = (tm: Pick<TypeModel, 'label'>, batch: number, context: number, e: unknown): DecodeFailure => ({
   attention: tm.label,
   batch,
@@ -256,70 +239,32 @@ export async function measureDecodeGroup(
   hooks: DecodeGroupHooks = {},
 ): Promise<{ results: DecodeResult[]; failures: DecodeFailure[] }> {
   const failures: DecodeFailure[] = [];
-  const live: LiveType[] = [];
-  const release = async () => {
-    for (const t of live.splice(0)) await t.session.release();
-  };
-  try {
-    for (const [i, tm] of types.entries()) {
-      try {
-        const session = await rt.createSession(stepGraph(tm, batch, o), { sideBySide: true });
-        const inputs = decodeStepInputs(tm, batch, context, o.seed + 31 * i);
-        live.push({ tm, session, inputs, feeds: session.feeds(inputs), warmMs: Infinity });
-      } catch (e) {
-        failures.push(decodeFailure(tm, batch, context, e));
-      }
+  const fail = (tm: TypeModel, e: unknown) => failures.push(decodeFailure(tm, batch, context, e));
+  const entry = (tm: TypeModel) => ({ model: stepGraph(tm, batch, o), inputs: decodeStepInputs(tm, batch, context, o.seed + 31 * types.indexOf(tm)) });
+  const side = { policy: o.policy, wanted: DECODE_STEPS, ...(hooks.onRound ? { onRound: hooks.onRound } : {}) };
+  const { timed, budgetLimited } = await timeSideBySide(rt, types, entry, side, fail);
+  const results: DecodeResult[] = [];
+  for (const t of timed) {
+    try {
+      results.push(await decodeResult(rt, t, budgetLimited, batch, context, o, verified.get(t.item.label)));
+    } catch (e) {
+      fail(t.item, e);
     }
-    for (let w = 0; w < Math.max(1, o.policy.warmup); w++) {
-      for (const t of [...live]) {
-        try {
-          const [ms] = await timeRuns(1, () => t.session.run(t.feeds), rt.now);
-          t.warmMs = Math.min(t.warmMs, ms!);
-        } catch (e) {
-          failures.push(decodeFailure(t.tm, batch, context, e));
-          live.splice(live.indexOf(t), 1);
-          await t.session.release().catch(() => undefined);
-        }
-      }
-    }
-    if (live.length === 0) return { results: [], failures };
-    const plan = plannedRounds(o, DECODE_STEPS, live.length, live.reduce((a, t) => a + t.warmMs, 0));
-    let runs = 0;
-    const samples = await runRounds(live, plan.rounds, async (t, round) => {
-      const [ms] = await timeRuns(1, () => t.session.run(t.feeds), rt.now);
-      if (++runs % live.length === 0) {
-        hooks.onRound?.(round + 1, plan.rounds);
-        await rt.pause?.();
-      }
-      return ms!;
-    });
-    const done = live.map((t, i) => ({ t, samples: samples[i]! }));
-    await release();
-    const results: DecodeResult[] = [];
-    for (const { t, samples } of done) {
-      try {
-        results.push(await decodeResult(rt, t, samples, plan.budgetLimited, batch, context, o, verified.get(t.tm.label)));
-      } catch (e) {
-        failures.push(decodeFailure(t.tm, batch, context, e));
-      }
-    }
-    return { results: withDecodeSpeedups(results, o.seed), failures };
-  } finally {
-    await release();
   }
+  return { results: withDecodeSpeedups(results, o.seed), failures };
 }
 
 /** A profiled session of its own: the step's stages and the bytes its kernels moved (weights once). */
-async function profileStep(rt: Runtime, t: LiveType, batch: number, o: DecodeOptions): Promise<Pick<DecodeResult, 'stages' | 'profiledRuns' | 'implementationBytes'>> {
+async function profileStep(rt: Runtime, t: Timed<TypeModel>, batch: number, o: DecodeOptions): Promise<Pick<DecodeResult, 'stages' | 'profiledRuns' | 'implementationBytes'>> {
   const none = { stages: [], profiledRuns: 0, implementationBytes: null };
   if (o.profiledRuns === 0) return none;
-  const session = await rt.createSession(stepGraph(t.tm, batch, o), { profile: true, sideBySide: true });
+  const session = await rt.createSession(stepGraph(t.item, batch, o), { profile: true, sideBySide: true });
   try {
     const feeds = session.feeds(t.inputs);
     await timeRuns(o.profiledRuns + 1, () => session.run(feeds), rt.now);
     const runs = (await session.endProfiling()).slice(1);
     if (runs.length === 0 || runs.some((r) => r.kernels.length === 0)) return none;
-    const bytes = runs.map((r) => movedBytes(r, o.weights === 'constant' ? t.tm.weightBytes : 0));
+    const bytes = runs.map((r) => movedBytes(r, o.weights === 'constant' ? t.item.weightBytes : 0));
     return { stages: stageTimes(runs, []), profiledRuns: runs.length, implementationBytes: bytes.every((b) => b !== null) ? median(bytes as number[]) : null };
   } finally {
     await session.release();
@@ -328,25 +273,24 @@ async function profileStep(rt: Runtime, t: LiveType, batch: number, o: DecodeOpt
 
 async function decodeResult(
   rt: Runtime,
-  t: LiveType,
-  samples: number[],
+  t: Timed<TypeModel>,
   budgetLimited: boolean,
   batch: number,
   context: number,
   o: DecodeOptions,
   verify: DecodeResult['verify'],
 ): Promise<DecodeResult> {
-  const c = t.tm.packed.config;
-  const G = t.tm.packed.kvHeads;
+  const c = t.item.packed.config;
+  const G = t.item.packed.kvHeads;
   const cost = decodeStepCost(c, G, batch, context);
-  const stepMs = withSamples(samples);
+  const stepMs = withSamples(t.samples);
   const split = await profileStep(rt, t, batch, o);
   return {
-    attention: t.tm.label,
+    attention: t.item.label,
     kvHeads: G,
     batch,
     context,
-    parameters: t.tm.parameters,
+    parameters: t.item.parameters,
     kvCacheBytes: predictedKvBytes({ layers: c.layers, rows: batch, kvHeads: G, headDim: headDim(c) }, context - 1),
     stepMs,
     budgetLimited,
@@ -371,18 +315,11 @@ export function withDecodeSpeedups(group: readonly DecodeResult[], seed: number)
   );
 }
 
-/** Where a comparison stands (for a progress bar). */
-export interface DecodeProgress {
-  doneMs: number;
-  totalMs: number;
-  label: string;
-}
-
 export interface DecodeRunOptions extends DecodeOptions {
   /** Results already measured: their (type, batch, context) are skipped. */
   done?: readonly DecodeResult[];
   sink?: (results: readonly DecodeResult[], failures: readonly DecodeFailure[]) => void | Promise<void>;
-  onProgress?: (p: DecodeProgress) => void;
+  onProgress?: (p: RunProgress) => void;
   onFailure?: (f: DecodeFailure) => void;
   /** Refuse (throw) when a batch's types side by side would not fit. */
   checkMemory?: (what: string, bytes: number) => void;
@@ -405,43 +342,23 @@ export async function decodeSweep(rt: Runtime, c: DecodeConfig, o: DecodeRunOpti
   const todo = decodeGroups(c)
     .map((g) => ({ ...g, types: types.filter((t) => !done.some((r) => sameDecode(r, { attention: t.label, ...g }))) }))
     .filter((g) => g.types.length > 0);
-  const estimates = todo.map((g) => estimateDecodeMs(g.types, g.batch, g.context, o));
-  const progress: DecodeProgress = { doneMs: 0, totalMs: estimates.reduce((a, b) => a + b, 0), label: '' };
-  const tell = (p: Partial<DecodeProgress>) => o.onProgress?.(Object.assign(progress, p));
   const verified = new Map<string, DecodeResult['verify']>();
-  const results: DecodeResult[] = [...done];
-  const failures: DecodeFailure[] = [];
-  let cancelled = false;
-  for (const [i, g] of todo.entries()) {
-    if (o.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const label = `batch ${g.batch}, context ${g.context}`;
-    if (o.verify) {
-      for (const tm of g.types.filter((t) => !verified.has(t.label))) {
-        tell({ label: `${label}: checking ${tm.label} against the float64 reference` });
-        verified.set(tm.label, await verifyDecoder(rt, tm, o));
-      }
-    }
-    const start = progress.doneMs;
-    tell({ label });
-    let out: { results: DecodeResult[]; failures: DecodeFailure[] };
-    try {
-      out = await measureDecodeGroup(rt, g.types, g.batch, g.context, o, verified, {
-        onRound: (r, n) => tell({ doneMs: start + (estimates[i]! * r) / (n + 2), label: `${label}, round ${r}/${n}` }),
-      });
-    } catch (e) {
-      out = { results: [], failures: g.types.map((t) => decodeFailure(t, g.batch, g.context, e)) };
-    }
-    results.push(...out.results);
-    failures.push(...out.failures);
-    for (const f of out.failures) o.onFailure?.(f);
-    await o.sink?.(out.results, out.failures);
-    tell({ doneMs: start + estimates[i]! });
-    await rt.pause?.();
-  }
+  const out = await runConfigurations(rt, {
+    groups: todo,
+    estimates: todo.map((g) => estimateDecodeMs(g.types, g.batch, g.context, o)),
+    label: (g) => `batch ${g.batch}, context ${g.context}`,
+    measure: async (g, onRound) => {
+      // each type is checked once, before its first timed steps (its graph is the same at every batch and context)
+      for (const tm of o.verify ? g.types.filter((t) => !verified.has(t.label)) : []) verified.set(tm.label, await verifyDecoder(rt, tm, o));
+      return measureDecodeGroup(rt, g.types, g.batch, g.context, o, verified, { onRound });
+    },
+    failAll: (g, e) => g.types.map((t) => decodeFailure(t, g.batch, g.context, e)),
+    ...(o.sink ? { sink: o.sink } : {}),
+    ...(o.onFailure ? { onFailure: o.onFailure } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
   const order = decodeGroups(c).flatMap((g) => specs.map((s) => ({ attention: variantLabel(s), ...g })));
   const rank = (r: DecodeResult) => order.findIndex((x) => sameDecode(x, r));
-  return { results: results.sort((a, b) => rank(a) - rank(b)), failures, cancelled };
+  return { results: [...done, ...out.results].sort((a, b) => rank(a) - rank(b)), failures: out.failures, cancelled: out.cancelled };
 }

@@ -49,6 +49,21 @@ export interface ProfileOptions {
   seed: number;
 }
 
+/** The protocol's options from a configuration's fields (a layer sweep's, a decode comparison's) and the ceilings measured so far. */
+export function protocolOptions(
+  c: { repeats: number | 'auto'; budgetMs: number; warmup: number; profileRuns: number; weights: 'constant' | 'input'; verify: boolean; seed: number },
+  ceilings: Ceilings | null,
+): ProfileOptions {
+  return {
+    policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
+    profiledRuns: c.profileRuns,
+    ceilings,
+    weights: c.weights,
+    verify: c.verify,
+    seed: c.seed,
+  };
+}
+
 /** Normwise relative error above which float32 output counts as wrong (float32 gives about 1e-7 on the CPU, 1e-6 on a GPU). */
 export const VERIFY_TOLERANCE = 1e-4;
 

@@ -16,7 +16,8 @@ import type { Failure, LayerResult } from '../results/schema.ts';
 import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
 import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
 import { seedRepeats } from '../timing/measure.ts';
-import { failureOf, measureGroup, plannedRounds, type GroupHooks } from './group.ts';
+import { plannedRounds, runConfigurations, type RunProgress } from './alternate.ts';
+import { failureOf, measureGroup, type GroupHooks } from './group.ts';
 import { jobLabel, jobShape, type LayerJob, type ProfileOptions } from './layer.ts';
 
 export interface SweepGrid {
@@ -70,12 +71,9 @@ export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c:
 }
 
 /** Where a sweep stands: the estimated milliseconds done of the total, the variants finished, what runs now. */
-export interface SweepProgress {
-  doneMs: number;
-  totalMs: number;
+export interface SweepProgress extends RunProgress {
   finished: number;
   variants: number;
-  label: string;
 }
 
 export interface SweepOptions extends ProfileOptions {
@@ -111,47 +109,35 @@ export const remainingGroups = (grid: SweepGrid, done: readonly LayerResult[]): 
 
 export async function runSweep(rt: Runtime, grid: SweepGrid, o: SweepOptions): Promise<SweepOutcome> {
   const done = o.done ?? [];
-  const results: LayerResult[] = sweepJobs(grid).flatMap((j) => done.filter((r) => sameJob(j, r)).slice(0, 1));
+  const kept: LayerResult[] = sweepJobs(grid).flatMap((j) => done.filter((r) => sameJob(j, r)).slice(0, 1));
   const todo = remainingGroups(grid, done);
-  const failures: Failure[] = [];
   let ceilings = o.ceilings;
-  const estimates = todo.map((g) => estimateGroupMs(g, o, ceilings));
-  const progress: SweepProgress = { doneMs: 0, totalMs: estimates.reduce((a, b) => a + b, 0), finished: 0, variants: todo.reduce((a, g) => a + g.length, 0), label: '' };
-  const tell = (p: Partial<SweepProgress>) => o.onProgress?.(Object.assign(progress, p));
   let lastProbe = rt.now();
-  let cancelled = false;
-  for (const [i, group] of todo.entries()) {
-    if (o.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    if (o.reprobe && ceilings && i > 0 && rt.now() - lastProbe > o.reprobe.afterMs) {
-      tell({ label: 'probing the ceilings again' });
+  const variants = todo.reduce((a, g) => a + g.length, 0);
+  let finished = 0;
+  const out = await runConfigurations(rt, {
+    groups: todo,
+    estimates: todo.map((g) => estimateGroupMs(g, o, ceilings)),
+    label: (g) => `${g.length > 1 ? `${g.length} variants` : jobLabel(g[0]!)} b=${g[0]!.batch} s=${g[0]!.seq}`,
+    measure: (g, onRound) =>
+      measureGroup(rt, g, { ...o, ceilings }, { onRound, ...(o.checkMemory ? { checkMemory: o.checkMemory } : {}), ...(o.afterVariant ? { afterVariant: o.afterVariant } : {}) }),
+    // a configuration that cannot run at all (e.g. refused for memory): its variants are skipped
+    failAll: (g, e) => g.map((j) => failureOf(j, e)),
+    between: async (_, tell) => {
+      if (!o.reprobe || !ceilings || rt.now() - lastProbe <= o.reprobe.afterMs) return;
+      tell('probing the ceilings again');
       ceilings = await o.reprobe.probe(ceilings);
       lastProbe = rt.now();
-    }
-    const label = `${group.length > 1 ? `${group.length} variants` : jobLabel(group[0]!)} b=${group[0]!.batch} s=${group[0]!.seq}`;
-    const start = progress.doneMs;
-    tell({ label });
-    let out: { results: LayerResult[]; failures: Failure[] };
-    try {
-      out = await measureGroup(rt, group, { ...o, ceilings }, {
-        onRound: (r, n) => tell({ doneMs: start + (estimates[i]! * r) / (n + 2), label: `${label} round ${r}/${n}` }),
-        ...(o.checkMemory ? { checkMemory: o.checkMemory } : {}),
-        ...(o.afterVariant ? { afterVariant: o.afterVariant } : {}),
-      });
-    } catch (e) {
-      // a configuration that cannot run at all (e.g. refused for memory): its variants are skipped
-      out = { results: [], failures: group.map((j) => failureOf(j, e)) };
-    }
-    results.push(...out.results);
-    failures.push(...out.failures);
-    for (const f of out.failures) o.onFailure?.(f);
-    await o.sink?.(out.results, out.failures);
-    tell({ doneMs: start + estimates[i]!, finished: progress.finished + group.length });
-    await rt.pause?.();
-  }
-  return { results: inGridOrder(grid, results), failures, ceilings, cancelled };
+    },
+    ...(o.sink ? { sink: o.sink } : {}),
+    ...(o.onFailure ? { onFailure: o.onFailure } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    onProgress: (p, g) => {
+      if (g) finished += g.length;
+      o.onProgress?.({ ...p, finished, variants });
+    },
+  });
+  return { results: inGridOrder(grid, [...kept, ...out.results]), failures: out.failures, ceilings, cancelled: out.cancelled };
 }
 
 /** Check the variants against the heads, head size and mode before any work starts. */

@@ -13,6 +13,7 @@ import type { LayersConfig } from '../config/layers.ts';
 import { GIB } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { decodeModel, decodeShapes, decodeSweep } from '../measure/decode.ts';
+import { protocolOptions } from '../measure/layer.ts';
 import { runShapes, runSweep, sweepJobs, validateGrid } from '../measure/sweep.ts';
 import type { DecodeResult, LayerResult } from '../results/schema.ts';
 import { ceilingsFrom, probeWith, QUICK_PROBES, type Ceilings, type MatmulShape, type ProbeSizes } from '../roofline/ceilings.ts';
@@ -116,12 +117,7 @@ export async function runInPage(kind: RunKind, params: URLSearchParams, host: Ho
   ui.stored(stored);
 
   const common = {
-    policy: { repeats: c.config.repeats as number | 'auto', budgetMs: c.config.budgetMs as number, minRepeats: 3, warmup: c.config.warmup as number },
-    profiledRuns: c.config.profileRuns as number,
-    ceilings,
-    weights: c.config.weights as 'constant' | 'input',
-    verify: true,
-    seed: c.config.seed as number,
+    ...protocolOptions({ ...(c.config as unknown as LayersConfig | DecodeConfig), verify: true }, ceilings),
     signal: ui.signal,
     checkMemory: checkPageMemory,
     onProgress: (p: { doneMs: number; totalMs: number; label: string }) => {

@@ -13,23 +13,14 @@ import { UsageError } from '../core/errors.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
 import { decodeModel, decodeShapes, decodeSweep, decodeTypes } from '../measure/decode.ts';
+import { protocolOptions } from '../measure/layer.ts';
 import { environment } from '../results/environment.ts';
 import { writeDecodeFile } from '../results/io.ts';
 import { DECODE_SCHEMA, type DecodeFailure, type DecodeResult, type DecodeResultFile } from '../results/schema.ts';
-import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
-import { describeCeilings } from './run-layers.ts';
+import { measureCeilings } from '../roofline/probes.ts';
+import { describeCeilings, type RunOptions } from './run-layers.ts';
 
-export interface DecodeRunOptions {
-  /** Write the result file here (atomically). */
-  out?: string;
-  /** A progress bar on stderr (default: when stderr is a terminal). */
-  progress?: boolean;
-  ceilings?: Ceilings;
-  /** Small ceiling probes, for tests. */
-  quickCeilings?: boolean;
-  onResult?: (r: DecodeResult) => void;
-  log?: (line: string) => void;
-}
+export type DecodeRunOptions = RunOptions<DecodeResult>;
 
 export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRunOptions = {}): Promise<DecodeResultFile> {
   const c = parseConfig(DecodeConfig, input);
@@ -52,12 +43,7 @@ export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRu
   log(`decode: ${c.attention.join(', ')} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating`);
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}');
   const outcome = await decodeSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), c, {
-    policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
-    profiledRuns: c.profileRuns,
-    ceilings,
-    weights: c.weights,
-    verify: c.verify,
-    seed: c.seed,
+    ...protocolOptions(c, ceilings),
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     onProgress: (p) => {
       if (bar && !bar.isActive) bar.start(Math.max(1, Math.round(p.totalMs)), 0, { config: '' });

@@ -18,27 +18,30 @@ import { environment } from '../results/environment.ts';
 import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import { measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
-import type { ProfileOptions } from '../measure/layer.ts';
+import { protocolOptions } from '../measure/layer.ts';
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';
 import { estimateGroupMs, runShapes, runSweep, sweepGroups, sweepJobs, validateGrid, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
 import { dumpLayer } from './dump.ts';
 
-/** How a run reports and where it writes; none of it changes what is measured. */
-export interface LayersRunOptions {
-  /** Write the result file here (atomically), with a journal beside it while the sweep runs. */
+/** How a run reports and where it writes (a layer sweep, a decode comparison); none of it changes what is measured. */
+export interface RunOptions<R> {
+  /** Write the result file here (atomically); a layer sweep keeps a journal beside it while it runs. */
   out?: string;
-  /** Continue an interrupted sweep from the journal beside `out`. */
-  resume?: boolean;
   /** A progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   /** Ceilings already measured in this process (the main job shares them). */
   ceilings?: Ceilings;
   /** Small ceiling probes, for tests. */
   quickCeilings?: boolean;
-  onResult?: (r: LayerResult) => void;
+  onResult?: (r: R) => void;
   log?: (line: string) => void;
+}
+
+export interface LayersRunOptions extends RunOptions<LayerResult> {
+  /** Continue an interrupted sweep from the journal beside `out`. */
+  resume?: boolean;
 }
 
 /** Probe the ceilings again between configurations once this long has passed since the last probing. */
@@ -76,14 +79,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     await measureCeilings({ ...probeOptions, shapes: runShapes(jobs) }));
   log(describeCeilings(ceilings));
 
-  const profile: ProfileOptions = {
-    policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
-    profiledRuns: c.profileRuns,
-    ceilings,
-    weights: c.weights,
-    verify: c.verify,
-    seed: c.seed,
-  };
+  const profile = protocolOptions(c, ceilings);
   const estimate = sweepGroups(grid).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +

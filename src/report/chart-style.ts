@@ -85,6 +85,33 @@ export function machine(env: Environment | null): string {
   return `${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
 }
 
+/** One panel per batch size, headed "batch 8". */
+export const BATCH_COLUMN = { field: 'batch', type: 'ordinal', title: null, header: { labelExpr: "'batch ' + datum.value", labelFontWeight: 'bold' } };
+
+/** A result's point fields against multi-head: its speedup with the interval (null: no baseline, or wrong), and whether it verified wrong. */
+export const versusBaseline = (r: { speedup: { ratio: number; low: number; high: number } | null; verify?: { ok: boolean } }) => ({
+  speedup: r.speedup?.ratio ?? null,
+  speedupLow: r.speedup?.low ?? null,
+  speedupHigh: r.speedup?.high ?? null,
+  wrong: r.verify !== undefined && !r.verify.ok,
+});
+
+/** A timed figure's point fields: its median, fastest and slowest sample, and how many there were. */
+export const spreadOf = (s: { median: number; min: number; max: number; n: number }) => ({ ms: s.median, minMs: s.min, maxMs: s.max, n: s.n });
+
+/** Tooltip lines of a timed figure: its median and the fastest and slowest sample (fields ms, minMs, maxMs). */
+export const spreadTips = (unit = 'ms'): Enc[] => [
+  { field: 'ms', title: `median ${unit}`, format: '.3f' },
+  { field: 'minMs', title: `min ${unit}`, format: '.3f' },
+  { field: 'maxMs', title: `max ${unit}`, format: '.3f' },
+];
+
+/** The vertical bar from the fastest to the slowest sample (fields minMs, maxMs) at `x`. */
+export const spreadRule = (x: Enc, color: unknown, opacity: Enc): Record<string, unknown> => ({
+  mark: { type: 'rule', strokeWidth: 1.5 },
+  encoding: { x, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color, opacity },
+});
+
 /**
  * Results that verified WRONG keep their place on a chart, marked: a red cross over the point
  * and the word WRONG beside it (at `x`, `y`, for the points whose `wrong` field is true).

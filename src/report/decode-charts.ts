@@ -5,7 +5,7 @@
  */
 import type { DecodeRun } from '../results/io.ts';
 import { BASELINE } from '../results/tables.ts';
-import { chart, HEIGHT, highlight, variantColor, WIDTH, wrongMarks, type Chart, type Enc } from './chart-style.ts';
+import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc } from './chart-style.ts';
 
 interface DecodePoint {
   run: string;
@@ -25,7 +25,6 @@ interface DecodePoint {
 }
 
 const CONTEXT_AXIS = { field: 'context', type: 'quantitative', title: 'context (keys attended)' };
-const BATCH_COLUMN = { field: 'batch', type: 'ordinal', title: null, header: { labelExpr: "'batch ' + datum.value", labelFontWeight: 'bold' } };
 
 function points(runs: readonly DecodeRun[]): DecodePoint[] {
   return runs.flatMap((run) =>
@@ -34,26 +33,48 @@ function points(runs: readonly DecodeRun[]): DecodePoint[] {
       attention: r.attention,
       batch: r.batch,
       context: r.context,
-      ms: r.stepMs.median,
-      minMs: r.stepMs.min,
-      maxMs: r.stepMs.max,
-      n: r.stepMs.n,
+      ...spreadOf(r.stepMs),
       floorMs: r.taskFloorMs,
-      speedup: r.speedup?.ratio ?? null,
-      speedupLow: r.speedup?.low ?? null,
-      speedupHigh: r.speedup?.high ?? null,
+      ...versusBaseline(r),
       kvMiB: r.kvCacheBytes / 2 ** 20,
-      wrong: r.verify !== undefined && !r.verify.ok,
     })),
   );
 }
 
+/** What the decode charts share: colour by type, line dash by run, the legend highlight, the first tooltip lines. */
+interface DecodeContext {
+  color: ReturnType<typeof variantColor>;
+  pick: ReturnType<typeof highlight>;
+  dash: Enc;
+  tip: Enc[];
+}
+
+function context(ps: readonly DecodePoint[], multiRun: boolean): DecodeContext {
+  return {
+    color: variantColor('attention', ps.map((p) => p.attention)),
+    pick: highlight('attention'),
+    dash: multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {},
+    tip: [...(multiRun ? [{ field: 'run' }] : []), { field: 'attention' }, { field: 'batch' }, { field: 'context' }],
+  };
+}
+
+/** Layers over context, one panel per batch size. */
+const batchPanels = (data: readonly DecodePoint[], layer: unknown[]) => ({
+  data: { values: data },
+  facet: { column: BATCH_COLUMN },
+  spec: { width: WIDTH - 60, height: HEIGHT, layer },
+  resolve: { scale: { y: 'shared' } },
+});
+
+/** The line through each type's points at `y`, with the highlight and the tooltip. */
+const typeLine = (x: DecodeContext, y: Enc, tooltip: Enc[], color: unknown = x.color) => ({
+  params: x.pick.params,
+  mark: { type: 'line', point: { size: 40, filled: true } },
+  encoding: { x: CONTEXT_AXIS, y, color, ...x.dash, opacity: x.pick.opacity, tooltip: [...x.tip, ...tooltip] },
+});
+
 /** Step time against context, a panel per batch, min–max bars and the task floor as a dashed line. */
-function stepTimeChart(ps: DecodePoint[], multiRun: boolean): Chart {
-  const color = variantColor('attention', ps.map((p) => p.attention));
-  const pick = highlight('attention');
-  const dash: Enc = multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {};
-  const tip = [...(multiRun ? [{ field: 'run' }] : []), { field: 'attention' }, { field: 'batch' }, { field: 'context' }];
+function stepTimeChart(ps: DecodePoint[], x: DecodeContext): Chart {
   return chart({
     id: 'decode-step-time',
     title: 'Decode step time',
@@ -62,55 +83,29 @@ function stepTimeChart(ps: DecodePoint[], multiRun: boolean): Chart {
       'Bars span the fastest and slowest step; the thin dashed line of the same colour is the task floor (weights and live cache read once at the measured bandwidth). ' +
       'A type whose logits verified wrong keeps its point, crossed out in red and marked WRONG.',
     subtitle: 'median over steps; bars: min to max; dashed: task floor',
-    body: {
-      data: { values: ps },
-      facet: { column: BATCH_COLUMN },
-      spec: {
-        width: WIDTH - 60,
-        height: HEIGHT,
-        layer: [
-          { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: CONTEXT_AXIS, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color, opacity: pick.opacity } },
-          {
-            transform: [{ filter: 'datum.floorMs != null' }],
-            mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 },
-            encoding: { x: CONTEXT_AXIS, y: { field: 'floorMs', type: 'quantitative' }, color, detail: { field: 'run' }, opacity: pick.opacity },
-          },
-          {
-            params: pick.params,
-            mark: { type: 'line', point: { size: 40, filled: true } },
-            encoding: {
-              x: CONTEXT_AXIS,
-              y: { field: 'ms', type: 'quantitative', title: 'ms per decode step' },
-              color,
-              ...dash,
-              opacity: pick.opacity,
-              tooltip: [
-                ...tip,
-                { field: 'ms', title: 'median ms', format: '.3f' },
-                { field: 'minMs', title: 'min ms', format: '.3f' },
-                { field: 'maxMs', title: 'max ms', format: '.3f' },
-                { field: 'floorMs', title: 'task floor ms', format: '.3f' },
-                { field: 'kvMiB', title: 'live KV cache MiB', format: '.1f' },
-                { field: 'n', title: 'steps' },
-                { field: 'wrong', title: 'verified wrong' },
-              ],
-            },
-          },
-          ...wrongMarks(CONTEXT_AXIS, { field: 'ms', type: 'quantitative' }),
-        ],
+    body: batchPanels(ps, [
+      spreadRule(CONTEXT_AXIS, x.color, x.pick.opacity),
+      {
+        transform: [{ filter: 'datum.floorMs != null' }],
+        mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 },
+        encoding: { x: CONTEXT_AXIS, y: { field: 'floorMs', type: 'quantitative' }, color: x.color, detail: { field: 'run' }, opacity: x.pick.opacity },
       },
-      resolve: { scale: { y: 'shared' } },
-    },
+      typeLine(x, { field: 'ms', type: 'quantitative', title: 'ms per decode step' }, [
+        ...spreadTips(),
+        { field: 'floorMs', title: 'task floor ms', format: '.3f' },
+        { field: 'kvMiB', title: 'live KV cache MiB', format: '.1f' },
+        { field: 'n', title: 'steps' },
+        { field: 'wrong', title: 'verified wrong' },
+      ]),
+      ...wrongMarks(CONTEXT_AXIS, { field: 'ms', type: 'quantitative' }),
+    ]),
   });
 }
 
 /** Speedup over multi-head against context, with the 95 % interval, a panel per batch. */
-function speedupChart(ps: DecodePoint[], multiRun: boolean): Chart | null {
+function speedupChart(ps: DecodePoint[], x: DecodeContext): Chart | null {
   const data = ps.filter((p) => p.attention !== BASELINE && p.speedup !== null);
   if (data.length === 0) return null;
-  const color = variantColor('attention', ps.map((p) => p.attention));
-  const pick = highlight('attention');
-  const dash: Enc = multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {};
   return chart({
     id: 'decode-step-speedup',
     title: 'Decode step speedup over multi-head',
@@ -118,44 +113,27 @@ function speedupChart(ps: DecodePoint[], multiRun: boolean): Chart | null {
       'Median step time of multi-head divided by the median step time of each type at the same batch and context, from the same rounds (the types alternated); ' +
       'the bars are 95 % intervals (a bootstrap over the paired rounds). Above 1 the type decodes faster than multi-head. A type whose logits verified wrong has no point.',
     subtitle: 'multi-head median step / type median step, 95 % interval; above 1 = faster',
-    body: {
-      data: { values: data },
-      facet: { column: BATCH_COLUMN },
-      spec: {
-        width: WIDTH - 60,
-        height: HEIGHT,
-        layer: [
-          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 1 } } },
-          { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: CONTEXT_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color, opacity: pick.opacity } },
-          {
-            params: pick.params,
-            mark: { type: 'line', point: { size: 50, filled: true } },
-            encoding: {
-              x: CONTEXT_AXIS,
-              y: { field: 'speedup', type: 'quantitative', title: 'speedup over multi-head (×)', scale: { zero: false } },
-              color: { ...color, legend: { values: color.scale.domain.filter((v) => v !== BASELINE) } },
-              ...dash,
-              opacity: pick.opacity,
-              tooltip: [
-                ...(multiRun ? [{ field: 'run' }] : []),
-                { field: 'attention' },
-                { field: 'batch' },
-                { field: 'context' },
-                { field: 'speedup', title: 'speedup (×)', format: '.2f' },
-                { field: 'speedupLow', title: '95 % low', format: '.2f' },
-                { field: 'speedupHigh', title: '95 % high', format: '.2f' },
-              ],
-            },
-          },
+    body: batchPanels(data, [
+      { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 1 } } },
+      { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: CONTEXT_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color: x.color, opacity: x.pick.opacity } },
+      typeLine(
+        x,
+        { field: 'speedup', type: 'quantitative', title: 'speedup over multi-head (×)', scale: { zero: false } },
+        [
+          { field: 'speedup', title: 'speedup (×)', format: '.2f' },
+          { field: 'speedupLow', title: '95 % low', format: '.2f' },
+          { field: 'speedupHigh', title: '95 % high', format: '.2f' },
         ],
-      },
-    },
+        // the baseline's colour stays reserved, but it has no legend entry here
+        { ...x.color, legend: { values: x.color.scale.domain.filter((v) => v !== BASELINE) } },
+      ),
+    ]),
   });
 }
 
 export function decodeCharts(runs: readonly DecodeRun[]): Chart[] {
   const ps = points(runs);
   if (ps.length === 0) return [];
-  const multiRun = runs.length > 1;
-  return [stepTimeChart(ps, multiRun), speedupChart(ps, multiRun)].filter((c): c is Chart => c !== null);
+  const x = context(ps, runs.length > 1);
+  return [stepTimeChart(ps, x), speedupChart(ps, x)].filter((c): c is Chart => c !== null);
 }

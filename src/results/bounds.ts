@@ -5,13 +5,13 @@
  * measured fields, so a run whose ceilings were probed again (a long or resumed sweep)
  * recomputes them against the final bounds when it writes its file.
  */
-import type { LayerResult, Speedup } from './schema.ts';
+import type { Bounds, LayerResult, Speedup } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { ratioInterval } from '../timing/interval.ts';
 
 /** The fields computed from the measurement and the ceilings. */
-type Derived = 'gflops' | 'gbps' | 'computeFraction' | 'memoryFraction' | 'taskFloorMs' | 'implementationFloorMs' | 'flags';
+type Derived = keyof Bounds;
 
 export type Measured = Omit<LayerResult, Derived>;
 

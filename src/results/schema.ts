@@ -105,6 +105,22 @@ export const Verification = z.object({
   seq: z.number(),
 });
 
+/** A measurement against the machine's bounds (src/results/bounds.ts), of a layer or a decode step alike. */
+export const Bounds = z.object({
+  /** The task's FLOPs and bytes over the median time. */
+  gflops: z.number().nonnegative(),
+  gbps: z.number().nonnegative(),
+  /** Achieved / the ceilings' bound; null where the environment has no ceilings. */
+  computeFraction: z.number().nullable(),
+  memoryFraction: z.number().nullable(),
+  /** max(flops / matmul ceiling, task bytes / read bandwidth), ms. */
+  taskFloorMs: z.number().nullable(),
+  /** max(flops / matmul ceiling, implementation bytes / read bandwidth), ms. */
+  implementationFloorMs: z.number().nullable(),
+  /** Bounds the measurement broke (a time below a floor, a stage above the ceiling): a wrong bound, not a speed. */
+  flags: z.array(z.string()),
+});
+
 export const LayerResult = z.object({
   variant: z.string(),
   mode: z.enum(['seed', 'full']),
@@ -138,18 +154,7 @@ export const LayerResult = z.object({
   bytes: z.number().nonnegative(),
   /** Bytes this layout's graph moved per run (every kernel's inputs and outputs, weights once), median over the profiled runs; null without them. */
   implementationBytes: z.number().nonnegative().nullable(),
-  /** The task's FLOPs and bytes over the median time. */
-  gflops: z.number().nonnegative(),
-  gbps: z.number().nonnegative(),
-  /** Achieved / the ceilings' bound; null where the environment has no ceilings. */
-  computeFraction: z.number().nullable(),
-  memoryFraction: z.number().nullable(),
-  /** max(flops / matmul ceiling, task bytes / read bandwidth), ms. */
-  taskFloorMs: z.number().nullable(),
-  /** max(flops / matmul ceiling, implementation bytes / read bandwidth), ms. */
-  implementationFloorMs: z.number().nullable(),
-  /** Bounds the measurement broke (a time below a floor, a stage above the ceiling): a wrong bound, not a speed. */
-  flags: z.array(z.string()),
+  ...Bounds.shape,
   /** Speedup over multi-head at the same batch and length, from the same rounds (null for multi-head, without it, or when either result is wrong). */
   speedup: Speedup.nullable(),
   /** Peak bytes this layer alone is predicted to hold. */
@@ -191,6 +196,7 @@ export const LayerResultFile = z.object({
 
 export type Environment = z.infer<typeof Environment>;
 export type Speedup = z.infer<typeof Speedup>;
+export type Bounds = z.infer<typeof Bounds>;
 export type Device = z.infer<typeof Device>;
 export type { StageResult } from '../engine/stages.ts';
 export type LayerResult = z.infer<typeof LayerResult>;
@@ -353,18 +359,12 @@ export const DecodeResult = z.object({
   tokensPerSecond: z.number().nonnegative(),
   stages: z.array(Stage),
   profiledRuns: z.number().int().nonnegative(),
-  /** Bytes the step's kernels moved plus the weights once (the engine's profiler; null where it does not report sizes). */
-  implementationBytes: z.number().nonnegative().nullable(),
   /** The task's FLOPs and bytes (weights and the live cache read once, the new K/V rows and the logits written once). */
   flops: z.number().nonnegative(),
   bytes: z.number().nonnegative(),
-  gflops: z.number().nonnegative(),
-  gbps: z.number().nonnegative(),
-  computeFraction: z.number().nullable(),
-  memoryFraction: z.number().nullable(),
-  taskFloorMs: z.number().nullable(),
-  implementationFloorMs: z.number().nullable(),
-  flags: z.array(z.string()),
+  /** Bytes the step's kernels moved plus the weights once (the engine's profiler; null where it does not report sizes). */
+  implementationBytes: z.number().nonnegative().nullable(),
+  ...Bounds.shape,
   /** Multi-head's median step / this type's, from the same rounds, with its interval (null for multi-head, without it, or when either is wrong). */
   speedup: Speedup.nullable(),
   /** The prefill and the decode step's logits against the float64 reference (batch 1; `seq` is the context checked). */
