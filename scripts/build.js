@@ -28,7 +28,7 @@ if (r.status !== 0) {
 try {
   const { buildPage } = await import(pathToFileURL(path.join(dist, 'browser', 'bundle.js')).href);
   const { gitCommit } = await import(pathToFileURL(path.join(dist, 'results', 'environment.js')).href);
-  await buildPage({ outDir: path.join(dist, 'page'), gitCommit: gitCommit() });
+  await buildPage({ outDir: path.join(dist, 'page'), gitCommit: gitCommit(), sourcemap: false });
 } catch (e) {
   process.stderr.write(`build: the browser page failed to build: ${e.message}; dist/ is incomplete\n`);
   process.exit(1);

@@ -61,10 +61,12 @@ export interface BuildOptions {
   minify?: boolean;
   /** Recorded in the page's result files (the CLI records the same). */
   gitCommit?: string | null;
+  /** A source map beside main.js (default): for a checkout, whose src/ it points into; the package, which has no src/, ships none. */
+  sourcemap?: boolean;
 }
 
 /** The files of a built page. */
-export const PAGE_FILES = ['index.html', 'main.js', 'main.js.map'] as const;
+export const PAGE_FILES = ['index.html', 'main.js'] as const;
 
 /** Bundle the page into `outDir` and report its sizes. Needs esbuild (a development dependency). */
 export async function buildPage(o: BuildOptions): Promise<BuildResult> {
@@ -83,7 +85,7 @@ export async function buildPage(o: BuildOptions): Promise<BuildResult> {
     target: 'es2022',
     outfile: path.join(o.outDir, 'main.js'),
     minify: o.minify ?? true,
-    sourcemap: true,
+    sourcemap: o.sourcemap ?? true,
     metafile: true,
     logLevel: 'silent',
     // the chosen onnxruntime-web build is imported at run time from the server
@@ -96,7 +98,7 @@ export async function buildPage(o: BuildOptions): Promise<BuildResult> {
     throw new Error(`the page bundle has warnings:\n${text.join('\n')}`);
   }
   fs.copyFileSync(path.join(PAGE_SRC, 'index.html'), path.join(o.outDir, 'index.html'));
-  const files = PAGE_FILES.map((name) => {
+  const files = [...PAGE_FILES, ...(o.sourcemap === false ? [] : ['main.js.map'])].map((name) => {
     const data = fs.readFileSync(path.join(o.outDir, name));
     return { name, bytes: data.length, gzipBytes: gzipSync(data).length };
   });
