@@ -17,8 +17,9 @@ import { protocolOptions } from '../measure/layer.ts';
 import { environment } from '../results/environment.ts';
 import { writeDecodeFile } from '../results/io.ts';
 import { DECODE_SCHEMA, type DecodeFailure, type DecodeResult, type DecodeResultFile } from '../results/schema.ts';
-import { measureCeilings } from '../roofline/probes.ts';
-import { describeCeilings, type RunOptions } from './run-layers.ts';
+import { decodeUnderRoofline } from '../results/bounds.ts';
+import { measureCeilings, probeAgain } from '../roofline/probes.ts';
+import { describeCeilings, settleBounds, type RunOptions } from './run-layers.ts';
 
 export type DecodeRunOptions = RunOptions<DecodeResult>;
 
@@ -35,10 +36,11 @@ export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRu
   }
   if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available for decode in this build of attnbench (cpu and the browser devices are)`);
   checkThreads(c.threads);
+  const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)) };
   const ceilings =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({ threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)) }));
+    await measureCeilings(probeOptions));
   log(describeCeilings(ceilings));
   log(`decode: ${c.attention.join(', ')} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating`);
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}');
@@ -52,12 +54,13 @@ export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRu
     onFailure: reportFailure,
     sink: (rs) => rs.forEach((r) => options.onResult?.(r)),
   }).finally(() => bar?.stop());
+  const { ceilings: final, results } = await settleBounds(ceilings, (cs) => outcome.results.map((r) => decodeUnderRoofline(r, cs)), (prev) => probeAgain(prev, probeOptions), log);
   const file: DecodeResultFile = {
     schema: DECODE_SCHEMA,
-    environment: environment(c.threads, c.graphOpt, ceilings),
+    environment: environment(c.threads, c.graphOpt, final),
     config: c,
     model,
-    results: outcome.results,
+    results,
     failures: outcome.failures,
   };
   if (options.out) writeDecodeFile(options.out, file);

@@ -105,7 +105,8 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
   };
   const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), grid, sweep).finally(() => bar?.stop());
-  const final = outcome.ceilings ?? ceilings;
+  // every result against the run's final bounds (the ceilings may have been probed again)
+  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), (prev) => probeAgain(prev, probeOptions), log);
   if (outcome.results.some((r) => r.budgetLimited)) {
     log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
   }
@@ -113,8 +114,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     schema: LAYERS_SCHEMA,
     environment: environment(c.threads, c.graphOpt, final),
     config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
-    // every result against the run's final bounds (the ceilings may have been probed again)
-    results: outcome.results.map((r) => underRoofline(r, final)),
+    results,
     failures: outcome.failures,
   };
   if (options.out) {
@@ -122,6 +122,34 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     if (journal) fs.rmSync(journal, { force: true });
   }
   return file;
+}
+
+/** How many times a run that beat a bound probes the ceilings again before the bound is reported broken. */
+const SETTLE_PROBINGS = 3;
+
+/**
+ * A run faster than its floor, or a stage above the compute ceiling, means the bound is wrong:
+ * the ceilings were probed in a slow minute of a drifting host (they are the fastest probe
+ * samples, and a short sweep probes once). Probe again, up to SETTLE_PROBINGS times, while any
+ * result breaks a bound; what still breaks one after that is reported (flags), never hidden.
+ */
+export async function settleBounds<R extends { flags: readonly string[] }>(
+  ceilings: Ceilings,
+  bound: (c: Ceilings) => R[],
+  probe: (c: Ceilings) => Promise<Ceilings>,
+  log: (line: string) => void,
+): Promise<{ ceilings: Ceilings; results: R[] }> {
+  let results = bound(ceilings);
+  for (let i = 1; i <= SETTLE_PROBINGS; i++) {
+    const broken = results.filter((r) => r.flags.length > 0).length;
+    if (broken === 0) break;
+    log(`${broken} result(s) beat a bound (${results.find((r) => r.flags.length > 0)!.flags[0]}): the ceilings were probed in a slow minute; probing again (${i}/${SETTLE_PROBINGS})`);
+    ceilings = await probe(ceilings);
+    results = bound(ceilings);
+  }
+  const still = results.filter((r) => r.flags.length > 0).length;
+  if (still > 0) log(`warning: ${still} result(s) still beat a bound after ${SETTLE_PROBINGS} more probings; they are flagged in the table and the file`);
+  return { ceilings, results };
 }
 
 /** One line on the ceilings: the bounds, and the theoretical peak beside the compute one. */

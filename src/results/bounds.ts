@@ -5,7 +5,7 @@
  * measured fields, so a run whose ceilings were probed again (a long or resumed sweep)
  * recomputes them against the final bounds when it writes its file.
  */
-import type { Bounds, LayerResult, Speedup } from './schema.ts';
+import type { Bounds, DecodeResult, LayerResult, Speedup } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { ratioInterval } from '../timing/interval.ts';
@@ -41,6 +41,9 @@ export function boundsOf(m: Bounded, c: Ceilings | null): Pick<LayerResult, Deri
 }
 
 export const underRoofline = (r: Measured, c: Ceilings | null): LayerResult => ({ ...r, ...boundsOf({ ...r, ms: r.totalMs }, c) });
+
+/** A decode step against (final) ceilings: its derived fields recomputed, the rest as measured. */
+export const decodeUnderRoofline = (r: DecodeResult, c: Ceilings | null): DecodeResult => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, c) });
 
 export const BASELINE = 'multi-head';
 
