@@ -10,24 +10,30 @@
 
 // the attention variants and their graphs
 export { ALIASES, kvHeads, MODES, parseVariant, VARIANT_KINDS, variantLabel, type Mode, type VariantKind, type VariantSpec } from './attention/spec.ts';
-export { buildLayer, layerInputs, layerShape, outputToLogical, toFeeds, type LayerModel } from './attention/layer.ts';
+export { buildLayer, layerInputs, layerShape, outputToLogical, type LayerModel } from './attention/layer.ts';
 export { LAYOUTS, layoutOf, type Layout, type PhysicalTensors } from './attention/layouts.ts';
 export { randomParams, type LayerShape, type LogicalParams } from './attention/params.ts';
 export { maxRelError, referenceAttention } from './attention/reference.ts';
 export { layerCost, type LayerCost } from './attention/cost.ts';
-export { Engine, type EngineOptions, type GraphOpt } from './engine/session.ts';
+export { Engine, nodeRuntime, toFeeds, type EngineOptions, type GraphOpt } from './engine/session.ts';
+export type { HostTensor, HostTensors, Runtime, RuntimeSession } from './engine/runtime.ts';
 
 // measuring
 export { LayersConfig, MAIN_JOB_GRID, type LayersConfigInput } from './config/layers.ts';
 export { GenerateConfig, PRESETS, type GenerateConfigInput, type PresetName } from './config/generate.ts';
 export { runLayers, type LayersRunOptions } from './profile/run-layers.ts';
 export { runGenerate, type GenerateRunOptions } from './generate/run.ts';
+export { DecodeConfig, type DecodeConfigInput } from './config/decode.ts';
+export { runDecode, type DecodeRunOptions } from './profile/run-decode.ts';
 export { measureCeilings, Ceilings, type ProbeOptions } from './roofline/probes.ts';
 export { ceilingRates, floorMs, type Cost, type Rates } from './roofline/floor.ts';
 export { ratioInterval } from './timing/interval.ts';
 
 // result files: their schemas (zod), the types inferred from them, reading and writing
 export {
+  DECODE_SCHEMA,
+  DecodeResult,
+  DecodeResultFile,
   Environment,
   Failure,
   GENERATE_SCHEMA,
@@ -44,12 +50,12 @@ export {
 } from './results/schema.ts';
 export { Samples, Summary, summarize } from './timing/stats.ts';
 export { ModelConfig } from './model/config.ts';
-export { readLayerFile, readRun, writeGenerateFile, writeLayerFile, type GenerateRun, type LayerRun, type Run } from './results/io.ts';
+export { readLayerFile, readRun, writeDecodeFile, writeGenerateFile, writeLayerFile, type DecodeRun, type GenerateRun, type LayerRun, type Run } from './results/io.ts';
 export { jsonSchemas } from './results/json-schema.ts';
 
 // tables
 export { csvTable, formatTable, htmlTable, jsonTable, markdownTable, type Cell, type Column, type Table, type TableFormat } from './table/table.ts';
-export { generationTable, layerTable, speedupText } from './results/tables.ts';
+export { decodeTable, generationTable, layerTable, speedupText } from './results/tables.ts';
 
 // reports and comparisons
 export { compareRuns, formatComparison, regressions, type Comparison, type CompareRow } from './report/compare.ts';

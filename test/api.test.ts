@@ -40,7 +40,27 @@ test('the schemas and the variants are exported as they are used', () => {
   const layer = api.buildLayer(api.parseVariant('grouped-query:2'), api.layerShape(api.parseVariant('grouped-query:2'), { batch: 1, seq: 4, heads: 4, headDim: 8 }), 'seed');
   assert.ok(layer.model.length > 0 && layer.stages.includes('qkv'));
   assert.equal(api.GenerateConfig.parse({}).preset, 'quick');
-  assert.deepEqual(Object.keys(api.jsonSchemas()), ['layers', 'generate']);
+  assert.deepEqual(Object.keys(api.jsonSchemas()), ['layers', 'generate', 'decode']);
+  assert.deepEqual(api.DecodeConfig.parse({}).attention, ['multi-head', 'multi-query-1', 'grouped-query:2']);
+  assert.equal(typeof api.runDecode, 'function');
   assert.equal(typeof api.report, 'function');
   assert.equal(typeof api.compare, 'function');
+});
+
+test('a run faster than its floor probes the ceilings again: the bound was wrong, not the code fast', async () => {
+  const real = await api.measureCeilings({ threads: 2, graphOpt: 'all', quick: true });
+  // ceilings a thousand times too low, as if probed in a terrible minute: every run beats its floor
+  const low = { ...real, matmulGflops: real.matmulGflops / 1000, readGBps: real.readGBps / 1000, copyGBps: real.copyGBps / 1000, probes: [] };
+  const lines: string[] = [];
+  const file = await api.runLayers(
+    { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, repeats: 3, profileRuns: 0 },
+    { ceilings: low, quickCeilings: true, progress: false, log: (l) => lines.push(l) },
+  );
+  assert.ok(lines.some((l) => /result\(s\) beat a bound .*probing again \(1\/3\)/.test(l)), lines.join('\n'));
+  const final = file.environment.ceilings!;
+  assert.ok(final.probes.length >= 1 && final.matmulGflops > low.matmulGflops * 10, `ceilings probed again: ${final.matmulGflops} GFLOP/s from ${final.probes.length} probing(s)`);
+  for (const r of file.results) {
+    assert.equal(r.taskFloorMs, api.floorMs({ flops: r.flops, bytes: r.bytes }, api.ceilingRates(final)), 'floors recomputed against the final ceilings');
+    assert.ok(r.flags.length === 0 || lines.some((l) => /^warning: .* still beat a bound/.test(l)), 'a bound still broken is said, never hidden');
+  }
 });

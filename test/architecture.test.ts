@@ -21,9 +21,11 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['model'],
   ['config'],
   ['results'],
+  ['measure'],
   ['browser'],
   ['generate', 'profile'],
   ['report'],
+  ['page'],
   ['index'],
   ['cli'],
 ];

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildLayer, layerInputs, outputToLogical, toFeeds } from '../src/attention/layer.ts';
+import { buildLayer, layerInputs, outputToLogical } from '../src/attention/layer.ts';
 import type { LayerShape, LogicalParams } from '../src/attention/params.ts';
 import type { Mode, VariantSpec } from '../src/attention/spec.ts';
-import { Engine } from '../src/engine/session.ts';
+import { Engine, toFeeds } from '../src/engine/session.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 

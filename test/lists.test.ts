@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { kvHeads, parseVariant } from '../src/attention/spec.ts';
-import { parseIntList, parseNameList } from '../src/cli/lists.ts';
+import { parseIntList, parseNameList } from '../src/config/lists.ts';
 import { LayersConfig } from '../src/config/layers.ts';
 import { MAX_LIST, parseConfig } from '../src/config/parse.ts';
 import { readText } from '../src/core/files.ts';

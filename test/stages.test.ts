@@ -1,10 +1,10 @@
 /** The profiler trace → stage times mapping, on a hand-made trace and on a real profiled run. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildLayer, layerInputs, layerShape, toFeeds } from '../src/attention/layer.ts';
+import { buildLayer, layerInputs, layerShape } from '../src/attention/layer.ts';
 import { randomParams } from '../src/attention/params.ts';
 import { parseVariant } from '../src/attention/spec.ts';
-import { Engine } from '../src/engine/session.ts';
+import { Engine, toFeeds } from '../src/engine/session.ts';
 import { parseTrace } from '../src/engine/trace.ts';
 import { runCoverage, stageOf, stageTimes } from '../src/engine/stages.ts';
 

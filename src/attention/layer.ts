@@ -9,7 +9,6 @@
 import { swapLeadingAxes } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
-import { f32, type Feeds } from '../engine/session.ts';
 import { layoutOf, type Layout, type PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import { checkMode, kvHeads, type Mode, type VariantSpec } from './spec.ts';
@@ -80,9 +79,6 @@ export function layerInputs(layer: LayerModel, p: LogicalParams): PhysicalTensor
   if (mode === 'full' && layer.spec.kind !== 'fused-gqa') t.mask = { dims: [s.seq, s.seq], data: causalMask(s.seq) };
   return t;
 }
-
-export const toFeeds = (t: PhysicalTensors): Feeds =>
-  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, f32(v.data, v.dims)]));
 
 /**
  * The layer's output in logical layout: seed mode [batch, heads, seq, headDim],

@@ -8,7 +8,8 @@
 import { judge, type DeviceCheck } from '../device/verify.ts';
 import { Engine, type Device, type Feeds, type GraphOpt } from '../engine/session.ts';
 import { layerCost } from './cost.ts';
-import { buildLayer, layerInputs, outputToLogical, toFeeds, type LayerModel } from './layer.ts';
+import { toFeeds } from '../engine/session.ts';
+import { buildLayer, layerInputs, outputToLogical, type LayerModel } from './layer.ts';
 import { randomParams, type LayerShape } from './params.ts';
 import { maxRelError, referenceAttention } from './reference.ts';
 import type { Mode, VariantSpec } from './spec.ts';

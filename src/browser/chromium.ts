@@ -184,21 +184,42 @@ async function unpackInto(dir: string, bin: string): Promise<void> {
 
 /**
  * Fonts for the page: DejaVu from the dejavu-fonts-ttf package, so text is drawn on a machine
- * with no fonts installed, then whatever the system has. Rewritten on every call (it names
- * node_modules' current path), atomically, since several browsers may start at once.
+ * with no fonts installed, then whatever the system has. Without the system's configuration
+ * (a bare machine has no /etc/fonts) fontconfig knows no generic family: a page's system-ui
+ * or sans-serif text then got the first font of the folder, DejaVu Math TeX Gyre (measured),
+ * and with no font at all Chromium's renderer dies on the first form control. So the generic
+ * families fall back to DejaVu last (`default`: the system's own choices come first), and a
+ * request naming no generic family gets sans-serif, as the system's 49-sansserif.conf does.
+ * Rewritten on every call (it names node_modules' current path), atomically, since several
+ * browsers may start at once.
  */
-function writeFontconfig(file: string, dir: string): void {
-  const dejavu = path.dirname(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'));
-  const text = [
+export function fontconfigText(dejavu: string, cacheDir: string, system = '/etc/fonts/fonts.conf'): string {
+  const fallback = (generic: string, family: string) => `  <alias binding="same"><family>${generic}</family><default><family>${family}</family></default></alias>`;
+  return [
     '<?xml version="1.0"?>',
     '<!DOCTYPE fontconfig SYSTEM "fonts.dtd">',
     '<fontconfig>',
     `  <dir>${escapeXml(dejavu)}</dir>`,
-    '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>',
-    `  <cachedir>${escapeXml(path.join(dir, 'fontconfig-cache'))}</cachedir>`,
+    `  <include ignore_missing="yes">${escapeXml(system)}</include>`,
+    '  <match target="pattern">',
+    '    <test qual="all" name="family" compare="not_eq"><string>sans-serif</string></test>',
+    '    <test qual="all" name="family" compare="not_eq"><string>serif</string></test>',
+    '    <test qual="all" name="family" compare="not_eq"><string>monospace</string></test>',
+    '    <edit name="family" mode="append_last"><string>sans-serif</string></edit>',
+    '  </match>',
+    fallback('sans-serif', 'DejaVu Sans'),
+    fallback('system-ui', 'DejaVu Sans'),
+    fallback('serif', 'DejaVu Serif'),
+    fallback('monospace', 'DejaVu Sans Mono'),
+    `  <cachedir>${escapeXml(cacheDir)}</cachedir>`,
     '</fontconfig>',
     '',
   ].join('\n');
+}
+
+function writeFontconfig(file: string, dir: string): void {
+  const dejavu = path.dirname(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'));
+  const text = fontconfigText(dejavu, path.join(dir, 'fontconfig-cache'));
   if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);

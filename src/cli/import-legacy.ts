@@ -5,7 +5,7 @@ import { readJson } from '../core/files.ts';
 import { checkOutputFile } from '../core/outputs.ts';
 import { fromLegacy } from '../report/legacy.ts';
 import { writeLayerFile } from '../results/io.ts';
-import { parsePositive } from './lists.ts';
+import { parsePositive } from '../config/lists.ts';
 
 export function importLegacyCommand(): Command {
   return new Command('import-legacy')

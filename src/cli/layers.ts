@@ -11,12 +11,11 @@ import { acquireLock } from '../results/lock.ts';
 import { checkLayerOutputs } from '../results/outputs.ts';
 import { layerTable } from '../results/tables.ts';
 import { formatTable, TABLE_FORMATS, type TableFormat } from '../table/table.ts';
-import { parsePositive } from './lists.ts';
+import { parsePositiveOrAuto } from '../config/lists.ts';
 import { addConfigOptions, configFromFlags, type FlagHint } from './options.ts';
 
 /** What the schema's types cannot say about the layer flags. */
-const parseRepeats = (text: string): number | 'auto' => (text === 'auto' ? 'auto' : parsePositive('--repeats')(text));
-export const LAYER_HINTS: Record<string, FlagHint> = { repeats: { value: '<n|auto>', parse: parseRepeats }, dump: { value: '<dir>' } };
+export const LAYER_HINTS: Record<string, FlagHint> = { repeats: { value: '<n|auto>', parse: parsePositiveOrAuto('--repeats') }, dump: { value: '<dir>' } };
 
 /** The flags beyond the configuration: how results are shown, and whether a bar is. */
 export interface OutputFlags {

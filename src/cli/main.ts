@@ -5,12 +5,14 @@
  */
 import { Command } from 'commander';
 import { compareCommand } from './compare.ts';
+import { decodeCommand } from './decode.ts';
 import { failWith } from './fail.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
 import { mainJobCommand } from './main-job.ts';
 import { reportCommand } from './report.ts';
+import { serveCommand } from './serve.ts';
 
 export function program(): Command {
   const prog = mainJobCommand()
@@ -25,6 +27,8 @@ export function program(): Command {
   prog.addCommand(reportCommand());
   prog.addCommand(compareCommand());
   prog.addCommand(importLegacyCommand());
+  prog.addCommand(decodeCommand());
+  prog.addCommand(serveCommand());
   for (const c of prog.commands) c.exitOverride();
   return prog;
 }

@@ -5,9 +5,9 @@
  * the field's type. So the flags, their help and their defaults cannot drift from the API.
  */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
-import { flagOf, parseConfig } from '../config/parse.ts';
-import { parseCount, parseIntList, parseNameList, parseNumber, parsePositive } from './lists.ts';
+import type { z } from 'zod';
+import { configFields, fieldParser, fieldPlaceholder } from '../config/fields.ts';
+import { parseConfig } from '../config/parse.ts';
 
 /** What the schema cannot say about a flag: a value placeholder or parser of its own, a different default, more help. */
 export interface FlagHint {
@@ -19,47 +19,9 @@ export interface FlagHint {
   more?: string;
 }
 
-interface Field {
-  key: string;
-  flag: string;
-  inner: z.ZodType;
-  description: string;
-  defaultValue?: unknown;
-  json: { type?: string; enum?: string[]; exclusiveMinimum?: number; minimum?: number; items?: { type?: string } };
-}
-
-function fieldsOf(schema: z.ZodObject): Field[] {
-  return Object.entries(schema.shape).map(([key, s]) => {
-    let inner = s as z.ZodType;
-    let defaultValue: unknown;
-    if (inner instanceof z.ZodDefault) {
-      defaultValue = inner.def.defaultValue;
-      inner = inner.unwrap() as z.ZodType;
-    }
-    if (inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
-    const json = z.toJSONSchema(inner, { unrepresentable: 'any' }) as Field['json'];
-    return { key, flag: flagOf(key), inner, description: inner.description ?? '', defaultValue, json };
-  });
-}
-
-/** The parser a field's type implies (integers ≥ 1, integers ≥ 0, numbers, lists, text). */
-function parserOf(f: Field): ((text: string) => unknown) | undefined {
-  const j = f.json;
-  if (j.type === 'integer') return j.exclusiveMinimum === 0 || (j.minimum ?? 0) >= 1 ? parsePositive(f.flag) : parseCount(f.flag);
-  if (j.type === 'number') return parseNumber(f.flag);
-  if (j.type === 'array') return j.items?.type === 'integer' ? (t) => parseIntList(f.flag, t) : (t) => parseNameList(f.flag, t);
-  return undefined;
-}
-
-/** The value part of a flag's usage, from its type. */
-function placeholder(f: Field): string {
-  const t = f.json.type;
-  return t === 'array' ? '<list>' : t === 'integer' ? '<n>' : t === 'number' ? '<x>' : f.json.enum ? '<name>' : '<value>';
-}
-
 /** Add one option per field of `schema` to `cmd`. */
 export function addConfigOptions(cmd: Command, schema: z.ZodObject, hints: Record<string, FlagHint> = {}): Command {
-  for (const f of fieldsOf(schema)) {
+  for (const f of configFields(schema)) {
     const hint = hints[f.key] ?? {};
     const help = [f.description, hint.more].filter(Boolean).join(' ');
     const defaultValue = 'default' in hint ? hint.default : f.defaultValue;
@@ -68,9 +30,9 @@ export function addConfigOptions(cmd: Command, schema: z.ZodObject, hints: Recor
       cmd.addOption(defaultValue === true ? new Option(`--no-${f.flag.slice(2)}`, help) : new Option(f.flag, help).default(false));
       continue;
     }
-    const option = new Option(`${f.flag} ${hint.value ?? placeholder(f)}`, help);
+    const option = new Option(`${f.flag} ${hint.value ?? fieldPlaceholder(f)}`, help);
     if (f.json.enum) option.choices(f.json.enum);
-    const parse = hint.parse ?? parserOf(f);
+    const parse = hint.parse ?? fieldParser(f);
     if (parse) option.argParser(parse);
     if (defaultValue !== undefined) option.default(defaultValue);
     cmd.addOption(option);

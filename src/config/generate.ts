@@ -8,8 +8,8 @@
  * lengths, the types, the repeats); with `model` (a checkpoint) the shape is the
  * checkpoint's and the types default to its own.
  */
-import os from 'node:os';
 import { z } from 'zod';
+import { logicalCores } from '../core/platform.ts';
 import { seedSchema } from './parse.ts';
 
 const positive = () => z.number().int().positive();
@@ -37,7 +37,7 @@ export const GenerateConfig = z.object({
   prompt: z.array(z.string()).describe('a prompt (repeatable); default: random token ids').default([]),
   promptLength: positive().describe('length of the random prompts').optional(),
   batch: positive().describe('prompts generated at once (with --prompt: their count, or cycled up to --batch)').optional(),
-  threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
+  threads: positive().describe('engine intra-op threads').default(logicalCores),
   kvCache: z.boolean().describe('keep keys and values in a KV cache; --no-kv-cache recomputes the whole sequence every step (use_cache=False)').default(true),
   doSample: z.boolean().describe('sample instead of greedy').default(false),
   temperature: z.number().describe('sampling temperature').default(1),

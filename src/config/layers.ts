@@ -6,16 +6,20 @@
  * The defaults are the seed's grid: batch 8 and 16, sequence lengths 64 to 1984 in steps of
  * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
  */
-import os from 'node:os';
 import { z } from 'zod';
 import { MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
-import { GRAPH_OPTS } from '../engine/session.ts';
+import { logicalCores } from '../core/platform.ts';
+import { GRAPH_OPTS } from '../engine/runtime.ts';
 
 const positive = () => z.number().int().positive();
 
-/** Where a run can compute. */
-export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu'] as const;
+/**
+ * Where a run can compute: onnxruntime-node's CPU or WebGPU provider, or onnxruntime-web in
+ * a browser — WASM on the CPU, the JavaScript WebGPU provider, or the native WebGPU provider
+ * compiled to WASM (whose fused attention kernels are known wrong: kept so that it can be seen).
+ */
+export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu', 'browser-webgpu-native'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
 /** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
@@ -39,12 +43,12 @@ export const LayersConfig = z.object({
     .default('auto'),
   budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(6000),
   warmup: positive().describe('warm-up runs per configuration').default(2),
-  threads: positive().describe('engine intra-op threads').default(() => os.cpus().length),
+  threads: positive().describe('engine intra-op threads').default(logicalCores),
   graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   device: z
     .enum(DEVICES)
-    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), browser-wasm or browser-webgpu (onnxruntime-web in headless Chromium)')
+    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native (the native build, known wrong on fused attention)')
     .default('cpu'),
   weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),

@@ -4,9 +4,8 @@
  * Every node carries a stage tag in its name (`stage/op#n`), so that the engine's
  * profiler events can be grouped back into the stages the profiler reports.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import onnxProto from 'onnx-proto';
+import { nodeBuiltin } from '../core/platform.ts';
 
 const { onnx } = onnxProto;
 
@@ -185,6 +184,8 @@ export class GraphBuilder {
    * model's path.
    */
   toFolder(dir: string, inlineBelow = 4096): string {
+    const fs = nodeBuiltin('node:fs', 'writing a model folder');
+    const path = nodeBuiltin('node:path', 'writing a model folder');
     const bin = path.join(dir, 'weights.bin');
     const fd = fs.openSync(bin, 'w');
     let offset = 0;

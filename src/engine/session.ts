@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
+import { hrtimeMs } from '../timing/measure.ts';
+import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
 /** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider. */
@@ -27,8 +29,7 @@ export type Device = (typeof DEVICES)[number];
 /** Where an output is left: copied to JS ('cpu', the default) or kept on the GPU ('gpu-buffer'). */
 export type OutputLocation = 'cpu' | 'gpu-buffer';
 
-export const GRAPH_OPTS = ['none', 'basic', 'extended', 'all'] as const;
-export type GraphOpt = (typeof GRAPH_OPTS)[number];
+export { GRAPH_OPTS, type GraphOpt };
 
 const ORT_OPT: Record<GraphOpt, 'disabled' | 'basic' | 'extended' | 'all'> = {
   none: 'disabled',
@@ -154,4 +155,47 @@ function noAdapter(e: unknown): unknown {
 }
 
 export const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
+
+/** A host array as the engine's tensor, wrapped without a copy (float32, int64 or int32 by the array's type). */
+export function toTensor(t: HostTensor): ort.Tensor {
+  const dims = t.dims as number[];
+  if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, dims);
+  if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, dims);
+  return new ort.Tensor('int32', t.data, dims);
+}
+
+/** Host arrays as the engine's feeds. */
+export const toFeeds = (t: HostTensors): Feeds => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, toTensor(v)]));
+
+/** Settings of every session a `nodeRuntime` creates. */
+export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt'>;
+
+interface NodeFeeds extends RuntimeFeeds {
+  feeds: Feeds;
+}
+
+/**
+ * onnxruntime-node's CPU provider as the measurement protocol's runtime (src/engine/runtime.ts):
+ * sessions with the run's threads and optimisation level; side by side, without the arena
+ * and the spinning pool (see EngineOptions); the clock is process.hrtime.
+ */
+export function nodeRuntime(o: NodeRuntimeOptions): Runtime {
+  return {
+    name: `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
+    now: hrtimeMs,
+    async createSession(model, request = {}): Promise<RuntimeSession> {
+      const engine = await Engine.create(model, { ...o, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
+      return {
+        feeds: (inputs): NodeFeeds => ({ runtimeFeeds: true, feeds: toFeeds(inputs) }),
+        async run(feeds): Promise<HostOutputs> {
+          const out = await engine.run((feeds as NodeFeeds).feeds);
+          return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+        },
+        endProfiling: async () => engine.endProfiling(),
+        release: () => engine.release(),
+      };
+    },
+  };
+}
+
 export { ort };

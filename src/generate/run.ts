@@ -18,7 +18,8 @@ import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model
 import { environment } from '../results/environment.ts';
 import { writeGenerateFile } from '../results/io.ts';
 import type { GenerateResultFile } from '../results/schema.ts';
-import { measureCeilings, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
+import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
+import { decodeShapes } from '../measure/decode.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { runRounds } from '../timing/rounds.ts';
 import { Rng } from '../core/rng.ts';
@@ -51,7 +52,7 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const ceilings =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false, shapes: decodeShapes(plan) }));
+    await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false, shapes: decodeShapes(plan.model, plan.rows) }));
   log(describeRun(config, plan));
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
@@ -91,15 +92,6 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings), ceilings, types);
   if (options.out) writeGenerateFile(options.out, file);
   return file;
-}
-
-/** The products a decode step multiplies, for the compute probe: the fused projection and the LM head, each weight a constant. */
-function decodeShapes(plan: GeneratePlan): MatmulShape[] {
-  const m = plan.model;
-  return [
-    { batch: 1, m: plan.rows, k: m.hidden, n: 3 * m.hidden, constantB: true },
-    { batch: 1, m: plan.rows, k: m.hidden, n: m.vocab, constantB: true },
-  ];
 }
 
 /** A checkpoint's weights, read once for every type (random weights are drawn per type instead). */

@@ -35,8 +35,11 @@ function layerNorm(x: Float64Array, rows: number, n: number, p: Norm, eps: numbe
 /** Hugging Face's gelu_new (tanh approximation). */
 export const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
-/** Logits [seq, vocab] of every position of `tokens` (positions 0..seq−1). */
-export function referenceLogits(w: ModelWeights, tokens: readonly number[]): Float64Array {
+/**
+ * Logits [seq − from, vocab] of the positions `from`..seq−1 of `tokens` (by default every
+ * position): the LM head, the costliest part for a large vocabulary, only where asked.
+ */
+export function referenceLogits(w: ModelWeights, tokens: readonly number[], from = 0): Float64Array {
   const c = w.config;
   const S = tokens.length;
   const nm = c.hidden;
@@ -79,12 +82,12 @@ export function referenceLogits(w: ModelWeights, tokens: readonly number[]): Flo
     h = h.map((x, i) => x + y[i]!);
   }
   const f = layerNorm(h, S, nm, w.lnf, c.layerNormEps);
-  const logits = new Float64Array(S * c.vocab);
-  for (let i = 0; i < S; i++)
+  const logits = new Float64Array((S - from) * c.vocab);
+  for (let i = from; i < S; i++)
     for (let t = 0; t < c.vocab; t++) {
       let dot = 0;
       for (let j = 0; j < nm; j++) dot += f[i * nm + j]! * w.wte[t * nm + j]!;
-      logits[i * c.vocab + t] = dot;
+      logits[(i - from) * c.vocab + t] = dot;
     }
   return logits;
 }

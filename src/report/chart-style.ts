@@ -70,12 +70,58 @@ export function chart(c: Omit<Chart, 'spec'> & { subtitle: string; body: Record<
   return { ...meta, spec: spec as TopLevelSpec };
 }
 
-/** Where a run was measured, in a few words: CPU, cores and threads, engine version, date. */
+/** The device in a few words; a software adapter (SwiftShader, lavapipe) is said to be one, in capitals: its times are no GPU's. */
+export function deviceLine(env: Environment): string {
+  const d = env.device;
+  return d.software ? `${d.description} — SOFTWARE adapter: not a GPU's speed` : d.description;
+}
+
+/** Where a run was measured, in a few words: the device, CPU, cores and threads, engine version, date. */
 export function machine(env: Environment | null): string {
   if (!env) return 'environment not recorded';
-  if (env.importedFrom) return `imported, device ${env.device}`;
+  if (env.importedFrom) return `imported, device ${env.device.description}`;
   const cores = env.cores === undefined ? '' : `, ${env.cores} cores, ${env.threads ?? '?'} threads`;
+  if (env.device.kind.startsWith('browser-')) return `${deviceLine(env)}; host ${env.cpu}, ${env.date.slice(0, 10)}`;
   return `${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
+}
+
+/** One panel per batch size, headed "batch 8". */
+export const BATCH_COLUMN = { field: 'batch', type: 'ordinal', title: null, header: { labelExpr: "'batch ' + datum.value", labelFontWeight: 'bold' } };
+
+/** A result's point fields against multi-head: its speedup with the interval (null: no baseline, or wrong), and whether it verified wrong. */
+export const versusBaseline = (r: { speedup: { ratio: number; low: number; high: number } | null; verify?: { ok: boolean } }) => ({
+  speedup: r.speedup?.ratio ?? null,
+  speedupLow: r.speedup?.low ?? null,
+  speedupHigh: r.speedup?.high ?? null,
+  wrong: r.verify !== undefined && !r.verify.ok,
+});
+
+/** A timed figure's point fields: its median, fastest and slowest sample, and how many there were. */
+export const spreadOf = (s: { median: number; min: number; max: number; n: number }) => ({ ms: s.median, minMs: s.min, maxMs: s.max, n: s.n });
+
+/** Tooltip lines of a timed figure: its median and the fastest and slowest sample (fields ms, minMs, maxMs). */
+export const spreadTips = (unit = 'ms'): Enc[] => [
+  { field: 'ms', title: `median ${unit}`, format: '.3f' },
+  { field: 'minMs', title: `min ${unit}`, format: '.3f' },
+  { field: 'maxMs', title: `max ${unit}`, format: '.3f' },
+];
+
+/** The vertical bar from the fastest to the slowest sample (fields minMs, maxMs) at `x`. */
+export const spreadRule = (x: Enc, color: unknown, opacity: Enc): Record<string, unknown> => ({
+  mark: { type: 'rule', strokeWidth: 1.5 },
+  encoding: { x, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color, opacity },
+});
+
+/**
+ * Results that verified WRONG keep their place on a chart, marked: a red cross over the point
+ * and the word WRONG beside it (at `x`, `y`, for the points whose `wrong` field is true).
+ */
+export function wrongMarks(x: Enc, y: Enc): Record<string, unknown>[] {
+  const only = { transform: [{ filter: 'datum.wrong' }] };
+  return [
+    { ...only, mark: { type: 'point', shape: 'cross', color: '#c00', size: 160, strokeWidth: 2, filled: true }, encoding: { x, y } },
+    { ...only, mark: { type: 'text', color: '#c00', dx: 8, align: 'left', fontWeight: 'bold', fontSize: 11 }, encoding: { x, y, text: { value: 'WRONG' } } },
+  ];
 }
 
 /** Subtitle lines saying where the plotted runs were measured, so a PNG explains itself on its own. */

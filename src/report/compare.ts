@@ -88,6 +88,23 @@ function measured(run: Run): Measured[] {
       s: r.totalMs,
     }));
   }
+  if (run.kind === 'decode') {
+    const m = run.model;
+    return run.results.map((r) => ({
+      name: JSON.stringify([r.attention, r.batch, r.context]),
+      fields: fieldMap([
+        ['K/V heads', r.kvHeads],
+        ['layers', m.layers],
+        ['hidden', m.hidden],
+        ['heads', m.heads],
+        ['vocab', m.vocab],
+        ['MLP width', m.inner],
+      ]),
+      config: `${r.attention} batch ${r.batch} context ${r.context}`,
+      metric: 'ms per decode step',
+      s: r.stepMs,
+    }));
+  }
   const { config: c, resolved: p } = run;
   const m = p.model;
   return run.results.flatMap((r) => {

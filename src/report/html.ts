@@ -10,7 +10,7 @@ import type * as vega from 'vega';
 import type { Run } from '../results/io.ts';
 import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
 import type { Chart } from './chart-style.ts';
-import { shapeSections } from './load.ts';
+import { shapeSections } from './sections.ts';
 import { shapesNote } from './summary.ts';
 
 export interface PageChart extends Chart {

@@ -7,7 +7,7 @@
 import type { LayerRun } from '../results/io.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
-import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
 interface LayerPoint {
   run: string;
@@ -46,8 +46,6 @@ interface LayerContext {
   section?: { id: string; title: string };
 }
 
-/** One panel per batch size, headed "batch 8". */
-const BATCH_COLUMN = { field: 'batch', type: 'ordinal', title: null, header: { labelExpr: "'batch ' + datum.value", labelFontWeight: 'bold' } };
 const SEQ_AXIS = { field: 'seq', type: 'quantitative', title: 'sequence length' };
 
 function layerPoints(runs: readonly LayerRun[]): LayerPoint[] {
@@ -57,18 +55,12 @@ function layerPoints(runs: readonly LayerRun[]): LayerPoint[] {
       variant: r.variant,
       batch: r.batch,
       seq: r.seq,
-      ms: r.totalMs.median,
-      minMs: r.totalMs.min,
-      maxMs: r.totalMs.max,
-      n: r.totalMs.n,
-      speedup: r.speedup?.ratio ?? null,
-      speedupLow: r.speedup?.low ?? null,
-      speedupHigh: r.speedup?.high ?? null,
+      ...spreadOf(r.totalMs),
+      ...versusBaseline(r),
       outsideKernels: r.outsideKernelsShare,
       seedCpuShare: r.seedCpuShare ?? null,
       gflops: r.gflops,
       intensity: r.bytes > 0 ? r.flops / r.bytes : 0,
-      wrong: r.verify !== undefined && !r.verify.ok,
     })),
   );
 }
@@ -162,14 +154,11 @@ function totalTimeChart(x: LayerContext): Chart {
     title: 'Time per call',
     description:
       'Median time of one call of the layer against sequence length, one panel per batch size, on a log scale so that every variant stays readable. ' +
-      'The vertical bars span the fastest and the slowest repetition.',
+      'The vertical bars span the fastest and the slowest repetition. A result whose output verified wrong keeps its point, crossed out in red and marked WRONG.',
     subtitle: 'median over repetitions; bars: min to max; log scale',
     body: batchPanels(x, {
       layer: [
-        {
-          mark: { type: 'rule', strokeWidth: 1.5 },
-          encoding: { x: SEQ_AXIS, y: { field: 'minMs', type: 'quantitative' }, y2: { field: 'maxMs' }, color: x.color, opacity: x.pick.opacity },
-        },
+        spreadRule(SEQ_AXIS, x.color, x.pick.opacity),
         {
           params: x.pick.params,
           mark: { type: 'line', point: { size: 40, filled: true } },
@@ -181,13 +170,13 @@ function totalTimeChart(x: LayerContext): Chart {
             opacity: x.pick.opacity,
             tooltip: [
               ...x.baseTip,
-              { field: 'ms', title: 'median ms', format: '.3f' },
-              { field: 'minMs', title: 'min ms', format: '.3f' },
-              { field: 'maxMs', title: 'max ms', format: '.3f' },
+              ...spreadTips(),
               { field: 'n', title: 'repetitions' },
+              { field: 'wrong', title: 'verified wrong' },
             ],
           },
         },
+        ...wrongMarks(SEQ_AXIS, { field: 'ms', type: 'quantitative' }),
       ],
     }),
   });

@@ -4,17 +4,21 @@
  */
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
-import { BASELINE, generationTable, layerTable, speedupText } from '../results/tables.ts';
+import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from '../results/tables.ts';
 import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
-import type { Chart } from './chart-style.ts';
-import { generateRuns, shapeSections, type ShapeSection } from './load.ts';
+import { deviceLine, type Chart } from './chart-style.ts';
+import { decodeRuns, generateRuns, shapeSections, type ShapeSection } from './sections.ts';
+
+const RESULT_UNITS: Record<Run['kind'], string> = { layers: 'layer configurations', generate: 'attention types', decode: 'decode steps (type × batch × context)' };
 
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];
   const c = env.ceilings;
   const peak = c?.peak ? `; theoretical peak ${c.peak.gflops.toFixed(0)} GFLOP/s (${c.peak.method})` : '';
   return [
-    ['device', env.device.description + (env.device.software ? ' — software adapter: not a GPU speed' : '')],
+    ['device', deviceLine(env)],
+    ...(env.device.browser ? ([['browser', browserLine(env.device.browser)]] as [string, string][]) : []),
+    ...(env.device.profiler ? ([['kernel times', env.device.profiler]] as [string, string][]) : []),
     ['cpu', env.cpu],
     ['cores / threads', env.cores === undefined ? 'not recorded' : `${env.cores} / ${env.threads ?? '?'}`],
     ['platform', env.platform],
@@ -27,8 +31,17 @@ function environmentRows(env: Environment | null, run: Run): [string, string][] 
     ['git commit', env.gitCommit ?? 'unknown'],
     ['date', env.date],
     ...(env.importedFrom ? ([['imported from', env.importedFrom]] as [string, string][]) : []),
-    ['results', `${run.results.length} ${run.kind === 'layers' ? 'layer configurations' : 'attention types'}`],
+    ['results', `${run.results.length} ${RESULT_UNITS[run.kind]}`],
   ];
+}
+
+/** What a browser run says about the page: its user agent, isolation (threads), timer and build. */
+function browserLine(b: NonNullable<Environment['device']['browser']>): string {
+  const parts = [b.userAgent, `crossOriginIsolated ${b.crossOriginIsolated}`];
+  if (b.timerStepMs !== undefined) parts.push(`timer step ${b.timerStepMs} ms`);
+  if (b.build) parts.push(`onnxruntime-web ${b.build}`);
+  if (b.headless !== undefined) parts.push(b.headless ? 'headless' : 'run by hand');
+  return parts.join('; ');
 }
 
 /** One column per run, one row per environment field. */
@@ -99,6 +112,16 @@ export function buildTables(runs: readonly Run[]): Table[] {
     }
   }
   for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}`));
+  for (const run of decodeRuns(runs)) {
+    out.push(decodeTable(run.results, `Decode-step results — ${run.label}`));
+    if (run.failures.length) {
+      out.push({
+        title: `Failed decode configurations — ${run.label}`,
+        columns: [{ key: 'attention', label: 'attention' }, { key: 'batch', label: 'batch', numeric: true }, { key: 'context', label: 'context', numeric: true }, { key: 'error', label: 'error' }],
+        rows: run.failures.map((f) => ({ ...f })),
+      });
+    }
+  }
   return out;
 }
 

@@ -21,11 +21,16 @@ import { writeOrFallback } from '../core/outputs.ts';
 import { Ceilings } from '../roofline/probes.ts';
 import { readJournalFile } from './journal.ts';
 import {
+  DECODE_SCHEMA,
+  DecodeResultFile,
   GENERATE_SCHEMA,
   GenerateResultFile,
   LAYERS_SCHEMA,
   LayerResult,
   LayerResultFile,
+  type DecodeConfigRecord,
+  type DecodeFailure,
+  type DecodeResult,
   type Environment,
   type Failure,
   type GenerateConfigRecord,
@@ -33,6 +38,7 @@ import {
   type GenerateResult,
   type LayerConfig,
 } from './schema.ts';
+import type { ModelConfig } from '../model/config.ts';
 import { upgrade } from './upgrade.ts';
 
 /** A layer result file or a journal, as read. */
@@ -59,10 +65,22 @@ export interface GenerateRun {
   results: GenerateResult[];
 }
 
-export type Run = LayerRun | GenerateRun;
+/** A decode-step comparison, as read. */
+export interface DecodeRun {
+  kind: 'decode';
+  file: string;
+  label: string;
+  environment: Environment;
+  config: DecodeConfigRecord;
+  model: ModelConfig;
+  results: DecodeResult[];
+  failures: DecodeFailure[];
+}
+
+export type Run = LayerRun | GenerateRun | DecodeRun;
 
 /** The versions this one writes. */
-export const CURRENT_SCHEMAS = [LAYERS_SCHEMA, GENERATE_SCHEMA] as const;
+export const CURRENT_SCHEMAS = [LAYERS_SCHEMA, GENERATE_SCHEMA, DECODE_SCHEMA] as const;
 
 /** Validate `json` against `schema`; the error names `where` and the first problem. */
 function validate<T extends z.ZodType>(schema: T, json: unknown, where: string): z.infer<T> {
@@ -86,6 +104,11 @@ export function writeGenerateFile(file: string, result: GenerateResultFile): voi
   writeOrFallback(file, json(GenerateResultFile.parse(result)), 'generate');
 }
 
+/** Write a decode-step result file; if that fails, the results go to a fallback file the error names. */
+export function writeDecodeFile(file: string, result: DecodeResultFile): void {
+  writeOrFallback(file, json(DecodeResultFile.parse(result)), 'decode');
+}
+
 /** A result file's JSON as a run: upgraded, validated, its kind told by its `schema`. */
 function runOf(file: string, data: unknown, hint: (schema: unknown) => string): Run {
   const up = upgrade(data);
@@ -97,6 +120,10 @@ function runOf(file: string, data: unknown, hint: (schema: unknown) => string): 
   if (schema === GENERATE_SCHEMA) {
     const f = validate(GenerateResultFile, up, file);
     return { kind: 'generate', file, label: '', environment: f.environment, config: f.config, resolved: f.resolved, results: f.results };
+  }
+  if (schema === DECODE_SCHEMA) {
+    const f = validate(DecodeResultFile, up, file);
+    return { kind: 'decode', file, label: '', environment: f.environment, config: f.config, model: f.model, results: f.results, failures: f.failures };
   }
   throw new UsageError(`${file}: ${hint(schema)}`);
 }
@@ -119,7 +146,7 @@ export function readRun(file: string, hint: (json: unknown, schema: unknown) => 
 /** Parse and validate a layer result file. */
 export function readLayerFile(file: string): LayerResultFile {
   const run = readRun(file);
-  if (run.kind !== 'layers' || !run.environment) throw new UsageError(`${file}: is a ${run.kind === 'layers' ? 'journal' : 'generation result'}, not a layer result file`);
+  if (run.kind !== 'layers' || !run.environment) throw new UsageError(`${file}: is a ${run.kind === 'layers' ? 'journal' : `${run.kind} result`}, not a layer result file`);
   return LayerResultFile.parse({ schema: LAYERS_SCHEMA, environment: run.environment, ...(run.config ? { config: run.config } : {}), results: run.results, failures: run.failures });
 }
 

@@ -2,7 +2,7 @@
  * The result file format, as zod schemas (the TypeScript types are inferred from them,
  * and `schemas/*.schema.json` is generated from them for other tools).
  *
- * Versioned by the `schema` field: `attnbench/layers@1`, `attnbench/generate@2`. A change
+ * Versioned by the `schema` field: `attnbench/layers@2`, `attnbench/generate@2`, `attnbench/decode@1`. A change
  * that removes or renames a field, or changes its meaning, bumps the version; files of an
  * older version are upgraded on read (`upgrade.ts`).
  *
@@ -11,11 +11,12 @@
  * (src/model/config.ts) and the two configurations (src/config/).
  */
 import { z } from 'zod';
+import { DecodeConfig } from '../config/decode.ts';
 import { GenerateConfig } from '../config/generate.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
-import { Ceilings } from '../roofline/probes.ts';
+import { Ceilings } from '../roofline/ceilings.ts';
 import { Stage } from '../engine/stages.ts';
 export { Stage };
 import { Samples, Summary } from '../timing/stats.ts';
@@ -44,7 +45,20 @@ export const Device = z.object({
   software: z.boolean(),
   adapter: Adapter.nullable(),
   /** In a browser: its user agent and whether the page was cross-origin isolated (threads). */
-  browser: z.object({ userAgent: z.string(), crossOriginIsolated: z.boolean() }).optional(),
+  browser: z
+    .object({
+      userAgent: z.string(),
+      crossOriginIsolated: z.boolean(),
+      /** The onnxruntime-web module the page loaded (e.g. ort.wasm.min.mjs). */
+      build: z.string().optional(),
+      /** The smallest step of performance.now() the page saw, ms (Chromium: 0.005 isolated, 0.1 not): the timer's resolution. */
+      timerStepMs: z.number().nonnegative().optional(),
+      /** Run by the headless driver (`--device browser-*`), not by a person. */
+      headless: z.boolean().optional(),
+    })
+    .optional(),
+  /** Where per-kernel times (the stage split) come from on this device, or why there are none. */
+  profiler: z.string().optional(),
 });
 
 export const Environment = z.object({
@@ -91,6 +105,22 @@ export const Verification = z.object({
   seq: z.number(),
 });
 
+/** A measurement against the machine's bounds (src/results/bounds.ts), of a layer or a decode step alike. */
+export const Bounds = z.object({
+  /** The task's FLOPs and bytes over the median time. */
+  gflops: z.number().nonnegative(),
+  gbps: z.number().nonnegative(),
+  /** Achieved / the ceilings' bound; null where the environment has no ceilings. */
+  computeFraction: z.number().nullable(),
+  memoryFraction: z.number().nullable(),
+  /** max(flops / matmul ceiling, task bytes / read bandwidth), ms. */
+  taskFloorMs: z.number().nullable(),
+  /** max(flops / matmul ceiling, implementation bytes / read bandwidth), ms. */
+  implementationFloorMs: z.number().nullable(),
+  /** Bounds the measurement broke (a time below a floor, a stage above the ceiling): a wrong bound, not a speed. */
+  flags: z.array(z.string()),
+});
+
 export const LayerResult = z.object({
   variant: z.string(),
   mode: z.enum(['seed', 'full']),
@@ -124,18 +154,7 @@ export const LayerResult = z.object({
   bytes: z.number().nonnegative(),
   /** Bytes this layout's graph moved per run (every kernel's inputs and outputs, weights once), median over the profiled runs; null without them. */
   implementationBytes: z.number().nonnegative().nullable(),
-  /** The task's FLOPs and bytes over the median time. */
-  gflops: z.number().nonnegative(),
-  gbps: z.number().nonnegative(),
-  /** Achieved / the ceilings' bound; null where the environment has no ceilings. */
-  computeFraction: z.number().nullable(),
-  memoryFraction: z.number().nullable(),
-  /** max(flops / matmul ceiling, task bytes / read bandwidth), ms. */
-  taskFloorMs: z.number().nullable(),
-  /** max(flops / matmul ceiling, implementation bytes / read bandwidth), ms. */
-  implementationFloorMs: z.number().nullable(),
-  /** Bounds the measurement broke (a time below a floor, a stage above the ceiling): a wrong bound, not a speed. */
-  flags: z.array(z.string()),
+  ...Bounds.shape,
   /** Speedup over multi-head at the same batch and length, from the same rounds (null for multi-head, without it, or when either result is wrong). */
   speedup: Speedup.nullable(),
   /** Peak bytes this layer alone is predicted to hold. */
@@ -176,6 +195,8 @@ export const LayerResultFile = z.object({
 });
 
 export type Environment = z.infer<typeof Environment>;
+export type Speedup = z.infer<typeof Speedup>;
+export type Bounds = z.infer<typeof Bounds>;
 export type Device = z.infer<typeof Device>;
 export type { StageResult } from '../engine/stages.ts';
 export type LayerResult = z.infer<typeof LayerResult>;
@@ -313,3 +334,61 @@ export type GenerateResult = z.infer<typeof GenerateResult>;
 export type GenerateResultFile = z.infer<typeof GenerateResultFile>;
 export type GenerationResolved = z.infer<typeof GenerationResolved>;
 export type GenerateConfigRecord = GenerateResultFile['config'];
+
+// ---------------------------------------------------------------------------
+// Decode-step comparisons (`attnbench decode`, the browser page)
+
+export const DECODE_SCHEMA = 'attnbench/decode@1';
+
+/** One attention type's decode step at one batch and context, measured in rounds alternating with the other types'. */
+export const DecodeResult = z.object({
+  attention: z.string(),
+  kvHeads: z.number().int().positive(),
+  /** Rows decoded at once. */
+  batch: z.number().int().positive(),
+  /** Keys the step attends to: the cached positions plus the new token. */
+  context: z.number().int().positive(),
+  parameters: z.number().int().positive(),
+  /** Bytes of the live KV cache the step reads (context − 1 positions, all rows and layers). */
+  kvCacheBytes: z.number().nonnegative(),
+  /** Wall time of one step (outputs read back), every timed step kept, in round order: sample r of every type comes from round r. */
+  stepMs: Samples,
+  /** Fewer timed steps than the default because the time budget allowed no more. */
+  budgetLimited: z.boolean(),
+  /** Rows / median step. */
+  tokensPerSecond: z.number().nonnegative(),
+  stages: z.array(Stage),
+  profiledRuns: z.number().int().nonnegative(),
+  /** The task's FLOPs and bytes (weights and the live cache read once, the new K/V rows and the logits written once). */
+  flops: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  /** Bytes the step's kernels moved plus the weights once (the engine's profiler; null where it does not report sizes). */
+  implementationBytes: z.number().nonnegative().nullable(),
+  ...Bounds.shape,
+  /** Multi-head's median step / this type's, from the same rounds, with its interval (null for multi-head, without it, or when either is wrong). */
+  speedup: Speedup.nullable(),
+  /** The prefill and the decode step's logits against the float64 reference (batch 1; `seq` is the context checked). */
+  verify: Verification.optional(),
+});
+
+export const DecodeFailure = z.object({
+  attention: z.string(),
+  batch: z.number(),
+  context: z.number(),
+  error: z.string(),
+});
+
+export const DecodeResultFile = z.object({
+  schema: z.literal(DECODE_SCHEMA),
+  environment: Environment,
+  config: recordOf(DecodeConfig),
+  /** The decoder's shape (positions: the largest context). */
+  model: ModelConfig,
+  results: z.array(DecodeResult),
+  failures: z.array(DecodeFailure).default([]),
+});
+
+export type DecodeResult = z.infer<typeof DecodeResult>;
+export type DecodeFailure = z.infer<typeof DecodeFailure>;
+export type DecodeResultFile = z.infer<typeof DecodeResultFile>;
+export type DecodeConfigRecord = DecodeResultFile['config'];

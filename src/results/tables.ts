@@ -1,10 +1,10 @@
 /**
  * The result files as tables (one column set each, used by the CLI, the report, compare
  * and the benches): a layer sweep as llama-bench prints one, a generation comparison per
- * attention type.
+ * attention type, a decode-step comparison per type and configuration.
  */
 import type { Column, Table } from '../table/table.ts';
-import type { GenerateResultFile, LayerResult } from './schema.ts';
+import type { DecodeResult, GenerateResultFile, LayerResult } from './schema.ts';
 
 /** The variant every speedup is taken against. */
 export const BASELINE = 'multi-head';
@@ -156,6 +156,63 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
       speedupVsMhaAtMaxContext: r.speedupVsMhaAtMaxContext,
       generateSpeedup: speedupText(r.generateSpeedupVsMha),
       flags: r.flags.length ? r.flags.join('; ') : null,
+    })),
+  };
+}
+
+const DECODE_COLUMNS: Column[] = [
+  { key: 'attention', label: 'attention' },
+  { key: 'kvHeads', label: 'kv heads', numeric: true },
+  { key: 'batch', label: 'batch', numeric: true },
+  { key: 'context', label: 'context', numeric: true },
+  { key: 'medianMs', label: 'ms/step', numeric: true, digits: 3 },
+  { key: 'stddevMs', label: '± sd', numeric: true, digits: 3 },
+  { key: 'minMs', label: 'min', numeric: true, digits: 3 },
+  { key: 'n', label: 'n', numeric: true },
+  { key: 'speedup', label: '× vs MHA [95 % CI]' },
+  { key: 'speedupVsMha', label: '× vs MHA', numeric: true, machineOnly: true },
+  { key: 'speedupLow', label: 'CI low', numeric: true, machineOnly: true },
+  { key: 'speedupHigh', label: 'CI high', numeric: true, machineOnly: true },
+  { key: 'tokensPerSecond', label: 'tokens/s', numeric: true, digits: 1 },
+  { key: 'kvCacheMiB', label: 'live KV MiB', numeric: true, digits: 2 },
+  { key: 'taskFloorMs', label: 'task floor ms', numeric: true, digits: 3 },
+  { key: 'implementationFloorMs', label: 'impl. floor ms', numeric: true, digits: 3 },
+  { key: 'memoryPct', label: '% read ceiling', numeric: true, digits: 0 },
+  { key: 'check', label: 'float64 check' },
+  { key: 'flags', label: 'bounds broken' },
+  { key: 'stagesMs', label: 'stages (ms)' },
+];
+
+/** One row per attention type and configuration of a decode-step comparison. */
+export function decodeTable(results: readonly DecodeResult[], title = 'Decode-step results'): Table {
+  return {
+    title,
+    note:
+      'Per attention type, batch and context (the types alternated, one step each per round): one decode step against a KV cache of context − 1 positions, ' +
+      'median with its spread, the speedup over multi-head with its 95 % interval from the same rounds, tokens per second, the live cache it reads, ' +
+      'its task and implementation floors and the task bytes as a share of the read ceiling, the float64 check of its logits, and any bound it broke.',
+    columns: DECODE_COLUMNS,
+    rows: results.map((r) => ({
+      attention: r.attention,
+      kvHeads: r.kvHeads,
+      batch: r.batch,
+      context: r.context,
+      medianMs: r.stepMs.median,
+      stddevMs: r.stepMs.stddev,
+      minMs: r.stepMs.min,
+      n: r.stepMs.n,
+      speedup: speedupText(r.speedup),
+      speedupVsMha: r.speedup?.ratio ?? null,
+      speedupLow: r.speedup?.low ?? null,
+      speedupHigh: r.speedup?.high ?? null,
+      tokensPerSecond: r.tokensPerSecond,
+      kvCacheMiB: r.kvCacheBytes / MIB,
+      taskFloorMs: r.taskFloorMs,
+      implementationFloorMs: r.implementationFloorMs,
+      memoryPct: pct(r.memoryFraction),
+      check: verifyText(r.verify),
+      flags: r.flags.length ? r.flags.join('; ') : null,
+      stagesMs: r.stages.length ? r.stages.map((s) => `${s.name} ${s.wallMs.toFixed(2)}`).join(', ') : null,
     })),
   };
 }

@@ -1,8 +1,11 @@
 /**
  * Wall-clock timing of repeated async work: warm-up, then repeats chosen by a rule and
- * capped by a time budget. Clock: `process.hrtime.bigint()`.
+ * capped by a time budget. The clock is the caller's (a runtime's: `process.hrtime` in Node,
+ * `performance.now()` in a browser page); by default Node's.
  */
 
+/** Milliseconds on Node's monotonic clock. */
+export const hrtimeMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * The seed's repeat rule, max(1, ⌊500·∛64 / ∛sl⌋), evaluated as its script does
@@ -27,13 +30,13 @@ export function chooseRepeats(policy: RepeatPolicy, seq: number, warmMs: number)
   return Math.max(policy.minRepeats, Math.min(seedRepeats(seq), byBudget));
 }
 
-/** Time `fn` `n` times; returns each run's milliseconds. */
-export async function timeRuns(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+/** Time `fn` `n` times on the clock `now` (ms); returns each run's milliseconds. */
+export async function timeRuns(n: number, fn: () => Promise<unknown>, now: () => number = hrtimeMs): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = now();
     await fn();
-    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    out.push(now() - t0);
   }
   return out;
 }

@@ -3,10 +3,10 @@
  * the first dropped), its GPU events split into stages by the CPU's own stage code; prints
  * { stages, gpu, programs } as one JSON line.
  */
-import { buildLayer, layerInputs, layerShape, toFeeds } from '../../src/attention/layer.ts';
+import { buildLayer, layerInputs, layerShape } from '../../src/attention/layer.ts';
 import { randomParams } from '../../src/attention/params.ts';
 import { parseVariant } from '../../src/attention/spec.ts';
-import { Engine } from '../../src/engine/session.ts';
+import { Engine, toFeeds } from '../../src/engine/session.ts';
 import { stageTimes } from '../../src/engine/stages.ts';
 
 const spec = parseVariant(process.argv[2] ?? 'multi-head');

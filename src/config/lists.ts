@@ -70,3 +70,6 @@ export function parseNameList(flag: string, text: string): string[] {
   if (items.length > MAX_LIST) throw new UsageError(`${flag}: ${items.length} names; a list takes at most ${MAX_LIST}`);
   return items;
 }
+
+/** Parse a positive integer or the word `auto` (e.g. `--repeats`). */
+export const parsePositiveOrAuto = (flag: string) => (text: string): number | 'auto' => (text.trim() === 'auto' ? 'auto' : positive(flag, text.trim()));

@@ -1,0 +1,173 @@
+/**
+ * A layer sweep: the cartesian product of variants × batch sizes × sequence lengths, run
+ * one configuration (batch, seq) at a time with its variants measured in alternation
+ * (`group.ts`), and the ceilings probed again between configurations once a few minutes have
+ * passed (a shared host drifts). Each finished configuration goes to a sink (Node's journal,
+ * the page's storage) before the next starts, so an interrupted sweep keeps its work and a
+ * resumed one skips it; a variant that fails is reported and skipped. Platform-neutral:
+ * progress and failures go to hooks (Node draws a bar on stderr, the page its own).
+ */
+import { layerCost } from '../attention/cost.ts';
+import { checkMode, kvHeads, parseVariant, variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import type { LayersConfig } from '../config/layers.ts';
+import { UsageError } from '../core/errors.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import type { Failure, LayerResult } from '../results/schema.ts';
+import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
+import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import { seedRepeats } from '../timing/measure.ts';
+import { plannedRounds, runConfigurations, type RunProgress } from './alternate.ts';
+import { failureOf, measureGroup, type GroupHooks } from './group.ts';
+import { jobLabel, jobShape, type LayerJob, type ProfileOptions } from './layer.ts';
+
+export interface SweepGrid {
+  variants: VariantSpec[];
+  batch: number[];
+  seq: number[];
+  heads: number;
+  headDim: number;
+  mode: Mode;
+}
+
+export function sweepJobs(grid: SweepGrid): LayerJob[] {
+  return sweepGroups(grid).flat();
+}
+
+/** The grid as configurations: per (batch, seq), in the grid's order, its variants. */
+export function sweepGroups(grid: SweepGrid): LayerJob[][] {
+  const groups: LayerJob[][] = [];
+  for (const batch of grid.batch)
+    for (const seq of grid.seq) groups.push(grid.variants.map((spec) => ({ spec, batch, seq, heads: grid.heads, headDim: grid.headDim, mode: grid.mode })));
+  return groups;
+}
+
+export const sameJob = (j: LayerJob, r: Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>) =>
+  variantLabel(j.spec) === r.variant && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
+
+/** Results in the grid's order (resumed results first would scramble tables). */
+export function inGridOrder<T extends Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>>(grid: SweepGrid, results: readonly T[]): T[] {
+  const all = sweepJobs(grid);
+  const rank = (r: T) => all.findIndex((j) => sameJob(j, r));
+  return [...results].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Rates to estimate with before the ceilings are measured. */
+const GUESSED_RATES: Rates = { matmulGflops: 100, readGBps: 10 };
+
+/**
+ * Predicted milliseconds for one configuration: each variant's roofline floor times a slack
+ * factor, times every run it will do (warm-up, the rounds within the budget, profiled runs,
+ * the float64 check's run).
+ */
+export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c: Ceilings | null): number {
+  const runMs = jobs.map((j) => {
+    const cost = layerCost(jobShape(j), j.mode);
+    return 1.5 * floorMs(cost, c ? ceilingRates(c) : GUESSED_RATES) + 0.2;
+  });
+  const roundMs = runMs.reduce((a, b) => a + b, 0);
+  const { rounds } = plannedRounds(o, seedRepeats(jobs[0]!.seq), jobs.length, roundMs);
+  const perVariant = Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0) + (o.verify ? 1 : 0);
+  return roundMs * (rounds + perVariant) + 100 * jobs.length;
+}
+
+/** Where a sweep stands: the estimated milliseconds done of the total, the variants finished, what runs now. */
+export interface SweepProgress extends RunProgress {
+  finished: number;
+  variants: number;
+}
+
+export interface SweepOptions extends ProfileOptions {
+  /** Results already measured (from a journal, the page's storage); their configurations are skipped. */
+  done?: readonly LayerResult[];
+  /** Each finished configuration's results (and failures), before the next configuration starts. */
+  sink?: (results: readonly LayerResult[], failures: readonly Failure[]) => void | Promise<void>;
+  onProgress?: (p: SweepProgress) => void;
+  onFailure?: (f: Failure) => void;
+  /** Probe the ceilings again between configurations, once this many ms have passed since the last probing. */
+  reprobe?: { afterMs: number; probe: (c: Ceilings) => Promise<Ceilings> };
+  /** Stops the sweep between configurations (a cancel). */
+  signal?: AbortSignal;
+  /** Node's memory refusal and `.npy` dump (see GroupHooks). */
+  checkMemory?: GroupHooks['checkMemory'];
+  afterVariant?: GroupHooks['afterVariant'];
+}
+
+export interface SweepOutcome {
+  results: LayerResult[];
+  failures: Failure[];
+  /** The ceilings after the last probing. */
+  ceilings: Ceilings | null;
+  /** Stopped by the signal before every configuration ran. */
+  cancelled: boolean;
+}
+
+/** The configurations of `grid` left to run after `done`. */
+export const remainingGroups = (grid: SweepGrid, done: readonly LayerResult[]): LayerJob[][] =>
+  sweepGroups(grid)
+    .map((g) => g.filter((j) => !done.some((r) => sameJob(j, r))))
+    .filter((g) => g.length > 0);
+
+export async function runSweep(rt: Runtime, grid: SweepGrid, o: SweepOptions): Promise<SweepOutcome> {
+  const done = o.done ?? [];
+  const kept: LayerResult[] = sweepJobs(grid).flatMap((j) => done.filter((r) => sameJob(j, r)).slice(0, 1));
+  const todo = remainingGroups(grid, done);
+  let ceilings = o.ceilings;
+  let lastProbe = rt.now();
+  const variants = todo.reduce((a, g) => a + g.length, 0);
+  let finished = 0;
+  const out = await runConfigurations(rt, {
+    groups: todo,
+    estimates: todo.map((g) => estimateGroupMs(g, o, ceilings)),
+    label: (g) => `${g.length > 1 ? `${g.length} variants` : jobLabel(g[0]!)} b=${g[0]!.batch} s=${g[0]!.seq}`,
+    measure: (g, onRound) =>
+      measureGroup(rt, g, { ...o, ceilings }, { onRound, ...(o.checkMemory ? { checkMemory: o.checkMemory } : {}), ...(o.afterVariant ? { afterVariant: o.afterVariant } : {}) }),
+    // a configuration that cannot run at all (e.g. refused for memory): its variants are skipped
+    failAll: (g, e) => g.map((j) => failureOf(j, e)),
+    between: async (_, tell) => {
+      if (!o.reprobe || !ceilings || rt.now() - lastProbe <= o.reprobe.afterMs) return;
+      tell('probing the ceilings again');
+      ceilings = await o.reprobe.probe(ceilings);
+      lastProbe = rt.now();
+    },
+    ...(o.sink ? { sink: o.sink } : {}),
+    ...(o.onFailure ? { onFailure: o.onFailure } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    onProgress: (p, g) => {
+      if (g) finished += g.length;
+      o.onProgress?.({ ...p, finished, variants });
+    },
+  });
+  return { results: inGridOrder(grid, [...kept, ...out.results]), failures: out.failures, ceilings, cancelled: out.cancelled };
+}
+
+/** Check the variants against the heads, head size and mode before any work starts. */
+export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headDim' | 'mode'>): VariantSpec[] {
+  if (c.variants.length === 0) throw new UsageError('--variants: no variant given');
+  return c.variants.map((name) => {
+    const spec = parseVariant(name);
+    kvHeads(spec, c.heads, c.headDim);
+    checkMode(spec, c.mode);
+    return spec;
+  });
+}
+
+/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its two batched products, at the grid's largest configuration. */
+export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
+  const largest = new Map<string, LayerJob>();
+  for (const j of jobs) {
+    const key = variantLabel(j.spec);
+    const prev = largest.get(key);
+    if (!prev || layerCost(jobShape(j), j.mode).flops > layerCost(jobShape(prev), prev.mode).flops) largest.set(key, j);
+  }
+  return [...largest.values()].flatMap((j) => {
+    const s = jobShape(j);
+    const nm = s.heads * s.headDim;
+    const rows = s.batch * s.seq;
+    return [
+      { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
+      // the two batched products of the attention: scores q·kᵀ, then weights·v
+      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
+      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.seq, n: s.headDim, constantB: false },
+    ];
+  });
+}

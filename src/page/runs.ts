@@ -1,0 +1,170 @@
+/**
+ * A run in the page: the checks a browser needs (a device the page can give, threads only
+ * when cross-origin isolated, an adapter for WebGPU), the ceilings measured here through the
+ * chosen build, then the very protocol Node runs (src/measure/) over onnxruntime-web — every
+ * configuration verified, finished ones kept in storage and handed to the host (the headless
+ * driver) before the next starts, probed again between configurations after two minutes, and
+ * stopped between configurations by a cancel.
+ */
+import { isBrowserDevice, ORT_BUILDS, type BrowserDevice } from '../browser/backends.ts';
+import type { HelloReply, PageMessage, RunKind } from '../browser/protocol.ts';
+import type { DecodeConfig } from '../config/decode.ts';
+import type { LayersConfig } from '../config/layers.ts';
+import { GIB } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import { decodeModel, decodeShapes, decodeSweep } from '../measure/decode.ts';
+import { protocolOptions } from '../measure/layer.ts';
+import { runShapes, runSweep, sweepJobs, validateGrid } from '../measure/sweep.ts';
+import type { DecodeResult, LayerResult } from '../results/schema.ts';
+import { ceilingsFrom, probeWith, QUICK_PROBES, type Ceilings, type MatmulShape, type ProbeSizes } from '../roofline/ceilings.ts';
+import { adapterName, pageEnvironment, timerStepMs, webgpuAdapter, type Adapter } from './environment.ts';
+import { FORMS, parseRun } from './form.ts';
+import { loadOrt, webRuntime } from './ort-runtime.ts';
+import { hasUnsaved, loadStored, saveStored, type StoredRun } from './store.ts';
+
+export type Host = (m: PageMessage) => Promise<unknown>;
+
+export interface RunUi {
+  signal: AbortSignal;
+  progress(p: { doneMs: number; totalMs: number; label: string }): void;
+  /** The stored run changed (a configuration finished). */
+  stored(s: StoredRun): void;
+}
+
+export type RunOutcome = 'done' | 'cancelled' | 'refused';
+
+/** A refusal: one line, for the person and for the host. */
+export class Refusal extends Error {}
+
+/** Probe sizes a page can afford: a software GPU cannot take a 2048³ product 17 times in reasonable time. */
+export function pageProbeSizes(device: BrowserDevice, adapter: Adapter | null, quick: boolean): ProbeSizes {
+  if (quick) return QUICK_PROBES;
+  if (ORT_BUILDS[device].provider === 'wasm') return { square: 1024, readMiB: 64, streamMiB: 32, copyMiB: 64, runs: 10 };
+  return adapter?.software ? { square: 256, readMiB: 16, streamMiB: 8, copyMiB: 16, runs: 5 } : { square: 2048, readMiB: 256, streamMiB: 64, copyMiB: 64, runs: 10 };
+}
+
+/** Probe the ceilings again between configurations once this long has passed since the last probing (as in Node). */
+const REPROBE_AFTER_MS = 120_000;
+
+/** A page's WebAssembly memory ends at 4 GiB; refuse what would not fit with room to spare. */
+function checkPageMemory(what: string, bytes: number): void {
+  if (bytes > 3 * GIB) throw new UsageError(`${what}: needs about ${(bytes / GIB).toFixed(1)} GiB, more than a page's WebAssembly memory (4 GiB) can hold`);
+}
+
+interface Checked {
+  kind: RunKind;
+  config: Record<string, unknown> & { device: string; threads: number; graphOpt: 'none' | 'basic' | 'extended' | 'all' };
+  query: string;
+  device: BrowserDevice;
+  adapter: Adapter | null;
+}
+
+/** Everything that can be refused before a build is loaded. */
+async function check(kind: RunKind, params: URLSearchParams): Promise<Checked> {
+  let parsed;
+  try {
+    parsed = parseRun(FORMS[kind], params);
+  } catch (e) {
+    throw e instanceof UsageError ? new Refusal(e.message) : e;
+  }
+  const config = parsed.config as Checked['config'];
+  const device = config.device;
+  if (!isBrowserDevice(device)) throw new Refusal(`--device ${device}: the page runs onnxruntime-web; choose browser-wasm, browser-webgpu or browser-webgpu-native`);
+  if (config.dump !== undefined) throw new Refusal(`--dump is not available with --device ${device} (the tensors stay in the page)`);
+  const stored = loadStored();
+  if (hasUnsaved(stored) && (stored.kind !== kind || stored.query !== parsed.query)) {
+    throw new Refusal('this browser still holds finished configurations of another run: download or discard them first');
+  }
+  if (config.threads > 1 && globalThis.crossOriginIsolated !== true) {
+    throw new Refusal(`--threads ${config.threads} needs a cross-origin isolated page (crossOriginIsolated is false: the server sent no COOP/COEP headers)`);
+  }
+  const adapter = ORT_BUILDS[device].provider === 'webgpu' ? await webgpuAdapter() : null;
+  if (ORT_BUILDS[device].provider === 'webgpu' && !adapter) {
+    throw new Refusal('no WebGPU adapter: navigator.gpu.requestAdapter() returned null (Chromium needs --enable-unsafe-webgpu, or a GPU)');
+  }
+  return { kind, config, query: parsed.query, device, adapter };
+}
+
+/** Run what `params` describe; refusals are thrown as Refusal (one line). */
+export async function runInPage(kind: RunKind, params: URLSearchParams, host: Host | undefined, ui: RunUi): Promise<RunOutcome> {
+  const c = await check(kind, params);
+  const ort = await loadOrt(c.device, c.config.threads);
+  const where = c.adapter ? ` on ${adapterName(c.adapter)}${c.adapter.software ? ' (software)' : ''}` : `, ${c.config.threads} thread(s)`;
+  const rt = webRuntime(ort, { device: c.device, graphOpt: c.config.graphOpt, name: `${ORT_BUILDS[c.device].describe}${where}` });
+  // a GPU is checked against the build's own CPU provider where the float64 reference would take too long
+  const reference = c.adapter ? webRuntime(ort, { device: c.device, graphOpt: c.config.graphOpt, name: 'its WASM CPU provider', cpu: true }) : undefined;
+  const env = { ort, device: c.device, threads: c.config.threads, graphOpt: c.config.graphOpt, adapter: c.adapter, timerStepMs: timerStepMs(), headless: host !== undefined };
+  const reply = ((await host?.({ type: 'hello', kind, environment: pageEnvironment({ ...env, ceilings: null }) })) ?? {}) as HelloReply;
+
+  const previous = loadStored();
+  const stored: StoredRun =
+    previous && previous.kind === kind && previous.query === c.query
+      ? { ...previous, failures: [], finished: false, downloaded: false } // failed configurations run again
+      : { kind, query: c.query, environment: null, results: [], failures: [], finished: false, downloaded: false };
+  const quick = params.get('probes') === 'quick';
+  const sizes = pageProbeSizes(c.device, c.adapter, quick);
+  const shapes = kind === 'layers' ? layerShapes(c.config as unknown as LayersConfig) : decodeShapes(decodeModel(c.config as unknown as DecodeConfig), Math.max(...(c.config as unknown as DecodeConfig).batch));
+  const probeOnce = async (prev: Ceilings | null, label: string): Promise<Ceilings> => {
+    ui.progress({ doneMs: 0, totalMs: 1, label: `measuring the ceilings (${label})` });
+    const probe = await probeWith(rt, { sizes, shapes, label, quick });
+    const ceilings = ceilingsFrom([...(prev?.probes ?? []), probe], null, { runtime: rt.name, sizes, quick });
+    stored.environment = pageEnvironment({ ...env, ceilings });
+    saveStored(stored);
+    await host?.({ type: 'ceilings', ceilings });
+    return ceilings;
+  };
+  const ceilings = await probeOnce(stored.environment?.ceilings ?? null, stored.environment ? 'resume' : 'start');
+  ui.stored(stored);
+
+  const common = {
+    ...protocolOptions({ ...(c.config as unknown as LayersConfig | DecodeConfig), verify: true }, ceilings),
+    signal: ui.signal,
+    checkMemory: checkPageMemory,
+    onProgress: (p: { doneMs: number; totalMs: number; label: string }) => {
+      ui.progress(p);
+      void host?.({ type: 'progress', doneMs: p.doneMs, totalMs: p.totalMs, label: p.label });
+    },
+  };
+  const keep = async (results: readonly (LayerResult | DecodeResult)[], failures: readonly StoredRun['failures'][number][]) => {
+    stored.results.push(...results);
+    stored.failures.push(...failures);
+    saveStored(stored);
+    ui.stored(stored);
+  };
+  let cancelled: boolean;
+  if (kind === 'layers') {
+    const config = c.config as unknown as LayersConfig;
+    const grid = { variants: validateGrid(config), batch: config.batch, seq: config.seq, heads: config.heads, headDim: config.headDim, mode: config.mode };
+    const out = await runSweep(rt, grid, {
+      ...common,
+      ...(reference ? { reference } : {}),
+      done: [...(stored.results as LayerResult[]), ...(reply.layers ?? [])],
+      reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeOnce(prev, 'between configurations') },
+      sink: async (results, failures) => {
+        await keep(results, failures);
+        await host?.({ type: 'layers', results: [...results], failures: [...failures] });
+      },
+    });
+    cancelled = out.cancelled;
+  } else {
+    const out = await decodeSweep(rt, c.config as unknown as DecodeConfig, {
+      ...common,
+      done: [...(stored.results as DecodeResult[]), ...(reply.decode ?? [])],
+      sink: async (results, failures) => {
+        await keep(results, failures);
+        await host?.({ type: 'decode', results: [...results], failures: [...failures] });
+      },
+    });
+    cancelled = out.cancelled;
+  }
+  stored.finished = !cancelled;
+  saveStored(stored);
+  ui.stored(stored);
+  await host?.({ type: 'done', outcome: cancelled ? 'cancelled' : 'done' });
+  return cancelled ? 'cancelled' : 'done';
+}
+
+/** The products a layer sweep multiplies, for the compute probe. */
+const layerShapes = (c: LayersConfig): MatmulShape[] =>
+  runShapes(sweepJobs({ variants: validateGrid(c), batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode }));
+
