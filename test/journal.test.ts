@@ -13,6 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { UsageError } from '../src/core/errors.ts';
 import { identityDifferences, openJournal, readJournalFile } from '../src/results/journal.ts';
+import { LayersConfig } from '../src/config/layers.ts';
+import { runLayers } from '../src/profile/run-layers.ts';
+import { journalPath, journalResults, LayerJournalEntry, layersIdentity } from '../src/results/io.ts';
 import { ROOT, tmpDir } from './helpers.ts';
 
 const Entry = z.object({ kind: z.literal('result'), i: z.number().int(), payload: z.string() });
@@ -143,4 +146,29 @@ test('a journal that is damaged in the middle is refused, naming the line', () =
   assert.throws(() => open(file, { resume: true }), /line 3 is not JSON/);
   fs.writeFileSync(file, JSON.stringify(entry(0)) + '\n');
   assert.throws(() => open(file, { resume: true }), /line 1 is not a journal header/);
+});
+
+test("a layer sweep's journal names its run and each result's ceilings: another grid is refused, finished work kept, the bounds the fastest of every session", async () => {
+  const out = path.join(tmpDir(), 'r.json');
+  const sweep = { variants: ['multi-head'], batch: [2], seq: [8, 16], heads: 4, headDim: 8, repeats: 2, warmup: 1, profileRuns: 0 };
+  const quiet = { out, quickCeilings: true, progress: false, log: () => {} };
+  // interrupted after its first configuration
+  await assert.rejects(runLayers(sweep, { ...quiet, onResult: () => { throw new Error('interrupted'); } }), /interrupted/);
+  const found = readJournalFile(journalPath(out), LayerJournalEntry);
+  assert.deepEqual(found.header!.identity, layersIdentity(LayersConfig.parse(sweep)));
+  assert.deepEqual(found.header!.identity.seq, [8, 16]);
+  assert.deepEqual(found.entries.map((e) => [e.kind, e.session]), [['ceilings', 0], ['result', 0]]);
+  const first = journalResults(found.entries)[0]!;
+  const bytes = fs.readFileSync(journalPath(out));
+
+  await assert.rejects(runLayers({ ...sweep, seq: [8, 32] }, { ...quiet, resume: true }), (e: Error) => e instanceof UsageError && /belongs to another run, left as it is; it differs in seq: \[8,32\] now, \[8,16\] in the journal$/.test(e.message));
+  await assert.rejects(runLayers({ ...sweep, repeats: 3 }, { ...quiet, resume: true }), /it differs in repeats: 3 now, 2 in the journal/);
+  await assert.rejects(runLayers(sweep, quiet), /holds 1 finished result\(s\) of an earlier run; continue it with --resume, or discard them with --overwrite/);
+  assert.deepEqual(fs.readFileSync(journalPath(out)), bytes, 'every refusal left the journal as it was');
+
+  const file = await runLayers(sweep, { ...quiet, resume: true });
+  assert.deepEqual(file.results.map((r) => r.seq), [8, 16]);
+  assert.deepEqual(file.results[0]!.totalMs.samples, first.totalMs.samples, 'the finished configuration is kept, not measured again');
+  assert.ok(file.environment.ceilings!.probes.length >= 2, "the bounds are the fastest of the earlier session's probing and this one's");
+  assert.ok(!fs.existsSync(journalPath(out)), 'the journal goes once the file is written');
 });

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { variantLabel } from '../attention/spec.ts';
+import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { DecodeConfig } from '../config/decode.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { configQuery } from '../config/query.ts';
@@ -24,7 +24,8 @@ import { decodeModel } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { boundsOf, underRoofline } from '../results/bounds.ts';
 import { gitCommit } from '../results/environment.ts';
-import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
+import { journalPath, journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
+import type { Journal } from '../results/journal.ts';
 import { DECODE_SCHEMA, LAYERS_SCHEMA, LayerConfig, type DecodeFailure, type DecodeResult, type DecodeResultFile, type Environment, type Failure, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { ORT_BUILDS, isBrowserDevice, type BrowserDevice } from './backends.ts';
@@ -37,6 +38,8 @@ import { startServer } from './server.ts';
 export interface HeadlessOptions {
   out?: string;
   resume?: boolean;
+  /** Discard the finished work in a journal left by an earlier run (else refused unless resume). */
+  overwrite?: boolean;
   progress?: boolean;
   log?: (line: string) => void;
   /** Tiny ceiling probes in the page (tests): the figures then bound nothing, and the file says so. */
@@ -79,15 +82,23 @@ export async function runHeadless(c: LayersConfig, o: HeadlessOptions = {}): Pro
   const variants = validateGrid(c);
   if (c.dump) throw new UsageError(`--dump is not available with --device ${device} (the tensors stay in the page)`);
   if (o.resume && !o.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
-  const journal = o.out ? journalPath(o.out) : undefined;
-  const done = o.resume && journal ? readJournal(journal) : [];
-  if (journal && !o.resume && fs.existsSync(journal)) fs.rmSync(journal);
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const journal = o.out ? openLayerJournal(o.out, c, { resume: o.resume ?? false, overwrite: o.overwrite ?? false, log }) : undefined;
+  try {
+    return await sweepInPage(c, variants, device, journal, o);
+  } finally {
+    journal?.close();
+  }
+}
+
+async function sweepInPage(c: LayersConfig, variants: VariantSpec[], device: BrowserDevice, journal: Journal<LayerJournalEntry> | undefined, o: HeadlessOptions): Promise<LayerResultFile> {
+  const done = journal ? journalResults(journal.entries()) : [];
   const results: LayerResult[] = [...done];
   const failures: Failure[] = [];
   const got = await drive('layers', configQuery(LayersConfig, { ...c, verify: true }), device, o, { layers: done }, (m) => {
     if (m.type !== 'layers') return;
     for (const r of m.results) {
-      if (journal) appendJournal(journal, r); // before the page goes on
+      journal?.append({ kind: 'result', session: 0, result: r }); // before the page goes on
       results.push(r);
       o.onResult?.(r);
     }
@@ -106,7 +117,7 @@ export async function runHeadless(c: LayersConfig, o: HeadlessOptions = {}): Pro
   };
   if (o.out) {
     writeLayerFile(o.out, file);
-    if (journal) fs.rmSync(journal, { force: true });
+    if (journal) fs.rmSync(journal.path, { force: true });
   }
   return file;
 }

@@ -6,7 +6,6 @@ import { UsageError } from '../core/errors.ts';
 import { writeOrFallback } from '../core/outputs.ts';
 import { runLayers } from '../profile/run-layers.ts';
 import { toLegacy } from '../report/legacy.ts';
-import { journalPath, readJournal } from '../results/io.ts';
 import { acquireLock } from '../results/lock.ts';
 import { checkLayerOutputs } from '../results/outputs.ts';
 import { layerTable } from '../results/tables.ts';
@@ -37,18 +36,6 @@ export function addJournalOptions(cmd: Command): Command {
     .option('--overwrite', 'discard the finished results in a journal left by an earlier, interrupted run', false);
 }
 
-/**
- * Refuse to start a sweep that would discard the finished work in a journal left by an
- * earlier run: it is continued with --resume or discarded knowingly with --overwrite.
- */
-export function guardJournal(out: string, o: { resume: boolean; overwrite: boolean }): void {
-  if (o.resume || o.overwrite) return;
-  const finished = readJournal(journalPath(out)).length;
-  if (finished > 0) {
-    throw new UsageError(`${journalPath(out)}: holds ${finished} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
-  }
-}
-
 export function layersCommand(): Command {
   const cmd = new Command('layers').description('profile attention layers over a grid of variants, batch sizes and sequence lengths');
   addJournalOptions(addLayerOptions(cmd).option('--out <file>', 'write the JSON result file (atomically; a journal beside it while running)'))
@@ -61,8 +48,7 @@ export function layersCommand(): Command {
       // one run per output: a second one on the same file is refused while this one holds it
       const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: (l) => process.stderr.write(l + '\n') });
       try {
-        if (flags.out !== undefined) guardJournal(flags.out, flags);
-        const file = await runLayers(config, { ...(flags.out !== undefined ? { out: flags.out } : {}), resume: flags.resume, progress: flags.progress, quickCeilings: quickProbes() });
+        const file = await runLayers(config, { ...(flags.out !== undefined ? { out: flags.out } : {}), resume: flags.resume, overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes() });
         process.stdout.write(formatTable(layerTable(file.results), flags.format));
         if (flags.out !== undefined) process.stderr.write(`wrote ${flags.out}\n`);
         if (flags.legacyOut !== undefined) {

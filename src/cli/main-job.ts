@@ -16,7 +16,7 @@ import { acquireLock } from '../results/lock.ts';
 import { checkMainJobOutputs, mainJobPaths } from '../results/outputs.ts';
 import { layerTable } from '../results/tables.ts';
 import { formatTable } from '../table/table.ts';
-import { addJournalOptions, addLayerOptions, guardJournal, LAYER_HINTS, type OutputFlags } from './layers.ts';
+import { addJournalOptions, addLayerOptions, LAYER_HINTS, type OutputFlags } from './layers.ts';
 import { configFromFlags } from './options.ts';
 
 export function mainJobCommand(): Command {
@@ -31,8 +31,7 @@ export function mainJobCommand(): Command {
       const out = files.layers;
       const lock = acquireLock(out, { log: (l) => process.stderr.write(l + '\n') });
       try {
-        guardJournal(out, flags);
-        const file = await runLayers(config, { out, resume: flags.resume, progress: flags.progress, quickCeilings: quickProbes() });
+        const file = await runLayers(config, { out, resume: flags.resume, overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes() });
         const table = formatTable(layerTable(file.results), flags.format);
         writeOrFallback(files.table, table, 'layers-table');
         process.stdout.write(table);

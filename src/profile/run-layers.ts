@@ -5,7 +5,7 @@
  *   const file = await runLayers({ variants: ['multi-head', 'multi-query-1'], batch: [8], seq: [512] });
  */
 import fs from 'node:fs';
-import { variantLabel } from '../attention/spec.ts';
+import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
@@ -15,14 +15,15 @@ import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
 import { environment } from '../results/environment.ts';
-import { appendJournal, journalPath, readJournal, writeLayerFile } from '../results/io.ts';
+import { journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
+import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
+import { ceilingsOf, measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
 import { protocolOptions } from '../measure/layer.ts';
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';
-import { estimateGroupMs, runShapes, runSweep, sweepGroups, sweepJobs, validateGrid, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
+import { estimateGroupMs, remainingGroups, runShapes, runSweep, sweepGroups, sweepJobs, validateGrid, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
 import { dumpLayer } from './dump.ts';
 
 /** How a run reports and where it writes (a layer sweep, a decode comparison); none of it changes what is measured. */
@@ -40,8 +41,10 @@ export interface RunOptions<R> {
 }
 
 export interface LayersRunOptions extends RunOptions<LayerResult> {
-  /** Continue an interrupted sweep from the journal beside `out`. */
+  /** Continue an interrupted sweep from the journal beside `out` (refused if another run wrote it). */
   resume?: boolean;
+  /** Discard the finished work in a journal left by an earlier run beside `out` (without this or `resume`, refused). */
+  overwrite?: boolean;
 }
 
 /** Probe the ceilings again between configurations once this long has passed since the last probing. */
@@ -55,7 +58,6 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
-  const jobs = sweepJobs(grid);
   for (const g of sweepGroups(grid)) {
     // refuse up front, before anything is measured or allocated
     const m = groupMemory(g);
@@ -65,22 +67,48 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     // onnxruntime-web in headless Chromium: the same protocol in the page (loaded only now: playwright costs the CPU runs nothing)
     const { runHeadless } = await import('../browser/headless.ts');
     const flags = { ...(options.out ? { out: options.out } : {}), ...(options.onResult ? { onResult: options.onResult } : {}) };
-    return runHeadless(c, { ...flags, resume: options.resume ?? false, progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false });
+    return runHeadless(c, { ...flags, resume: options.resume ?? false, overwrite: options.overwrite ?? false, progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false });
   }
 
-  const journal = options.out ? journalPath(options.out) : undefined;
-  const done = options.resume && journal ? readJournal(journal) : [];
-  if (journal && !options.resume && fs.existsSync(journal)) fs.rmSync(journal);
+  // before any work: a journal of another run, or finished work about to be discarded, is refused here
+  const journal = options.out ? openLayerJournal(options.out, c, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log }) : undefined;
+  try {
+    const file = await sweepInNode(c, variants, journal, options, log);
+    if (options.out) {
+      writeLayerFile(options.out, file);
+      if (journal) fs.rmSync(journal.path, { force: true });
+    }
+    return file;
+  } finally {
+    journal?.close();
+  }
+}
+
+/** The sweep on onnxruntime-node: ceilings (journaled per probing), the configurations left, the bounds settled. */
+async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Journal<LayerJournalEntry> | undefined, options: LayersRunOptions, log: (line: string) => void): Promise<LayerResultFile> {
+  const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
+  const jobs = sweepJobs(grid);
+  const entries = journal?.entries() ?? [];
+  const done = journalResults(entries);
+  // each probing of the ceilings is a session in the journal, and each result names the one it was measured against
+  const earlier = entries.flatMap((e) => (e.kind === 'ceilings' ? [e.ceilings] : []));
+  let session = earlier.length;
+  const probed = (ceilings: Ceilings): Ceilings => {
+    journal?.append({ kind: 'ceilings', session, ceilings });
+    return ceilings;
+  };
 
   const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false };
-  const ceilings =
+  const measured =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
     await measureCeilings({ ...probeOptions, shapes: runShapes(jobs) }));
+  // a resumed sweep's bounds are the fastest of every session's probings
+  const ceilings = probed(earlier.length && !options.ceilings ? ceilingsOf([...earlier.flatMap((e) => e.probes), ...measured.probes], c.threads, probeOptions.quick) : measured);
   log(describeCeilings(ceilings));
 
   const profile = protocolOptions(c, ceilings);
-  const estimate = sweepGroups(grid).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
+  const estimate = remainingGroups(grid, done).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
       `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} on ${c.threads} thread(s)` +
@@ -92,7 +120,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     ...profile,
     done,
     sink: (rs) => {
-      if (journal) rs.forEach((r) => appendJournal(journal, r));
+      rs.forEach((result) => journal?.append({ kind: 'result', session, result }));
       rs.forEach((r) => options.onResult?.(r));
     },
     onProgress: (p) => {
@@ -100,13 +128,13 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
       bar?.update(Math.round(p.doneMs), { count: p.finished, config: p.label });
     },
     onFailure: reportFailure,
-    reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeAgain(prev, probeOptions) },
+    reprobe: { afterMs: REPROBE_AFTER_MS, probe: async (prev) => (session++, probed(await probeAgain(prev, probeOptions))) },
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
   };
   const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), grid, sweep).finally(() => bar?.stop());
   // every result against the run's final bounds (the ceilings may have been probed again)
-  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), (prev) => probeAgain(prev, probeOptions), log);
+  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), async (prev) => (session++, probed(await probeAgain(prev, probeOptions))), log);
   if (outcome.results.some((r) => r.budgetLimited)) {
     log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
   }
@@ -117,10 +145,6 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     results,
     failures: outcome.failures,
   };
-  if (options.out) {
-    writeLayerFile(options.out, file);
-    if (journal) fs.rmSync(journal, { force: true });
-  }
   return file;
 }
 

@@ -1,6 +1,8 @@
 /** The `environment` block every result file carries: what ran, where, and how. */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { ortVersion, type GraphOpt } from '../engine/session.ts';
 import type { Ceilings } from '../roofline/probes.ts';
 import type { Device, Environment } from './schema.ts';
@@ -15,6 +17,15 @@ export function gitCommit(): string | null {
       .trim();
   } catch {
     return null;
+  }
+}
+
+/** This attnbench's version, from its package.json (src/ and dist/ both sit two folders below it). */
+export function attnbenchVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -16,10 +16,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
-import { readJson, readText } from '../core/files.ts';
+import { readJson, readText, writeFileAtomic } from '../core/files.ts';
 import { writeOrFallback } from '../core/outputs.ts';
 import { Ceilings } from '../roofline/probes.ts';
-import { readJournalFile } from './journal.ts';
+import { JOURNAL_VERSION, openJournal, readJournalFile, type Identity, type Journal } from './journal.ts';
 import {
   DECODE_SCHEMA,
   DecodeResultFile,
@@ -39,6 +39,9 @@ import {
   type LayerConfig,
 } from './schema.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { parseVariant, variantLabel } from '../attention/spec.ts';
+import type { LayersConfig } from '../config/layers.ts';
+import { attnbenchVersion } from './environment.ts';
 import { upgrade } from './upgrade.ts';
 
 /** A layer result file or a journal, as read. */
@@ -163,34 +166,53 @@ export const LayerJournalEntry = z.discriminatedUnion('kind', [
 ]);
 export type LayerJournalEntry = z.infer<typeof LayerJournalEntry>;
 
+/**
+ * What a layer sweep is, for its journal: every setting that changes a measurement (the grid,
+ * repeats and budget, threads, the device, the seed...) and this attnbench's version; not the
+ * `.npy` dump folder. Resuming needs an equal one: numbers from another grid, other settings or
+ * other code are never mixed into one file.
+ */
+export function layersIdentity(c: LayersConfig): Identity {
+  const { dump: _dump, ...settings } = c;
+  return { run: 'layers', ...settings, variants: c.variants.map((v) => variantLabel(parseVariant(v))), attnbench: attnbenchVersion() };
+}
+
+export interface LayerJournalOptions {
+  resume: boolean;
+  overwrite: boolean;
+  log: (line: string) => void;
+}
+
+/**
+ * Open the journal of a layer sweep writing `out` (journal.ts: refuse another run's journal on
+ * resume, refuse to discard finished work without overwrite, cut a torn tail). A journal of an
+ * earlier attnbench (bare results, no header) is resumed as this run's, its identity unchecked,
+ * after it is rewritten with a header; without resume it is refused or discarded like any other.
+ */
+export function openLayerJournal(out: string, config: LayersConfig, o: LayerJournalOptions): Journal<LayerJournalEntry> {
+  const file = journalPath(out);
+  const identity = layersIdentity(config);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (fs.existsSync(file) && fs.statSync(file).isFile() && !hasHeader(readText(file))) {
+    const legacy = readJournal(file);
+    if (!o.resume && legacy.length > 0 && !o.overwrite) {
+      throw new UsageError(`${file}: holds ${legacy.length} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
+    }
+    if (o.resume) {
+      // rewritten in one atomic step: an interruption here leaves the old journal or the new one, never neither
+      const lines = [{ kind: 'header', version: JOURNAL_VERSION, identity }, ...legacy.map((result) => ({ kind: 'result', session: 0, result }))];
+      writeFileAtomic(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      o.log(`note: ${file}: a journal without a header (an earlier attnbench); resumed as this run's, its grid and settings unchecked`);
+    } else fs.rmSync(file);
+  }
+  return openJournal({ path: file, identity, entry: LayerJournalEntry, resume: o.resume, overwrite: o.overwrite, log: o.log, isWork: (e) => e.kind === 'result' });
+}
+
 /** The results of a journal's entries, in the order they were appended. */
 export const journalResults = (entries: readonly LayerJournalEntry[]): LayerResult[] => entries.flatMap((e) => (e.kind === 'result' ? [e.result] : []));
 
 /** Does `text` start with a journal header (the format of journal.ts)? */
 const hasHeader = (text: string) => /^\{\s*"kind"\s*:\s*"header"/.test(text);
-
-/**
- * A header-less journal (written before journal.ts): one bare layer result per line. Before
- * appending, a torn tail (the process died mid-write) is cut off, so that the new line does
- * not land on it and make the journal unreadable after a second interruption; each line is
- * flushed to disk before the next configuration starts.
- */
-export function appendJournal(file: string, entry: LayerResult): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const line = JSON.stringify(LayerResult.parse(entry)) + '\n';
-  const fd = fs.openSync(file, 'a+');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const last = Buffer.alloc(1);
-    if (size > 0 && (fs.readSync(fd, last, 0, 1, size - 1), last[0] !== 0x0a)) {
-      fs.ftruncateSync(fd, fs.readFileSync(file).lastIndexOf(0x0a) + 1);
-    }
-    fs.writeSync(fd, line);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /**
  * One layer result per line. A torn last line (the process died mid-write) is dropped when

@@ -122,6 +122,8 @@ export interface OpenJournalOptions<E extends Entry> {
   resume?: boolean;
   /** Without `resume`: discard a journal that holds finished work instead of refusing. */
   overwrite?: boolean;
+  /** Which entries are finished work, never discarded silently (default: all; a sweep's ceilings entries are not). */
+  isWork?: (entry: E) => boolean;
   /** Notes (a torn tail cut off, finished work discarded). */
   log?: (line: string) => void;
 }
@@ -153,7 +155,7 @@ export function openJournal<E extends Entry>(o: OpenJournalOptions<E>): Journal<
   let held: E[] = [];
   if (exists) {
     const found = readJournalFile(o.path, o.entry);
-    const finished = found.entries.length;
+    const finished = found.entries.filter(o.isWork ?? (() => true)).length;
     if (o.resume && found.header) {
       const diff = identityDifferences(identity, found.header.identity);
       if (diff.length) throw new UsageError(`--resume: ${o.path} belongs to another run, left as it is; it differs in ${diff.join('; ')}`);
