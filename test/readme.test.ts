@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { cli, ROOT, tmpDir } from './helpers.ts';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const COMMANDS = ['layers', 'generate', 'report', 'compare', 'import-legacy'];
+const COMMANDS = ['layers', 'generate', 'decode', 'serve', 'report', 'compare', 'import-legacy'];
 const FLAG = /(?<![\w-])--[a-z][a-z0-9-]*/g;
 
 /** The flags `attnbench <command> --help` lists ('' is the main job). */
