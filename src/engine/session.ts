@@ -167,24 +167,28 @@ export function toTensor(t: HostTensor): ort.Tensor {
 /** Host arrays as the engine's feeds. */
 export const toFeeds = (t: HostTensors): Feeds => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, toTensor(v)]));
 
-/** Settings of every session a `nodeRuntime` creates. */
-export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt'>;
+/** Settings of every session a `nodeRuntime` creates (the provider: 'cpu' by default). */
+export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt' | 'device'>;
 
 interface NodeFeeds extends RuntimeFeeds {
   feeds: Feeds;
 }
 
 /**
- * onnxruntime-node's CPU provider as the measurement protocol's runtime (src/engine/runtime.ts):
- * sessions with the run's threads and optimisation level; side by side, without the arena
- * and the spinning pool (see EngineOptions); the clock is process.hrtime.
+ * onnxruntime-node as the measurement protocol's runtime (src/engine/runtime.ts): sessions
+ * with the run's threads and optimisation level on its CPU provider, or on its WebGPU
+ * provider (`device: 'webgpu'`: every output read back into JS, so a run's wall time
+ * includes its uploads, the GPU's work and the download); side by side, without the arena
+ * and the spinning pool (see EngineOptions; the WebGPU provider has neither); the clock is
+ * process.hrtime.
  */
 export function nodeRuntime(o: NodeRuntimeOptions): Runtime {
+  const device = o.device ?? 'cpu';
   return {
-    name: `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
+    name: device === 'webgpu' ? `onnxruntime-node ${ortVersion()} WebGPU` : `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
     now: hrtimeMs,
     async createSession(model, request = {}): Promise<RuntimeSession> {
-      const engine = await Engine.create(model, { ...o, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
+      const engine = await Engine.create(model, { ...o, device, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
       return {
         feeds: (inputs): NodeFeeds => ({ runtimeFeeds: true, feeds: toFeeds(inputs) }),
         async run(feeds): Promise<HostOutputs> {
