@@ -19,6 +19,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
 import { hrtimeMs } from '../timing/measure.ts';
+import { GraphBuilder } from './graph.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
@@ -152,6 +153,18 @@ function noAdapter(e: unknown): unknown {
   return new UsageError(
     `--device webgpu: this process has no WebGPU adapter (${msg.trim().split('\n')[0]}); run it through the attnbench launcher, which probes the Vulkan drivers first and names what is missing, or start it with the variables launchWebGpu() (src/device/choice.ts) returns`,
   );
+}
+
+/**
+ * Refuse `--device webgpu` before any work (no file, no journal) when this process gets no
+ * adapter: one tiny WebGPU session, created and released. Its failure is the UsageError of
+ * `noAdapter`, which says how to start a process that has one.
+ */
+export async function checkWebGpu(): Promise<void> {
+  const g = new GraphBuilder('webgpu-check');
+  g.output(g.node('Relu', [g.input('x', [1])]), 'y');
+  const e = await Engine.create(g.toBytes(), { threads: 1, graphOpt: 'all', device: 'webgpu' });
+  await e.release();
 }
 
 export const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);

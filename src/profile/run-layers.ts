@@ -12,7 +12,7 @@ import { UsageError } from '../core/errors.ts';
 import { checkMemory } from '../core/memory.ts';
 import { progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
-import { nodeRuntime, type Device } from '../engine/session.ts';
+import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
 import { deviceOf, environment } from '../results/environment.ts';
 import { journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
@@ -73,6 +73,8 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     return runHeadless(c, { ...flags, resume: options.resume ?? false, overwrite: options.overwrite ?? false, progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false });
   }
 
+  // a process without a WebGPU adapter is refused here, before a journal or a file exists
+  if (c.device === 'webgpu') await checkWebGpu();
   // before any work: a journal of another run, or finished work about to be discarded, is refused here
   const journal = options.out ? openLayerJournal(options.out, c, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log }) : undefined;
   try {
