@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { currentWebGpu } from '../src/device/choice.ts';
 import { findLoader } from '../src/device/vulkan.ts';
 import { readLayerFile } from '../src/results/io.ts';
+import { GenerateResultFile } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
 import { webgpuEnv } from './webgpu-helpers.ts';
 
@@ -58,6 +59,42 @@ test('layers --device webgpu: the result carries the adapter, GPU stage times, G
     const row = (JSON.parse(r.stdout) as { variant: string; check: string; speedup: string | null }[]).find((x) => x.variant === 'fused-gqa:2')!;
     assert.match(row.check, /^WRONG /);
     assert.equal(row.speedup, null);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('generate --device webgpu: the cache on the GPU, each type\'s first step checked against the CPU, GPU stage times of a profiled step; fused-gqa past 32 WRONG with no speedup', { timeout: 300_000 }, async () => {
+  const dir = tmpDir();
+  const out = path.join(dir, 'generate.json');
+  const tiny = ['--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '300'];
+  const r = cli(['generate', '--device', 'webgpu', ...tiny, '--attention', 'multi-head,multi-query-1,fused-gqa:2', '--batch', '2', '--prompt-length', '34', '--max-new-tokens', '4', '--repeats', '2', '--out', out, '--no-progress']);
+  assert.equal(r.status, 0, r.stderr);
+  const file = GenerateResultFile.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
+  const device = file.environment.device;
+  assert.equal(device.kind, 'webgpu');
+  assert.equal(device.adapter?.description, (await choice()).adapter.description);
+  assert.match(file.environment.ceilings!.method, /WebGPU on .*GPU program times/);
+  // the seed's dict names the device it ran on
+  assert.match(r.stdout, /'device': 'webgpu', 'device_name': 'onnxruntime-node WebGPU on /);
+  const by = (a: string) => file.results.find((x) => x.attention === a)!;
+  for (const res of file.results) {
+    assert.equal(res.verify?.against, 'cpu provider');
+    assert.equal(res.verify?.seq, 34);
+    // the profiled step at the largest context: its stages from GPU programs, no bytes (GPU events carry none)
+    const p = res.profiledStep!;
+    assert.equal(p.context, 34 + 4 - 1);
+    assert.equal(p.bytes, null);
+    assert.ok(p.stages.filter((s) => s.kernelMs > 0).length >= 5, JSON.stringify(p.stages));
+    assert.ok(res.decodeMsPerToken.n === 2 * 3 && res.decodeMsPerToken.median > 0);
+  }
+  for (const a of ['multi-head', 'multi-query-1']) assert.ok(by(a).verify!.ok && by(a).verify!.maxRelError < 1e-5, `${a}: ${JSON.stringify(by(a).verify)}`);
+  assert.ok(by('multi-query-1').speedupVsMha !== null);
+  if (device.software) {
+    const fused = by('fused-gqa:2');
+    assert.equal(fused.verify!.ok, false, JSON.stringify(fused.verify));
+    assert.equal(fused.speedupVsMha, null);
+    assert.equal(fused.generateSpeedupVsMha, null);
+    assert.match(r.stdout, /\| fused-gqa:2 \|.*\| WRONG \d/);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
