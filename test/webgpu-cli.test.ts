@@ -116,6 +116,14 @@ test('layers --device webgpu: a shape over the adapter\'s buffer limits is refus
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('generate --device webgpu --no-kv-cache: refused before any work in one line, exit 2 (the provider crashes on a cache-less step)', () => {
+  const r = cli(['generate', '--device', 'webgpu', '--no-kv-cache', '--preset', 'quick']);
+  assert.equal(r.status, 2);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('attnbench: WebGPU on'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^attnbench: error: --no-kv-cache is not available with --device webgpu: .*SIGSEGV/);
+});
+
 test('--device: an unknown name is refused in one line with exit 2, for layers and generate', () => {
   for (const cmd of ['layers', 'generate']) {
     const r = cli([cmd, '--device', 'tpu']);
