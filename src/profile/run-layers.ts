@@ -117,7 +117,7 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
   const estimate = remainingGroups(grid, done).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
-      `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} ${device === 'webgpu' ? 'from CPU rates, on WebGPU (every variant checked against the float64 reference or the CPU provider)' : `on ${c.threads} thread(s)`}` +
+      `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} ${device === 'webgpu' ? "from the GPU's ceilings (transfers not counted), on WebGPU, every variant checked against the float64 reference or the CPU provider" : `on ${c.threads} thread(s)`}` +
       (done.length ? `; ${done.length} already in the journal` : ''),
   );
 
