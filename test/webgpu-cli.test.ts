@@ -116,6 +116,21 @@ test('layers --device webgpu: a shape over the adapter\'s buffer limits is refus
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('generate --device webgpu: a decoder over the adapter\'s buffer limits is refused before any work, in one line, exit 2', { timeout: 120_000 }, async (t) => {
+  const { adapter } = await choice();
+  // the prefill's scores of 9 rows × 16 heads × 1024 tokens against 3072 keys: 1.69 GiB, over SwiftShader's 1 GiB buffers
+  if (!adapter.limits || adapter.limits.maxBufferSize >= 9 * 16 * 1024 * 3072 * 4) return t.skip('this adapter holds the shape, or its limits were not read');
+  const dir = tmpDir();
+  const out = path.join(dir, 'generate.json');
+  const r = cli(['generate', '--device', 'webgpu', '--layers', '1', '--hidden', '1024', '--heads', '16', '--vocab', '300', '--positions', '2048', '--batch', '9', '--prompt-length', '1024', '--max-length', '2048', '--out', out]);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('attnbench: WebGPU on'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^attnbench: error: --device webgpu: the decoder at 9 rows, prompt 1024, 1024 new tokens: the scores tensor \[9, 16, 1024, 3072\] is 1\.69 GiB, over this adapter's largest buffer/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('generate --device webgpu --no-kv-cache: refused before any work in one line, exit 2 (the provider crashes on a cache-less step)', () => {
   const r = cli(['generate', '--device', 'webgpu', '--no-kv-cache', '--preset', 'quick']);
   assert.equal(r.status, 2);
