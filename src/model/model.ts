@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { transpose2d } from '../core/arrays.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { Downloader } from '../engine/download.ts';
 import { Engine, f32, ort, type Device, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
 import type { DecodeCache, ResidentCache } from './cache.ts';
@@ -155,18 +156,23 @@ export class DecoderModel {
     const order = sbm ? [seq, rows] : [rows, seq];
     const arrange = (x: BigInt64Array) => (sbm ? transpose2d(x, rows, seq) : x);
     const length = cache?.length ?? 0;
+    // No cache (a prefill, a step without one) is an empty cache [rows, g, 0, hs], except on
+    // WebGPU: its provider ends the process (SIGSEGV) on the empty one (measured with
+    // onnxruntime-node 1.30, docs/webgpu.md §8), so there it is one masked position of zeros,
+    // which changes no output (the fused kernel reads the live keys from the lengths).
+    const none = this.device === 'webgpu' ? 1 : 0;
     const feeds: Feeds = {
       ...this.weightFeeds,
       [I.tokens]: new ort.Tensor('int64', arrange(batch.tokens), order),
       [I.positions]: new ort.Tensor('int64', arrange(batch.positions), order),
       [I.selfMask]: f32(batch.selfMask, [rows, seq, seq]),
-      [I.cacheMask]: cache ? cache.maskTensor() : f32(new Float32Array(0), [rows, 0]),
+      [I.cacheMask]: cache ? cache.maskTensor() : f32(new Float32Array(rows * none).fill(MASK_MIN), [rows, none]),
       // the fused kernel: every row's live keys are positions [0, length + S) (no left padding)
       [I.seqlensK]: new ort.Tensor('int32', new Int32Array(rows).fill(length + seq - 1), [rows]),
       [I.totalLength]: new ort.Tensor('int32', Int32Array.of(length + seq), []),
     };
     const { kvHeads: G, headDim: D } = this.cacheShape;
-    const empty = f32(new Float32Array(0), [rows, G, 0, D]);
+    const empty = f32(new Float32Array(rows * G * none * D), [rows, G, none, D]);
     for (let i = 0; i < this.config.layers; i++) {
       const [k, v] = cache ? cache.tensors(i) : [empty, empty];
       feeds[I.kCache(i)] = k;
