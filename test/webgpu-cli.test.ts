@@ -59,6 +59,13 @@ test('layers --device webgpu: the result carries the adapter, GPU stage times, G
     const row = (JSON.parse(r.stdout) as { variant: string; check: string; speedup: string | null }[]).find((x) => x.variant === 'fused-gqa:2')!;
     assert.match(row.check, /^WRONG /);
     assert.equal(row.speedup, null);
+    // the report says it under every chart and in the titles of the result tables
+    const rep = cli(['report', out, '--out', path.join(dir, 'report')]);
+    assert.equal(rep.status, 0, rep.stderr);
+    const summary = fs.readFileSync(path.join(dir, 'report', 'summary.md'), 'utf8');
+    assert.match(summary, /^## Layer results — .* — SOFTWARE adapter: not a GPU's speed$/m);
+    assert.match(summary, /^\| device \| onnxruntime-node WebGPU on .* — SOFTWARE adapter: not a GPU's speed \|$/m);
+    assert.match(fs.readFileSync(path.join(dir, 'report', 'total-time.svg'), 'utf8'), /SOFTWARE adapter: not a GPU(&apos;|&#39;|')s speed/);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
