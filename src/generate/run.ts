@@ -176,13 +176,14 @@ interface TypeModel {
 /**
  * The engine settings of a type's decoder. On WebGPU the cache stays on the GPU and the graph
  * writes it (no full cache crosses to the CPU in a step), and a greedy search takes each
- * row's argmax from the graph, so only the ids come back. Without the cache every step feeds
+ * row's argmax from the graph (also the one that skips eos, before --min-new-tokens), so
+ * only the ids come back. Without the cache every step feeds
  * the whole sequence again and keeps nothing, so the caller's update (none) applies.
  */
 export function engineSettings(c: GenerateConfig): EngineSettings {
   if (c.device !== 'webgpu') return { threads: c.threads, weights: c.weights };
   const greedy = !c.doSample && c.numBeams === 1;
-  return { threads: c.threads, weights: c.weights, device: 'webgpu', argmax: greedy, ...(c.kvCache ? {} : { cacheUpdate: 'caller' as const }) };
+  return { threads: c.threads, weights: c.weights, device: 'webgpu', argmax: greedy, argmaxAvoid: EOS_TOKEN, ...(c.kvCache ? {} : { cacheUpdate: 'caller' as const }) };
 }
 
 /** A device decoder's first step against the CPU provider's (the prompts' prefill, then one greedy step), as the result records it. */

@@ -38,6 +38,8 @@ export interface EngineSettings {
   cacheUpdate?: CacheUpdate;
   /** `cacheUpdate: 'graph'`: the step also returns each row's argmax id, and its logits stay on the device. */
   argmax?: boolean;
+  /** With `argmax`: also each row's argmax over every token but this one (eos, which a search skips before its minimum length). */
+  argmaxAvoid?: number;
 }
 
 /** S new tokens for each of `rows` sequences, batch-major. */
@@ -65,6 +67,8 @@ export interface ResidentStepOutput {
   logitsOnDevice: ort.Tensor | null;
   /** With `argmax`: each row's argmax id. */
   nextIds: BigInt64Array | null;
+  /** With `argmax` and `argmaxAvoid`: each row's argmax over every token but that one. */
+  nextIdsAvoiding: BigInt64Array | null;
   /** Every layer's caches with the new rows written, k then v per layer: [k0, v0, k1, v1, …]. */
   present: ort.Tensor[];
 }
@@ -120,7 +124,8 @@ export class DecoderModel {
     if (this.hostWeightsReleased) throw new Error(`no session for ${rows} rows: the weights' arrays were released`);
     const inGraph = this.cacheUpdate === 'graph';
     const argmax = inGraph && (this.settings.argmax ?? false);
-    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax } : {});
+    const avoid = argmax && this.settings.argmaxAvoid !== undefined ? { avoid: this.settings.argmaxAvoid } : {};
+    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax, ...avoid } : {});
     const options = {
       threads: this.settings.threads,
       graphOpt: this.settings.graphOpt ?? 'all',
@@ -140,10 +145,17 @@ export class DecoderModel {
     }
   }
 
+  /** Whether the step graph has the argmax that skips `argmaxAvoid` (a token inside the vocabulary). */
+  get avoidsInGraph(): boolean {
+    const t = this.settings.argmaxAvoid;
+    return (this.settings.argmax ?? false) && t !== undefined && t >= 0 && t < this.config.vocab;
+  }
+
   /** Where the step's outputs are left on the device: the caches (and the logits, with argmax) stay there. */
   private outputLocations(argmax: boolean): Record<string, OutputLocation> {
     const loc: Record<string, OutputLocation> = { [STEP_OUTPUTS.logits]: argmax ? 'gpu-buffer' : 'cpu' };
     if (argmax) loc[STEP_OUTPUTS.nextIds] = 'cpu';
+    if (argmax && this.avoidsInGraph) loc[STEP_OUTPUTS.nextIdsAvoiding] = 'cpu';
     for (let i = 0; i < this.config.layers; i++) loc[STEP_OUTPUTS.presentK(i)] = loc[STEP_OUTPUTS.presentV(i)] = 'gpu-buffer';
     return loc;
   }
@@ -208,6 +220,7 @@ export class DecoderModel {
       logits: onDevice ? null : (logits.data as Float32Array),
       logitsOnDevice: onDevice ? logits : null,
       nextIds: out[O.nextIds] ? (out[O.nextIds]!.data as BigInt64Array) : null,
+      nextIdsAvoiding: out[O.nextIdsAvoiding] ? (out[O.nextIdsAvoiding]!.data as BigInt64Array) : null,
       present: Array.from({ length: this.config.layers }, (_, i) => [out[O.presentK(i)]!, out[O.presentV(i)]!]).flat(),
     };
   }
