@@ -138,6 +138,19 @@ test('generate --device webgpu: a decoder over the adapter\'s buffer limits is r
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('generate --device webgpu: the CPU provider\'s greedy tokens, with eos skipped by the graph\'s own ArgMax (GPT-2\'s vocabulary, so eos is a token)', { timeout: 300_000 }, async () => {
+  const dir = tmpDir();
+  const args = ['generate', '--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '50257', '--attention', 'multi-head,grouped-query:2', '--batch', '2', '--prompt-length', '8', '--max-new-tokens', '6', '--repeats', '1', '--threads', '1', '--no-progress'];
+  const seqs = ['cpu', 'webgpu'].map((device) => {
+    const out = path.join(dir, `${device}.json`);
+    const r = cli([...args, '--device', device, '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    return GenerateResultFile.parse(JSON.parse(fs.readFileSync(out, 'utf8'))).results.map((x) => x.sequences);
+  });
+  assert.deepEqual(seqs[1], seqs[0]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('generate --device webgpu --no-kv-cache: every type\'s greedy tokens are the CPU provider\'s (the cache-less step attends to one masked position there: the provider crashes on an empty cache)', { timeout: 300_000 }, async () => {
   const dir = tmpDir();
   const args = ['generate', '--no-kv-cache', '--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '300', '--attention', 'multi-head,multi-query-1,fused-gqa:2', '--batch', '2', '--prompt-length', '8', '--max-new-tokens', '5', '--repeats', '1', '--threads', '1', '--no-progress'];
