@@ -105,3 +105,32 @@ test('the device cache: adopts a step\'s tensors and masks, grows by chunks keep
   assert.deepEqual([copy.length, copy.capacity, [...copy.mask]], [2, 4, [...host.mask]]);
   await copy.release();
 });
+
+test("the graph's argmax that skips eos gives the JS search's tokens while eos must be skipped (before --min-new-tokens), so only ids come back", async () => {
+  const pm = packed('grouped-query:2');
+  const js = new DecoderModel(pm, { threads: 1 });
+  try {
+    // the token an unconstrained greedy search picks most often: skipping it changes the output
+    const free = (await generate(js, PROMPTS, { ...OPTS, minNewTokens: 0, eos: 199 })).generated.flat();
+    const eos = [...new Set(free)].sort((a, b) => free.filter((t) => t === b).length - free.filter((t) => t === a).length)[0]!;
+    const opts = { ...OPTS, eos, minNewTokens: OPTS.maxNewTokens };
+    const want = await generate(js, PROMPTS, opts);
+    assert.ok(!want.generated.flat().includes(eos), 'eos skipped on every step');
+    const avoiding = new DecoderModel(pm, { threads: 1, cacheUpdate: 'graph', argmax: true, argmaxAvoid: eos });
+    let fromGraph = 0;
+    const step = avoiding.forwardResident.bind(avoiding);
+    avoiding.forwardResident = async (b, c) => {
+      const out = await step(b, c);
+      if (out.nextIdsAvoiding) fromGraph++;
+      return out;
+    };
+    try {
+      assert.deepEqual((await generate(avoiding, PROMPTS, opts)).generated, want.generated);
+      assert.equal(fromGraph, OPTS.maxNewTokens, 'the prefill and every step gave the ids that skip eos');
+    } finally {
+      await avoiding.release();
+    }
+  } finally {
+    await js.release();
+  }
+});

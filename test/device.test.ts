@@ -14,6 +14,9 @@ import { checkFits, decoderPrograms, layerPrograms } from '../src/device/limits.
 import { classify, refusal, type ProbeResult } from '../src/device/probe.ts';
 import { judge, DEVICE_TOLERANCE } from '../src/device/verify.ts';
 import { driverKind, readIcd, setupFingerprint, vulkanCandidates, type BundledVulkan } from '../src/device/vulkan.ts';
+import { machine } from '../src/report/chart-style.ts';
+import { environment, webgpuDevice } from '../src/results/environment.ts';
+import { Device } from '../src/results/schema.ts';
 import { tmpDir } from './helpers.ts';
 
 const ORT = 'Failed to get a WebGPU adapter: No supported adapters';
@@ -161,4 +164,25 @@ test('fit: the seed\'s generation fits; a prefill whose scores outgrow a buffer 
   for (const l of [SWIFTSHADER, LAVAPIPE, H200]) assert.equal(checkFits(decoderPrograms(seed), l), null);
   const longPrefill = { ...seed, rows: 16, seq: 2048, capacity: 2304 };
   assert.match(checkFits(decoderPrograms(longPrefill), SWIFTSHADER)!, /scores tensor \[16, 16, 2048, 4352\] is 8\.50 GiB, over this adapter's largest buffer/);
+});
+
+test("a WebGPU run's device record: the adapter, its driver, whether it is software; the report marks a software one beside every chart", () => {
+  const swiftshader = { ...CHOICE.adapter, from: 'webgpu-package' as const, vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true, software: true };
+  const d = webgpuDevice({ [WEBGPU_VAR]: JSON.stringify({ ...CHOICE, adapter: swiftshader }) });
+  assert.deepEqual(Device.parse(d), d);
+  assert.equal(d.kind, 'webgpu');
+  assert.equal(d.provider, 'WebGpuExecutionProvider');
+  assert.equal(d.description, 'onnxruntime-node WebGPU on google swiftshader SwiftShader driver 5.0.0 (swiftshader)');
+  assert.equal(d.software, true);
+  assert.deepEqual(d.adapter, { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', fallback: true, driver: swiftshader.driver });
+  assert.match(d.profiler!, /GPU program times/);
+  assert.match(machine(environment(2, 'all', null, d)), /^onnxruntime-node WebGPU on google swiftshader .* — SOFTWARE adapter: not a GPU's speed; host /);
+  // a GPU's adapter is not marked
+  const h200 = { ...swiftshader, vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200', isFallbackAdapter: false, software: false };
+  const gpu = webgpuDevice({ [WEBGPU_VAR]: JSON.stringify({ ...CHOICE, source: 'env', adapter: h200 }) });
+  assert.equal(gpu.software, false);
+  assert.doesNotMatch(machine(environment(2, 'all', null, gpu)), /SOFTWARE/);
+  // a worker started without the launcher's choice records what it knows: nothing about the adapter
+  assert.deepEqual(webgpuDevice({}).adapter, null);
+  assert.equal(webgpuDevice({}).description, 'onnxruntime-node WebGPU on an unrecorded adapter');
 });

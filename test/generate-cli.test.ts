@@ -34,7 +34,7 @@ test('attnbench generate: a tiny comparison prints the seed dicts and a table, a
     assert.ok(x.kvCacheBytes.measured >= x.kvCacheBytes.predicted);
     assert.ok(x.taskFloorMs! > 0 && x.vsTaskFloor! > 0 && x.peakRssBytes > 0 && x.tokensPerSecond > 0);
     const p = x.profiledStep!;
-    assert.ok(p.context === 20 && p.capacity >= 20 && p.bytes > 0 && p.stages.length > 0, 'a decode step profiled at the largest context');
+    assert.ok(p.context === 20 && p.capacity >= 20 && p.bytes! > 0 && p.stages.length > 0, 'a decode step profiled at the largest context');
     assert.equal(x.generateSeconds.n, 2);
     assert.equal(x.texts.length, 3);
   }

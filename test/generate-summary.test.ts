@@ -91,6 +91,26 @@ test('speedups: multi-head over each type in the same rounds, with intervals; no
   assert.equal(withSpeedups([mqa], [tq])[0]!.speedupVsMha, null);
 });
 
+test('a type whose device check failed keeps its record and its check, but gets no speedup; a wrong multi-head gives none to any type', () => {
+  const check = (maxRelError: number) => ({ maxRelError, tolerance: 1e-4, ok: maxRelError <= 1e-4, against: 'cpu provider' as const, batch: ROWS, seq: 5, prefillMaxRelError: maxRelError });
+  const tm = { ...timing('multi-head', 4, [run([6, 6, 12], 4, 4), run([6, 8, 12], 4.4, 4)]), verify: check(2e-7) };
+  const tq = { ...timing('multi-query-1', 1, [run([3, 3, 4], 2, 1), run([3, 4, 4], 2.2, 1)]), verify: check(2e-7) };
+  const tf = { ...timing('fused-gqa:2', 2, [run([2, 2, 3], 1.5, 2), run([2, 3, 3], 1.6, 2)]), verify: check(6e-4) };
+  const [, q, f] = withSpeedups([tm, tq, tf].map((t) => summarizeType(t, context)), [tm, tq, tf]);
+  assert.ok(q!.speedupVsMha !== null && q!.verify!.ok, 'a right type has its speedup');
+  assert.equal(f!.verify!.ok, false);
+  assert.equal(f!.verify!.maxRelError, 6e-4);
+  assert.equal(f!.speedupVsMha, null);
+  assert.equal(f!.generateSpeedupVsMha, null);
+  assert.equal(f!.speedupVsMhaAtMaxContext, null);
+  assert.ok(f!.decodeMsPerToken.n === 6, 'its times are kept');
+  const wrongBase = { ...tm, verify: check(1e-1) };
+  const all = withSpeedups([wrongBase, tq].map((t) => summarizeType(t, context)), [wrongBase, tq]);
+  assert.equal(all[1]!.speedupVsMha, null, 'no speedup over a wrong baseline');
+  // a CPU run records no check at all
+  assert.equal(summarizeType(timing('multi-head', 4, [run([6, 6, 12], 4, 4)]), context).verify, undefined);
+});
+
 test('a step faster than its task floor is flagged: the bound is wrong, not the code fast', () => {
   const r = summarizeType(timing('multi-head', 4, [run([1e-6, 6, 7], 1, 4)]), context);
   assert.deepEqual(r.flags, ['a step at context 6 below its task floor']);

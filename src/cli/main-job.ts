@@ -36,9 +36,10 @@ export function mainJobCommand(): Command {
         writeOrFallback(files.table, table, 'layers-table');
         process.stdout.write(table);
         process.stderr.write(`wrote ${out} and ${files.table}\n`);
-        // the quick generation comparison (attnbench generate --preset quick), sharing the sweep's ceilings
+        // the quick generation comparison (attnbench generate --preset quick), sharing the sweep's ceilings (on WebGPU, the GPU's: the decoder runs there too)
         const ceilings = file.environment.ceilings ? { ceilings: file.environment.ceilings } : {};
-        const gen = await runGenerate({ preset: 'quick', threads: config.threads, seed: config.seed }, { out: files.generate, progress: flags.progress, quickCeilings: quickProbes(), ...ceilings });
+        const device = config.device === 'webgpu' ? ('webgpu' as const) : ('cpu' as const);
+        const gen = await runGenerate({ preset: 'quick', threads: config.threads, seed: config.seed, device }, { out: files.generate, progress: flags.progress, quickCeilings: quickProbes(), ...ceilings });
         process.stdout.write('\n' + formatGenerate(gen, false));
         process.stderr.write(`wrote ${files.generate}\n`);
         // the charts of what this job produced; the libraries load only now (see cli/report.ts)

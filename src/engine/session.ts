@@ -19,6 +19,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
 import { hrtimeMs } from '../timing/measure.ts';
+import { GraphBuilder } from './graph.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
@@ -154,6 +155,18 @@ function noAdapter(e: unknown): unknown {
   );
 }
 
+/**
+ * Refuse `--device webgpu` before any work (no file, no journal) when this process gets no
+ * adapter: one tiny WebGPU session, created and released. Its failure is the UsageError of
+ * `noAdapter`, which says how to start a process that has one.
+ */
+export async function checkWebGpu(): Promise<void> {
+  const g = new GraphBuilder('webgpu-check');
+  g.output(g.node('Relu', [g.input('x', [1])]), 'y');
+  const e = await Engine.create(g.toBytes(), { threads: 1, graphOpt: 'all', device: 'webgpu' });
+  await e.release();
+}
+
 export const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
 
 /** A host array as the engine's tensor, wrapped without a copy (float32, int64 or int32 by the array's type). */
@@ -167,24 +180,28 @@ export function toTensor(t: HostTensor): ort.Tensor {
 /** Host arrays as the engine's feeds. */
 export const toFeeds = (t: HostTensors): Feeds => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, toTensor(v)]));
 
-/** Settings of every session a `nodeRuntime` creates. */
-export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt'>;
+/** Settings of every session a `nodeRuntime` creates (the provider: 'cpu' by default). */
+export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt' | 'device'>;
 
 interface NodeFeeds extends RuntimeFeeds {
   feeds: Feeds;
 }
 
 /**
- * onnxruntime-node's CPU provider as the measurement protocol's runtime (src/engine/runtime.ts):
- * sessions with the run's threads and optimisation level; side by side, without the arena
- * and the spinning pool (see EngineOptions); the clock is process.hrtime.
+ * onnxruntime-node as the measurement protocol's runtime (src/engine/runtime.ts): sessions
+ * with the run's threads and optimisation level on its CPU provider, or on its WebGPU
+ * provider (`device: 'webgpu'`: every output read back into JS, so a run's wall time
+ * includes its uploads, the GPU's work and the download); side by side, without the arena
+ * and the spinning pool (see EngineOptions; the WebGPU provider has neither); the clock is
+ * process.hrtime.
  */
 export function nodeRuntime(o: NodeRuntimeOptions): Runtime {
+  const device = o.device ?? 'cpu';
   return {
-    name: `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
+    name: device === 'webgpu' ? `onnxruntime-node ${ortVersion()} WebGPU` : `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
     now: hrtimeMs,
     async createSession(model, request = {}): Promise<RuntimeSession> {
-      const engine = await Engine.create(model, { ...o, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
+      const engine = await Engine.create(model, { ...o, device, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
       return {
         feeds: (inputs): NodeFeeds => ({ runtimeFeeds: true, feeds: toFeeds(inputs) }),
         async run(feeds): Promise<HostOutputs> {

@@ -192,10 +192,12 @@ class ResidentSource extends Source implements GreedyStepModel {
   }
 
   private async idsOf(out: ResidentStepOutput, avoid: number): Promise<Int32Array> {
-    // the device's argmax cannot skip a token: then the logits are read, as a CPU search would
-    if (out.nextIds && avoid < 0) {
+    // the device's ids where they answer the question: no token to skip (none, or one outside
+    // the vocabulary), or the graph's argmax that skips this one; else the logits are read, as a CPU search would
+    const ids = avoid < 0 || avoid >= this.vocab ? out.nextIds : avoid === this.model.settings.argmaxAvoid ? out.nextIdsAvoiding : null;
+    if (ids) {
       out.logitsOnDevice?.dispose();
-      return Int32Array.from(out.nextIds, Number);
+      return Int32Array.from(ids, Number);
     }
     const logits = await this.logitsOf(out);
     const v = this.vocab;

@@ -8,6 +8,8 @@
 import { parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { PRESETS, type GenerateConfig, type Preset } from '../config/generate.ts';
 import { UsageError } from '../core/errors.ts';
+import { currentWebGpu } from '../device/choice.ts';
+import { checkFits, decoderPrograms } from '../device/limits.ts';
 import { checkMemory, formatGiB } from '../core/memory.ts';
 import { checkThreads } from '../core/threads.ts';
 import { predictedKvBytes } from '../model/cache.ts';
@@ -43,7 +45,6 @@ export interface GeneratePlan {
  */
 export function planGenerate(c: GenerateConfig, out?: string): GeneratePlan {
   const preset = PRESETS[c.preset];
-  if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu is)`);
   checkThreads(c.threads);
   checkSearch(c);
   checkGenerateOutputs(out);
@@ -55,6 +56,7 @@ export function planGenerate(c: GenerateConfig, out?: string): GeneratePlan {
   checkPrompts(shape, specs, model);
   const { maxNewTokens, minNewTokens } = newTokens(c, preset, shape.promptLength, model);
   const rows = shape.count * c.numBeams;
+  if (c.device === 'webgpu') checkOnAdapter(c, model, specs, rows, shape.promptLength, maxNewTokens);
   checkMemorySideBySide(specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, shape.promptLength, maxNewTokens)));
   checkArraySizes(c, model, rows, shape.promptLength, maxNewTokens);
   // only now, with every size checked, are the prompts built
@@ -162,6 +164,24 @@ function newTokens(c: GenerateConfig, p: Preset, promptLength: number, model: Mo
   const minNewTokens = c.minNewTokens ?? maxNewTokens;
   if (minNewTokens > maxNewTokens) throw new UsageError(`--min-new-tokens ${minNewTokens} is above the ${maxNewTokens} new tokens allowed`);
   return { maxNewTokens, minNewTokens };
+}
+
+/**
+ * On WebGPU: refuse a decoder the adapter cannot hold, from its shape alone (a tensor over
+ * the largest buffer, a program binding more buffer segments than it may), at the largest
+ * step it will run: the prefill of the longest prompt (without the cache: the whole
+ * sequence) against the final cache, for the type with the most K/V heads. Without the
+ * adapter's limits (the optional webgpu package not installed) nothing is checked here.
+ */
+function checkOnAdapter(c: GenerateConfig, model: ModelConfig, specs: VariantSpec[], rows: number, promptLength: number, maxNewTokens: number): void {
+  const limits = currentWebGpu()?.adapter.limits;
+  if (!limits) return;
+  const kvHeads = Math.max(...specs.map((s) => modelKvHeads(model, s)));
+  const seq = c.kvCache ? promptLength : promptLength + maxNewTokens;
+  const capacity = c.kvCache ? roundUp(promptLength + maxNewTokens, c.cacheChunk) : 0;
+  const dims = { rows, seq, capacity, heads: model.heads, kvHeads, headDim: headDim(model), hidden: model.hidden, inner: model.inner, vocab: model.vocab };
+  const why = checkFits(decoderPrograms(dims), limits);
+  if (why) throw new UsageError(`--device webgpu: the decoder at ${rows} rows, prompt ${promptLength}, ${maxNewTokens} new tokens: ${why}; use a smaller --batch, prompt or length`);
 }
 
 /** A type's predicted memory: what it holds for the whole run, and what a step or prefill allocates and frees. */

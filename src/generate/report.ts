@@ -22,8 +22,9 @@ export function seedDict(f: GenerateResultFile, r: GenerateResult): Record<strin
     do_sample: f.config.doSample,
     pad_token_id: EOS_TOKEN,
     dtype: 'float32',
-    device: 'cpu',
-    device_name: f.environment.cpu,
+    // the seed wrote 'cuda' and the GPU's name; a WebGPU run names its provider and adapter
+    device: f.environment.device.kind === 'webgpu' ? 'webgpu' : 'cpu',
+    device_name: f.environment.device.kind === 'webgpu' ? f.environment.device.description : f.environment.cpu,
   };
 }
 

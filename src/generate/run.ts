@@ -13,9 +13,13 @@ import { parseConfig } from '../config/parse.ts';
 import { progressBar, type ProgressBar } from '../core/progress.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
 import { EOS_TOKEN, modelKvHeads } from '../model/config.ts';
-import { DecoderModel } from '../model/model.ts';
+import { DecoderModel, type EngineSettings } from '../model/model.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model/weights.ts';
-import { environment } from '../results/environment.ts';
+import { deviceOf, environment } from '../results/environment.ts';
+import { checkWebGpu } from '../engine/session.ts';
+import { verdict } from '../measure/layer.ts';
+import { DeviceKvCache } from './device-kv-cache.ts';
+import { checkFirstStep } from './verify.ts';
 import { writeGenerateFile } from '../results/io.ts';
 import type { GenerateResultFile } from '../results/schema.ts';
 import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
@@ -48,12 +52,16 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const config = parseConfig(GenerateConfig, input);
   const plan = planGenerate(config, options.out);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  // a process without a WebGPU adapter is refused before any work
+  if (config.device === 'webgpu') await checkWebGpu();
   const loaded = loadWeights(plan, log);
   const ceilings =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({ threads: config.threads, graphOpt: 'all', quick: options.quickCeilings ?? false, shapes: decodeShapes(plan.model, plan.rows) }));
+    await measureCeilings({ threads: config.threads, graphOpt: 'all', device: config.device, quick: options.quickCeilings ?? false, shapes: decodeShapes(plan.model, plan.rows) }));
   log(describeRun(config, plan));
+  const where = deviceOf(config.device);
+  if (config.device === 'webgpu') log(`on ${where.description}${where.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}; each type's first step checked against the CPU provider`);
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
   bar?.start(plan.specs.length * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1) + (config.kvCache && config.profileStep ? plan.specs.length : 0), 0, { type: 'building the models' });
@@ -87,9 +95,10 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const types: TypeTiming[] = models.map((m) => {
     const t0 = performance.now();
     const texts = m.runs.at(-1)!.output.generated.map(decodeIds);
-    return { spec: m.spec, kvHeads: m.kvHeads, converted: m.converted, runs: m.runs, texts, textSeconds: (performance.now() - t0) / 1000, peakRssBytes, predictedMemoryBytes: m.predictedMemoryBytes, profiledStep: m.profiledStep };
+    return { spec: m.spec, kvHeads: m.kvHeads, converted: m.converted, runs: m.runs, texts, textSeconds: (performance.now() - t0) / 1000, peakRssBytes, predictedMemoryBytes: m.predictedMemoryBytes, profiledStep: m.profiledStep, ...(m.verify ? { verify: m.verify } : {}) };
   });
-  const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings), ceilings, types);
+  for (const t of types) if (t.verify && !t.verify.ok) log(`warning: ${variantLabel(t.spec)} on WebGPU is WRONG (first step off the CPU provider's by ${t.verify.maxRelError.toExponential(1)}): its times are kept, marked, and get no speedup`);
+  const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings, where), ceilings, types);
   if (options.out) writeGenerateFile(options.out, file);
   return file;
 }
@@ -106,7 +115,7 @@ function describeRun(c: GenerateConfig, plan: GeneratePlan): string {
   return (
     `generate: ${plan.specs.map(variantLabel).join(', ')} | ${m.layers} layers, hidden ${m.hidden}, ${m.heads} heads, vocab ${m.vocab} | ` +
     `batch ${plan.prompts.length}${c.numBeams > 1 ? ` × ${c.numBeams} beams` : ''}, prompt ${plan.promptLength}, ${plan.maxNewTokens} new tokens, ` +
-    `${plan.repeats} repeat(s) after a warm-up, ${c.threads} thread(s)${c.kvCache ? '' : ', no KV cache'}`
+    `${plan.repeats} repeat(s) after a warm-up, ${c.device === 'webgpu' ? 'WebGPU' : `${c.threads} thread(s)`}${c.kvCache ? '' : ', no KV cache'}`
   );
 }
 
@@ -160,6 +169,28 @@ interface TypeModel {
   runs: TimedGeneration[];
   predictedMemoryBytes: number;
   profiledStep: ProfiledStepTiming | null;
+  /** On a device: its first step against the CPU provider's. */
+  verify?: TypeTiming['verify'];
+}
+
+/**
+ * The engine settings of a type's decoder. On WebGPU the cache stays on the GPU and the graph
+ * writes it (no full cache crosses to the CPU in a step), and a greedy search takes each
+ * row's argmax from the graph (also the one that skips eos, before --min-new-tokens), so
+ * only the ids come back. Without the cache every step feeds
+ * the whole sequence again and keeps nothing, so the caller's update (none) applies.
+ */
+export function engineSettings(c: GenerateConfig): EngineSettings {
+  if (c.device !== 'webgpu') return { threads: c.threads, weights: c.weights };
+  const greedy = !c.doSample && c.numBeams === 1;
+  return { threads: c.threads, weights: c.weights, device: 'webgpu', argmax: greedy, argmaxAvoid: EOS_TOKEN, ...(c.kvCache ? {} : { cacheUpdate: 'caller' as const }) };
+}
+
+/** A device decoder's first step against the CPU provider's (the prompts' prefill, then one greedy step), as the result records it. */
+async function verifyOnDevice(model: DecoderModel, plan: GeneratePlan, threads: number): Promise<NonNullable<TypeTiming['verify']>> {
+  const check = await checkFirstStep(model, plan.prompts, threads);
+  const v = verdict(check.error, 'cpu provider', plan.prompts.length, plan.promptLength);
+  return { ...v, prefillMaxRelError: Number.isFinite(check.prefillError) ? check.prefillError : Number.MAX_VALUE };
 }
 
 /** A type's model with its session created (not timed). */
@@ -167,45 +198,47 @@ async function buildTypeModel(spec: VariantSpec, c: GenerateConfig, plan: Genera
   const { weights, kvHeads, converted } = typeWeights(spec, c, plan, loaded);
   const packed = pack(weights, spec);
   const weightBytes = Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0);
-  const model = new DecoderModel(packed, { threads: c.threads, weights: c.weights });
+  const model = new DecoderModel(packed, engineSettings(c));
   await model.prepare(plan.rows);
+  // checked while the weights' arrays are still there (the CPU reference is built from them)
+  const verify = model.device === 'cpu' ? undefined : await verifyOnDevice(model, plan, c.threads);
   // the engine holds the weights now: the types live side by side, each without a JS copy
   model.releaseHostWeights();
-  return { spec, label: variantLabel(spec), kvHeads, converted, model, weightBytes, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null };
+  return { spec, label: variantLabel(spec), kvHeads, converted, model, weightBytes, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null, ...(verify ? { verify } : {}) };
 }
 
 /**
  * One decode step profiled at the largest context the generations reached: a session of
- * its own with the engine's profiler, a cache of that length (random contents: a step's
- * time does not depend on them), one warm step, then two profiled ones. Gives the step's
- * stages and the bytes its kernels really move (the implementation floor).
+ * its own with the engine's profiler, a cache of that length (random contents on the CPU,
+ * zeros made on the GPU: a step's time does not depend on them), one warm step, then two
+ * profiled ones. Gives the step's stages (on WebGPU from its GPU program times) and, where
+ * the profiler reports sizes (the CPU's), the bytes its kernels really move (the
+ * implementation floor).
  */
 async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<ProfiledStepTiming | null> {
   const finalLength = m.runs.at(-1)!.output.timing.finalLength;
   if (finalLength < 1) return null;
   // the same weights again: drawn from the same seed, or converted from the checkpoint again
-  const model = new DecoderModel(pack(typeWeights(m.spec, c, plan, loaded).weights, m.spec), { threads: c.threads, weights: c.weights, profile: true });
+  const model = new DecoderModel(pack(typeWeights(m.spec, c, plan, loaded).weights, m.spec), { ...engineSettings(c), profile: true });
   try {
     const engine = await model.prepare(plan.rows);
-    const cache = new KvCache({ ...model.cacheShape, rows: plan.rows }, roundUp(finalLength, c.cacheChunk), c.cacheChunk);
-    const rng = new Rng(c.seed + 3);
-    for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
-    for (let r = 0; r < plan.rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + finalLength - 1);
-    cache.length = finalLength - 1;
-    const tokens = BigInt64Array.from({ length: plan.rows }, (_, i) => BigInt(i % plan.model.vocab));
-    const positions = new BigInt64Array(plan.rows).fill(BigInt(Math.min(finalLength - 1, plan.model.positions - 1)));
+    const at = await stepAt(model, c, plan, finalLength);
     const walls: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await model.step(tokens, positions, cache);
-      walls.push(performance.now() - t0);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await at.step();
+        walls.push(performance.now() - t0);
+      }
+    } finally {
+      await at.release();
     }
     const runs = engine.endProfiling().slice(1);
     const weightBytes = c.weights === 'constant' ? m.weightBytes : 0;
     const bytes = runs.map((r) => movedBytes(r, weightBytes));
     return {
       context: finalLength,
-      capacity: cache.capacity,
+      capacity: at.capacity,
       bytes: bytes.every((b) => b !== null) ? Math.min(...(bytes as number[])) : null,
       ms: Math.min(...walls.slice(1)),
       stages: stageTimes(runs, []),
@@ -213,4 +246,31 @@ async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, 
   } finally {
     await model.release();
   }
+}
+
+/** One decode step at context `finalLength`, to run again and again: against a cache in JS (the caller's update) or on the device (the graph's). */
+async function stepAt(model: DecoderModel, c: GenerateConfig, plan: GeneratePlan, finalLength: number): Promise<{ step: () => Promise<void>; capacity: number; release: () => Promise<void> }> {
+  const rows = plan.rows;
+  const tokens = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i % plan.model.vocab));
+  const positions = new BigInt64Array(rows).fill(BigInt(Math.min(finalLength - 1, plan.model.positions - 1)));
+  const capacity = roundUp(finalLength, c.cacheChunk);
+  if (model.cacheUpdate === 'graph') {
+    const cache = await DeviceKvCache.create({ ...model.cacheShape, rows }, capacity, { chunk: c.cacheChunk, device: model.device });
+    for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + finalLength - 1);
+    cache.length = finalLength - 1;
+    const selfMask = new Float32Array(rows);
+    const step = async () => {
+      // the cache is not adopted: every step runs at the same context; its written copy is let go
+      const out = await model.forwardResident({ rows, seq: 1, tokens, positions, selfMask }, cache);
+      for (const t of out.present) t.dispose();
+      out.logitsOnDevice?.dispose();
+    };
+    return { step, capacity: cache.capacity, release: () => cache.release() };
+  }
+  const cache = new KvCache({ ...model.cacheShape, rows }, capacity, c.cacheChunk);
+  const rng = new Rng(c.seed + 3);
+  for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+  for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + finalLength - 1);
+  cache.length = finalLength - 1;
+  return { step: async () => void (await model.step(tokens, positions, cache)), capacity: cache.capacity, release: async () => {} };
 }

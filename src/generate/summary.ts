@@ -39,6 +39,8 @@ export interface TypeTiming {
   predictedMemoryBytes: number;
   /** A decode step profiled at the largest context (null without the cache). */
   profiledStep: ProfiledStepTiming | null;
+  /** On a device: its first step checked against the CPU provider. */
+  verify?: GenerateResult['verify'];
 }
 
 /** What a profiled decode step measured. */
@@ -119,7 +121,7 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
     taskFloorMs: floor,
     vsTaskFloor: floor ? decodeMs.median / floor : null,
     atMaxContext: tail.length > 0 ? { context: tail.at(-1)!.context, ms: median(tail.map((s) => s.ms)), taskFloorMs: floorAt(tail.at(-1)!.context) } : null,
-    profiledStep: profiled && profiled.bytes !== null ? { ...profiled, bytes: profiled.bytes, floorMs: implementationFloor } : null,
+    profiledStep: profiled ? { ...profiled, floorMs: implementationFloor } : null,
     flags,
     sequences: last.sequences,
     texts: t.texts,
@@ -129,14 +131,17 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
     speedupVsMha: null,
     speedupVsMhaAtMaxContext: null,
     generateSpeedupVsMha: null,
+    ...(t.verify ? { verify: t.verify } : {}),
   };
 }
+
+const wrong = (r: GenerateResult) => r.verify !== undefined && !r.verify.ok;
 
 /**
  * Multi-head's times over each type's, measured in the same rounds: the decode step (the
  * median of every step; its interval from a bootstrap that resamples whole rounds, since
  * steps of one generation share its minute of the host) and the whole generation (paired
- * by round). Left null without a multi-head result.
+ * by round). Left null without a multi-head result, or when either verified wrong.
  */
 export function withSpeedups(results: GenerateResult[], types: readonly TypeTiming[], seed = 1): GenerateResult[] {
   const i = results.findIndex((r) => r.attention === BASELINE);
@@ -146,6 +151,8 @@ export function withSpeedups(results: GenerateResult[], types: readonly TypeTimi
   const base = rounds(types[i]!);
   return results.map((r, j) => {
     if (j === i) return r;
+    // a wrong answer has no speed, and a speedup over a wrong baseline means nothing
+    if (wrong(r) || wrong(mha)) return r;
     const mine = rounds(types[j]!);
     const paired = base.length === mine.length && base.length > 0 && base.every((b, k) => b.length > 0 && mine[k]!.length > 0);
     const step = paired ? { baseline: BASELINE, ...roundsRatioInterval(base, mine, { seed }) } : null;

@@ -25,6 +25,7 @@
 import { STEP_BUILDERS, type StepIO } from '../attention/step.ts';
 import type { TensorNames } from '../attention/layouts.ts';
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { headDim } from './config.ts';
 import type { PackedModel } from './weights.ts';
 
@@ -52,6 +53,8 @@ export const STEP_OUTPUTS = {
   presentV: (i: number) => `present_v_${i}`,
   /** `argmax`: int64 [rows]. */
   nextIds: 'next_ids',
+  /** `argmax` with `avoid`: each row's argmax over every token but `avoid` (eos before --min-new-tokens), int64 [rows]. */
+  nextIdsAvoiding: 'next_ids_avoiding',
 } as const;
 
 /** Who writes the new K/V rows into the cache: the caller, in JS (the CPU decoder), or the graph (the device-resident one). */
@@ -61,6 +64,11 @@ export interface StepGraphOptions {
   cacheUpdate?: CacheUpdate;
   /** Also return each row's argmax token (`next_ids`). */
   argmax?: boolean;
+  /**
+   * With `argmax`: also each row's argmax over every token but this one (`next_ids_avoiding`),
+   * so that a search that must skip eos gets ids, not the logits. Ignored outside the vocabulary.
+   */
+  avoid?: number;
 }
 
 /** How the weights enter the graph: constants (initializers, pre-packed) or inputs fed every run. */
@@ -129,6 +137,13 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const logits = g.output(g.inStage('lmhead', () => g.node('Gemm', [f, 'wte'], { transB: 1 })), STEP_OUTPUTS.logits);
   if (!inGraph) g.output(kv.length === 1 ? kv[0]! : g.node('Concat', kv, { axis: 0 }, { stage: 'kv' }), STEP_OUTPUTS.kv);
   if (o.argmax) g.output(g.node('ArgMax', [logits], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIds, 'int64');
+  if (o.argmax && o.avoid !== undefined && o.avoid >= 0 && o.avoid < c.vocab) {
+    // the token to skip pushed to the lowest float: the first maximum of the rest, as argmaxExcept picks it in JS
+    const mask = new Float32Array(c.vocab);
+    mask[o.avoid] = MASK_MIN;
+    const masked = g.node('Add', [logits, g.initializer('avoid_mask', mask, [c.vocab])], {}, { stage: 'lmhead' });
+    g.output(g.node('ArgMax', [masked], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIdsAvoiding, 'int64');
+  }
   return g;
 }
 

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { transpose2d } from '../core/arrays.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { Downloader } from '../engine/download.ts';
 import { Engine, f32, ort, type Device, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
 import type { DecodeCache, ResidentCache } from './cache.ts';
@@ -37,6 +38,8 @@ export interface EngineSettings {
   cacheUpdate?: CacheUpdate;
   /** `cacheUpdate: 'graph'`: the step also returns each row's argmax id, and its logits stay on the device. */
   argmax?: boolean;
+  /** With `argmax`: also each row's argmax over every token but this one (eos, which a search skips before its minimum length). */
+  argmaxAvoid?: number;
 }
 
 /** S new tokens for each of `rows` sequences, batch-major. */
@@ -64,6 +67,8 @@ export interface ResidentStepOutput {
   logitsOnDevice: ort.Tensor | null;
   /** With `argmax`: each row's argmax id. */
   nextIds: BigInt64Array | null;
+  /** With `argmax` and `argmaxAvoid`: each row's argmax over every token but that one. */
+  nextIdsAvoiding: BigInt64Array | null;
   /** Every layer's caches with the new rows written, k then v per layer: [k0, v0, k1, v1, …]. */
   present: ort.Tensor[];
 }
@@ -119,7 +124,8 @@ export class DecoderModel {
     if (this.hostWeightsReleased) throw new Error(`no session for ${rows} rows: the weights' arrays were released`);
     const inGraph = this.cacheUpdate === 'graph';
     const argmax = inGraph && (this.settings.argmax ?? false);
-    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax } : {});
+    const avoid = argmax && this.settings.argmaxAvoid !== undefined ? { avoid: this.settings.argmaxAvoid } : {};
+    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax, ...avoid } : {});
     const options = {
       threads: this.settings.threads,
       graphOpt: this.settings.graphOpt ?? 'all',
@@ -139,10 +145,17 @@ export class DecoderModel {
     }
   }
 
+  /** Whether the step graph has the argmax that skips `argmaxAvoid` (a token inside the vocabulary). */
+  get avoidsInGraph(): boolean {
+    const t = this.settings.argmaxAvoid;
+    return (this.settings.argmax ?? false) && t !== undefined && t >= 0 && t < this.config.vocab;
+  }
+
   /** Where the step's outputs are left on the device: the caches (and the logits, with argmax) stay there. */
   private outputLocations(argmax: boolean): Record<string, OutputLocation> {
     const loc: Record<string, OutputLocation> = { [STEP_OUTPUTS.logits]: argmax ? 'gpu-buffer' : 'cpu' };
     if (argmax) loc[STEP_OUTPUTS.nextIds] = 'cpu';
+    if (argmax && this.avoidsInGraph) loc[STEP_OUTPUTS.nextIdsAvoiding] = 'cpu';
     for (let i = 0; i < this.config.layers; i++) loc[STEP_OUTPUTS.presentK(i)] = loc[STEP_OUTPUTS.presentV(i)] = 'gpu-buffer';
     return loc;
   }
@@ -155,18 +168,23 @@ export class DecoderModel {
     const order = sbm ? [seq, rows] : [rows, seq];
     const arrange = (x: BigInt64Array) => (sbm ? transpose2d(x, rows, seq) : x);
     const length = cache?.length ?? 0;
+    // No cache (a prefill, a step without one) is an empty cache [rows, g, 0, hs], except on
+    // WebGPU: its provider ends the process (SIGSEGV) on the empty one (measured with
+    // onnxruntime-node 1.30, docs/webgpu.md §8), so there it is one masked position of zeros,
+    // which changes no output (the fused kernel reads the live keys from the lengths).
+    const none = this.device === 'webgpu' ? 1 : 0;
     const feeds: Feeds = {
       ...this.weightFeeds,
       [I.tokens]: new ort.Tensor('int64', arrange(batch.tokens), order),
       [I.positions]: new ort.Tensor('int64', arrange(batch.positions), order),
       [I.selfMask]: f32(batch.selfMask, [rows, seq, seq]),
-      [I.cacheMask]: cache ? cache.maskTensor() : f32(new Float32Array(0), [rows, 0]),
+      [I.cacheMask]: cache ? cache.maskTensor() : f32(new Float32Array(rows * none).fill(MASK_MIN), [rows, none]),
       // the fused kernel: every row's live keys are positions [0, length + S) (no left padding)
       [I.seqlensK]: new ort.Tensor('int32', new Int32Array(rows).fill(length + seq - 1), [rows]),
       [I.totalLength]: new ort.Tensor('int32', Int32Array.of(length + seq), []),
     };
     const { kvHeads: G, headDim: D } = this.cacheShape;
-    const empty = f32(new Float32Array(0), [rows, G, 0, D]);
+    const empty = f32(new Float32Array(rows * G * none * D), [rows, G, none, D]);
     for (let i = 0; i < this.config.layers; i++) {
       const [k, v] = cache ? cache.tensors(i) : [empty, empty];
       feeds[I.kCache(i)] = k;
@@ -202,6 +220,7 @@ export class DecoderModel {
       logits: onDevice ? null : (logits.data as Float32Array),
       logitsOnDevice: onDevice ? logits : null,
       nextIds: out[O.nextIds] ? (out[O.nextIds]!.data as BigInt64Array) : null,
+      nextIdsAvoiding: out[O.nextIdsAvoiding] ? (out[O.nextIdsAvoiding]!.data as BigInt64Array) : null,
       present: Array.from({ length: this.config.layers }, (_, i) => [out[O.presentK(i)]!, out[O.presentV(i)]!]).flat(),
     };
   }

@@ -12,14 +12,16 @@ import { UsageError } from '../core/errors.ts';
 import { checkMemory } from '../core/memory.ts';
 import { progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
-import { nodeRuntime } from '../engine/session.ts';
+import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
-import { environment } from '../results/environment.ts';
+import { deviceOf, environment } from '../results/environment.ts';
 import { journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import { ceilingsOf, measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
-import { protocolOptions } from '../measure/layer.ts';
+import { jobShape, protocolOptions, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
+import { currentWebGpu } from '../device/choice.ts';
+import { checkFits, layerPrograms } from '../device/limits.ts';
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';
@@ -54,7 +56,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const variants = validateGrid(c);
-  if (c.device !== 'cpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench yet (cpu and the browser devices are)`);
+  if (c.device !== 'cpu' && c.device !== 'webgpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
@@ -62,6 +64,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     // refuse up front, before anything is measured or allocated
     const m = groupMemory(g);
     checkMemory(m.what, m.bytes);
+    if (c.device === 'webgpu') checkOnAdapter(g);
   }
   if (isBrowserDevice(c.device)) {
     // onnxruntime-web in headless Chromium: the same protocol in the page (loaded only now: playwright costs the CPU runs nothing)
@@ -70,6 +73,8 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
     return runHeadless(c, { ...flags, resume: options.resume ?? false, overwrite: options.overwrite ?? false, progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false });
   }
 
+  // a process without a WebGPU adapter is refused here, before a journal or a file exists
+  if (c.device === 'webgpu') await checkWebGpu();
   // before any work: a journal of another run, or finished work about to be discarded, is refused here
   const journal = options.out ? openLayerJournal(options.out, c, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log }) : undefined;
   try {
@@ -98,22 +103,26 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
     return ceilings;
   };
 
-  const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false };
+  const device: Device = c.device === 'webgpu' ? 'webgpu' : 'cpu';
+  const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, device, quick: options.quickCeilings ?? false };
   const measured =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
     await measureCeilings({ ...probeOptions, shapes: runShapes(jobs) }));
   // a resumed sweep's bounds are the fastest of every session's probings
-  const ceilings = probed(earlier.length && !options.ceilings ? ceilingsOf([...earlier.flatMap((e) => e.probes), ...measured.probes], c.threads, probeOptions.quick) : measured);
+  const ceilings = probed(earlier.length && !options.ceilings ? ceilingsOf([...earlier.flatMap((e) => e.probes), ...measured.probes], c.threads, probeOptions.quick, device) : measured);
   log(describeCeilings(ceilings));
 
-  const profile = protocolOptions(c, ceilings);
+  const profile = deviceProtocol(protocolOptions(c, ceilings), device, c);
   const estimate = remainingGroups(grid, done).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
     `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
-      `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} on ${c.threads} thread(s)` +
+      `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} ${device === 'webgpu' ? "from the GPU's ceilings (transfers not counted), on WebGPU, every variant checked against the float64 reference or the CPU provider" : `on ${c.threads} thread(s)`}` +
       (done.length ? `; ${done.length} already in the journal` : ''),
   );
+
+  const where = deviceOf(device);
+  if (device === 'webgpu') log(`on ${where.description}${where.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}`);
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{count}/{jobs} | {config} | elapsed {duration_formatted} | ETA {eta_formatted}', { etaBuffer: 1000 });
   const sweep: SweepOptions = {
@@ -132,7 +141,7 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
   };
-  const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), grid, sweep).finally(() => bar?.stop());
+  const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt, device }), grid, sweep).finally(() => bar?.stop());
   // every result against the run's final bounds (the ceilings may have been probed again)
   const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), async (prev) => (session++, probed(await probeAgain(prev, probeOptions))), log);
   if (outcome.results.some((r) => r.budgetLimited)) {
@@ -140,12 +149,38 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
   }
   const file: LayerResultFile = {
     schema: LAYERS_SCHEMA,
-    environment: environment(c.threads, c.graphOpt, final),
+    environment: environment(c.threads, c.graphOpt, final, where),
     config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
     results,
     failures: outcome.failures,
   };
   return file;
+}
+
+/**
+ * On WebGPU every variant is checked, --verify or not: the provider has given wrong answers
+ * (docs/webgpu.md), and a benchmark that times wrong answers misleads. Where the float64
+ * reference would take too long in JS, the CPU provider computes the reference AT THE TIMED
+ * SHAPE: a reduced shape would hide a kernel that goes wrong only from some length on.
+ */
+function deviceProtocol(p: ProfileOptions, device: Device, c: LayersConfig): ProfileOptions {
+  if (device !== 'webgpu') return p;
+  return { ...p, verify: true, reference: nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }) };
+}
+
+/**
+ * Refuse a configuration the adapter cannot hold, from its shape alone, before any work: a
+ * tensor over the largest buffer, or a program binding more buffer segments than it may.
+ * Without the adapter's limits (the optional webgpu package not installed) nothing is
+ * checked here, and an allocation fails at run time instead.
+ */
+function checkOnAdapter(jobs: readonly LayerJob[]): void {
+  const limits = currentWebGpu()?.adapter.limits;
+  if (!limits) return;
+  for (const j of jobs) {
+    const why = checkFits(layerPrograms(jobShape(j), j.mode), limits);
+    if (why) throw new UsageError(`--device webgpu: ${variantLabel(j.spec)} at batch ${j.batch}, seq ${j.seq}: ${why}; use a smaller batch or sequence length`);
+  }
 }
 
 /** How many times a run that beat a bound probes the ceilings again before the bound is reported broken. */

@@ -82,6 +82,7 @@ export function machine(env: Environment | null): string {
   if (env.importedFrom) return `imported, device ${env.device.description}`;
   const cores = env.cores === undefined ? '' : `, ${env.cores} cores, ${env.threads ?? '?'} threads`;
   if (env.device.kind.startsWith('browser-')) return `${deviceLine(env)}; host ${env.cpu}, ${env.date.slice(0, 10)}`;
+  if (env.device.kind === 'webgpu') return `${deviceLine(env)}; host ${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
   return `${env.cpu}${cores}, onnxruntime ${env.onnxruntime}, ${env.date.slice(0, 10)}`;
 }
 

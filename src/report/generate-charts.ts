@@ -6,7 +6,7 @@
 import type { GenerateRun } from '../results/io.ts';
 import type { GenerateResult } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
-import { chart, HEIGHT, highlight, variantColor, WIDTH, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { chart, HEIGHT, highlight, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
 /** What the generation charts share. */
 interface GenerateContext {
@@ -74,6 +74,9 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
         },
       ]
     : [{ data: { values: steps }, params: x.pick.params, mark: { type: 'line', point: { size: 30, filled: true } }, encoding: { x: xEnc, y: yEnc, color, ...dash, opacity: x.pick.opacity, tooltip } }];
+  // a type whose first step verified wrong on its device keeps its curve, crossed out in red at its last step
+  const wrong = x.results.filter(({ r }) => r.verify && !r.verify.ok && r.steps.length > 0).map(({ run, r }) => ({ run, attention: r.attention, context: r.steps.at(-1)!.context, ms: r.steps.at(-1)!.ms, wrong: true }));
+  const crossed = wrongMarks(xEnc, yEnc).map((l) => ({ data: { values: wrong }, ...l }));
   return chart({
     id: 'decode-latency',
     title: 'Decode step latency',
@@ -81,7 +84,8 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
       'Time of one decoding step (one new token for every row) against the context length it attends to' +
       (many ? ': every step as a faint point, and a smoothed (loess) curve per attention type. ' : '. ') +
       'Multi-query and grouped-query attention read a smaller KV cache, so their curves rise more slowly.' +
-      (floors.length ? ' Thin dashed lines: the roofline floor of each step (weights and KV cache read once at the measured bandwidth).' : ''),
+      (floors.length ? ' Thin dashed lines: the roofline floor of each step (weights and KV cache read once at the measured bandwidth).' : '') +
+      (wrong.length ? ' A type whose first step on its device differed from the CPU provider\'s beyond the tolerance is crossed out in red and marked WRONG: its times are no speed.' : ''),
     subtitle: `median step time against context length${many ? '; curves: loess trend' : ''}${floors.length ? '; dashed: roofline floor' : ''}`,
     body: {
       width: WIDTH,
@@ -91,6 +95,7 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
           ? [{ data: { values: floors }, mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 }, encoding: { x: xEnc, y: { field: 'floorMs', type: 'quantitative' }, color, detail: { field: 'run' }, opacity: x.pick.opacity } }]
           : []),
         ...measured,
+        ...(wrong.length ? crossed : []),
       ],
     },
   });

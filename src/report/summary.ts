@@ -96,6 +96,9 @@ function failureTable(run: LayerRun, of: string): Table | null {
   };
 }
 
+/** What a table's title adds for a run on a software adapter (SwiftShader, lavapipe): its times are no GPU's. */
+const softwareMark = (run: Run) => (run.environment?.device.software ? " — SOFTWARE adapter: not a GPU's speed" : '');
+
 /** Every table of the report, in reading order: the layer tables of each shape, then the generation tables. */
 export function buildTables(runs: readonly Run[]): Table[] {
   const out: Table[] = [environmentTable(runs)];
@@ -103,7 +106,7 @@ export function buildTables(runs: readonly Run[]): Table[] {
   for (const section of sections) {
     for (const run of section.runs) {
       // in a report of several layer shapes, each table names the shape it belongs to
-      const of = sections.length > 1 ? `${run.label} (${section.title})` : run.label;
+      const of = (sections.length > 1 ? `${run.label} (${section.title})` : run.label) + softwareMark(run);
       const s = speedupTable(run, of);
       if (s) out.push(s);
       out.push(layerTable(run.results, `Layer results — ${of}`));
@@ -111,9 +114,9 @@ export function buildTables(runs: readonly Run[]): Table[] {
       if (f) out.push(f);
     }
   }
-  for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}`));
+  for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}${softwareMark(run)}`));
   for (const run of decodeRuns(runs)) {
-    out.push(decodeTable(run.results, `Decode-step results — ${run.label}`));
+    out.push(decodeTable(run.results, `Decode-step results — ${run.label}${softwareMark(run)}`));
     if (run.failures.length) {
       out.push({
         title: `Failed decode configurations — ${run.label}`,

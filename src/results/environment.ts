@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ortVersion, type GraphOpt } from '../engine/session.ts';
+import { deviceRecord } from '../device/choice.ts';
+import { ortVersion, type Device as Provider, type GraphOpt } from '../engine/session.ts';
 import type { Ceilings } from '../roofline/probes.ts';
 import type { Device, Environment } from './schema.ts';
 
@@ -33,6 +34,34 @@ export function attnbenchVersion(): string {
 export function cpuDevice(): Device {
   return { kind: 'cpu', provider: 'CPUExecutionProvider', description: `CPU: ${os.cpus()[0]?.model ?? 'unknown'}`, software: false, adapter: null };
 }
+
+/** Where GPU stage times come from on onnxruntime-node's WebGPU provider. */
+export const WEBGPU_PROFILER =
+  "GPU program times from the WebGPU provider's profiler (its chrome-trace 'Api' events, from timestamp queries), summed per node and mapped to stages by the node's name; it reports no bytes, so no implementation floor";
+
+/**
+ * onnxruntime-node's WebGPU provider on the adapter the launcher chose (src/device/choice.ts):
+ * the adapter as Dawn describes it, its driver, and whether it is a software one (its times
+ * are then no GPU's speed: the report says so under every chart and in every table).
+ */
+export function webgpuDevice(env: NodeJS.ProcessEnv = process.env): Device {
+  const r = deviceRecord('webgpu', env);
+  // (deviceRecord('webgpu') is always a WebGPU record; the test narrows its type)
+  if (r.provider !== 'webgpu') return cpuDevice();
+  const a = r.adapter;
+  const name = a ? [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' ') || a.driver : 'an unrecorded adapter';
+  return {
+    kind: 'webgpu',
+    provider: 'WebGpuExecutionProvider',
+    description: `onnxruntime-node WebGPU on ${name}${r.source === 'unknown' ? '' : ` (${r.source})`}`,
+    software: r.software,
+    adapter: a ? { vendor: a.vendor, architecture: a.architecture, description: a.description, fallback: a.isFallbackAdapter === true, driver: a.driver || null } : null,
+    profiler: WEBGPU_PROFILER,
+  };
+}
+
+/** The device record of a provider of onnxruntime-node. */
+export const deviceOf = (provider: Provider): Device => (provider === 'webgpu' ? webgpuDevice() : cpuDevice());
 
 export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null, device: Device = cpuDevice()): Environment {
   const cpus = os.cpus();

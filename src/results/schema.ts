@@ -234,8 +234,8 @@ export const ProfiledStep = z.object({
   context: z.number().int().positive(),
   /** Positions the cache held (its capacity: the step reads all of them). */
   capacity: z.number().int().positive(),
-  /** Bytes the step's kernels read and wrote plus the weights once (the engine's profiler). */
-  bytes: z.number().nonnegative(),
+  /** Bytes the step's kernels read and wrote plus the weights once (the engine's profiler); null where it reports none (the WebGPU provider's GPU events carry no sizes). */
+  bytes: z.number().nonnegative().nullable(),
   /** max(flops / matmul ceiling, bytes / read bandwidth), ms. */
   floorMs: z.number().nullable(),
   /** The profiled step's wall time, ms (profiling included). */
@@ -301,6 +301,12 @@ export const GenerateResult = z.object({
   speedupVsMhaAtMaxContext: z.number().nullable(),
   /** Median generation time of multi-head / this type's, with its interval over the rounds. */
   generateSpeedupVsMha: Speedup.nullable(),
+  /**
+   * On a device: the first decode step's logits (after a prefill of the prompts) against the
+   * CPU provider's with the same weights and tokens. A type beyond the tolerance is WRONG: it
+   * is kept, shown as such, and gets no speedup (nor does any type when multi-head is wrong).
+   */
+  verify: Verification.extend({ prefillMaxRelError: z.number() }).optional(),
 });
 
 /** What a generation's configuration resolved to, once its presets, checkpoint and prompts were applied. */

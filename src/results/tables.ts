@@ -113,6 +113,7 @@ const GENERATION_COLUMNS: Column[] = [
   { key: 'speedupHigh', label: 'CI high', numeric: true, machineOnly: true },
   { key: 'speedupVsMhaAtMaxContext', label: '× @ max context', numeric: true, digits: 2 },
   { key: 'generateSpeedup', label: '× generate [95 % CI]' },
+  { key: 'check', label: 'first step vs CPU' },
   { key: 'flags', label: 'bounds broken' },
 ];
 
@@ -125,7 +126,8 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
       'Per attention type (the types alternated, one generation each per round): prompt processing (prefill), one decoding step (median ± sd over every step of every timed generation, ' +
       'its task floor — weights and the live KV cache read once — and how far above it; the implementation floor of a step profiled at the largest context), ' +
       'the step at the largest context, throughput, KV cache at the end (measured, predicted), peak memory, and the speedups over multi-head with their 95 % intervals.',
-    columns: GENERATION_COLUMNS,
+    // the device check's column only where a type was checked (a run on a device): a CPU run's table is as it was
+    columns: GENERATION_COLUMNS.filter((c) => c.key !== 'check' || file.results.some((r) => r.verify)),
     rows: file.results.map((r) => ({
       attention: r.attention,
       kvHeads: r.kvHeads,
@@ -155,6 +157,7 @@ export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resol
       speedupHigh: r.speedupVsMha?.high ?? null,
       speedupVsMhaAtMaxContext: r.speedupVsMhaAtMaxContext,
       generateSpeedup: speedupText(r.generateSpeedupVsMha),
+      check: verifyText(r.verify),
       flags: r.flags.length ? r.flags.join('; ') : null,
     })),
   };
