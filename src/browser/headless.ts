@@ -11,7 +11,6 @@
  * isolated. A page that stops talking (a lost GPU device, a hung program) is closed after
  * `silenceMs` without a message; what it finished stays in the journal.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
@@ -24,7 +23,7 @@ import { decodeModel } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { boundsOf, underRoofline } from '../results/bounds.ts';
 import { gitCommit } from '../results/environment.ts';
-import { journalPath, journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
+import { journaledLayerRun, journalPath, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { DECODE_SCHEMA, LAYERS_SCHEMA, LayerConfig, type DecodeFailure, type DecodeResult, type DecodeResultFile, type Environment, type Failure, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
@@ -83,12 +82,7 @@ export async function runHeadless(c: LayersConfig, o: HeadlessOptions = {}): Pro
   if (c.dump) throw new UsageError(`--dump is not available with --device ${device} (the tensors stay in the page)`);
   if (o.resume && !o.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const journal = o.out ? openLayerJournal(o.out, c, { resume: o.resume ?? false, overwrite: o.overwrite ?? false, log }) : undefined;
-  try {
-    return await sweepInPage(c, variants, device, journal, o);
-  } finally {
-    journal?.close();
-  }
+  return journaledLayerRun(o.out, c, { resume: o.resume ?? false, overwrite: o.overwrite ?? false, log }, (journal) => sweepInPage(c, variants, device, journal, o));
 }
 
 async function sweepInPage(c: LayersConfig, variants: VariantSpec[], device: BrowserDevice, journal: Journal<LayerJournalEntry> | undefined, o: HeadlessOptions): Promise<LayerResultFile> {
@@ -115,10 +109,6 @@ async function sweepInPage(c: LayersConfig, variants: VariantSpec[], device: Bro
     results: inGridOrder(grid, results).map((r) => underRoofline(r, ceilings)),
     failures,
   };
-  if (o.out) {
-    writeLayerFile(o.out, file);
-    if (journal) fs.rmSync(journal.path, { force: true });
-  }
   return file;
 }
 

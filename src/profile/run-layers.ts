@@ -4,8 +4,7 @@
  *
  *   const file = await runLayers({ variants: ['multi-head', 'multi-query-1'], batch: [8], seq: [512] });
  */
-import fs from 'node:fs';
-import { variantLabel, type VariantSpec } from '../attention/spec.ts';
+import { variantLabel } from '../attention/spec.ts';
 import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
@@ -15,7 +14,7 @@ import { checkThreads } from '../core/threads.ts';
 import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
 import { deviceOf, environment } from '../results/environment.ts';
-import { journalResults, openLayerJournal, writeLayerFile, type LayerJournalEntry } from '../results/io.ts';
+import { journaledLayerRun, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
 import { ceilingsOf, measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
@@ -75,23 +74,13 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
 
   // a process without a WebGPU adapter is refused here, before a journal or a file exists
   if (c.device === 'webgpu') await checkWebGpu();
-  // before any work: a journal of another run, or finished work about to be discarded, is refused here
-  const journal = options.out ? openLayerJournal(options.out, c, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log }) : undefined;
-  try {
-    const file = await sweepInNode(c, variants, journal, options, log);
-    if (options.out) {
-      writeLayerFile(options.out, file);
-      if (journal) fs.rmSync(journal.path, { force: true });
-    }
-    return file;
-  } finally {
-    journal?.close();
-  }
+  const journaling = { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log };
+  return journaledLayerRun(options.out, c, journaling, (journal) => sweepInNode(c, grid, journal, options, log));
 }
 
 /** The sweep on onnxruntime-node: ceilings (journaled per probing), the configurations left, the bounds settled. */
-async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Journal<LayerJournalEntry> | undefined, options: LayersRunOptions, log: (line: string) => void): Promise<LayerResultFile> {
-  const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
+async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<LayerJournalEntry> | undefined, options: LayersRunOptions, log: (line: string) => void): Promise<LayerResultFile> {
+  const variants = grid.variants;
   const jobs = sweepJobs(grid);
   const entries = journal?.entries() ?? [];
   const done = journalResults(entries);
@@ -102,6 +91,8 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
     journal?.append({ kind: 'ceilings', session, ceilings });
     return ceilings;
   };
+  // a later probing (between configurations, or because a result beat a bound) opens the next session
+  const probeAgainJournaled = async (prev: Ceilings): Promise<Ceilings> => (session++, probed(await probeAgain(prev, probeOptions)));
 
   const device: Device = c.device === 'webgpu' ? 'webgpu' : 'cpu';
   const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, device, quick: options.quickCeilings ?? false };
@@ -137,13 +128,13 @@ async function sweepInNode(c: LayersConfig, variants: VariantSpec[], journal: Jo
       bar?.update(Math.round(p.doneMs), { count: p.finished, config: p.label });
     },
     onFailure: reportFailure,
-    reprobe: { afterMs: REPROBE_AFTER_MS, probe: async (prev) => (session++, probed(await probeAgain(prev, probeOptions))) },
+    reprobe: { afterMs: REPROBE_AFTER_MS, probe: probeAgainJournaled },
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
   };
   const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt, device }), grid, sweep).finally(() => bar?.stop());
   // every result against the run's final bounds (the ceilings may have been probed again)
-  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), async (prev) => (session++, probed(await probeAgain(prev, probeOptions))), log);
+  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), probeAgainJournaled, log);
   if (outcome.results.some((r) => r.budgetLimited)) {
     log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
   }

@@ -208,6 +208,31 @@ export function openLayerJournal(out: string, config: LayersConfig, o: LayerJour
   return openJournal({ path: file, identity, entry: LayerJournalEntry, resume: o.resume, overwrite: o.overwrite, log: o.log, isWork: (e) => e.kind === 'result' });
 }
 
+/**
+ * A layer sweep that writes `out` (when given) through its journal, in the one order that
+ * loses nothing: open the journal (another run's, or finished work about to be discarded, is
+ * refused here, before any work), run, write the result file, and only then remove the
+ * journal; it is closed on every path, and kept when anything fails.
+ */
+export async function journaledLayerRun(
+  out: string | undefined,
+  config: LayersConfig,
+  o: LayerJournalOptions,
+  run: (journal: Journal<LayerJournalEntry> | undefined) => Promise<LayerResultFile>,
+): Promise<LayerResultFile> {
+  const journal = out === undefined ? undefined : openLayerJournal(out, config, o);
+  try {
+    const file = await run(journal);
+    if (out !== undefined) {
+      writeLayerFile(out, file);
+      fs.rmSync(journal!.path, { force: true });
+    }
+    return file;
+  } finally {
+    journal?.close();
+  }
+}
+
 /** The results of a journal's entries, in the order they were appended. */
 export const journalResults = (entries: readonly LayerJournalEntry[]): LayerResult[] => entries.flatMap((e) => (e.kind === 'result' ? [e.result] : []));
 
