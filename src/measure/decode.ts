@@ -29,7 +29,7 @@ import { pack, randomWeights, type ModelWeights, type PackedModel } from '../mod
 import { BASELINE, boundsOf, pairedSpeedup } from '../results/bounds.ts';
 import type { DecodeFailure, DecodeResult } from '../results/schema.ts';
 import type { MatmulShape } from '../roofline/ceilings.ts';
-import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import { estimateRates, floorMs } from '../roofline/floor.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns } from '../timing/measure.ts';
 import { withSamples } from '../timing/stats.ts';
@@ -205,12 +205,9 @@ export function decodeMemory(types: readonly TypeModel[], batch: number, context
   }, 0);
 }
 
-/** Rates to estimate with before the ceilings are measured. */
-const GUESSED_RATES: Rates = { matmulGflops: 100, readGBps: 10 };
-
 /** Predicted milliseconds of one (batch, context): every type's floor with slack, times the steps it will run. */
 export function estimateDecodeMs(types: readonly TypeModel[], batch: number, context: number, o: DecodeOptions): number {
-  const rates = o.ceilings ? ceilingRates(o.ceilings) : GUESSED_RATES;
+  const rates = estimateRates(o.ceilings);
   const stepMs = types.map((tm) => 2 * floorMs(decodeStepCost(tm.packed.config, tm.packed.kvHeads, batch, context), rates) + 1);
   const roundMs = stepMs.reduce((a, b) => a + b, 0);
   const { rounds } = plannedRounds(o, DECODE_STEPS, types.length, roundMs);

@@ -14,7 +14,7 @@ import { UsageError } from '../core/errors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
 import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
-import { ceilingRates, floorMs, type Rates } from '../roofline/floor.ts';
+import { estimateRates, floorMs } from '../roofline/floor.ts';
 import { seedRepeats } from '../timing/measure.ts';
 import { plannedRounds, runConfigurations, type RunProgress } from './alternate.ts';
 import { failureOf, measureGroup, type GroupHooks } from './group.ts';
@@ -51,9 +51,6 @@ export function inGridOrder<T extends Pick<LayerResult, 'variant' | 'batch' | 's
   return [...results].sort((a, b) => rank(a) - rank(b));
 }
 
-/** Rates to estimate with before the ceilings are measured. */
-const GUESSED_RATES: Rates = { matmulGflops: 100, readGBps: 10 };
-
 /**
  * Predicted milliseconds for one configuration: each variant's roofline floor times a slack
  * factor, times every run it will do (warm-up, the rounds within the budget, profiled runs,
@@ -62,7 +59,7 @@ const GUESSED_RATES: Rates = { matmulGflops: 100, readGBps: 10 };
 export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c: Ceilings | null): number {
   const runMs = jobs.map((j) => {
     const cost = layerCost(jobShape(j), j.mode);
-    return 1.5 * floorMs(cost, c ? ceilingRates(c) : GUESSED_RATES) + 0.2;
+    return 1.5 * floorMs(cost, estimateRates(c)) + 0.2;
   });
   const roundMs = runMs.reduce((a, b) => a + b, 0);
   const { rounds } = plannedRounds(o, seedRepeats(jobs[0]!.seq), jobs.length, roundMs);

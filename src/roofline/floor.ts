@@ -34,6 +34,9 @@ export interface Rates {
 /** The bounds of measured ceilings. */
 export const ceilingRates = (c: Ceilings): Rates => ({ matmulGflops: c.matmulGflops, readGBps: c.readGBps });
 
+/** Rates to estimate a run's duration with: the ceilings, or a guess before they are measured. */
+export const estimateRates = (c: Ceilings | null | undefined): Rates => (c ? ceilingRates(c) : { matmulGflops: 100, readGBps: 10 });
+
 /** The roofline floor of `cost` at `rates`, in milliseconds. */
 export const floorMs = (cost: Cost, rates: Rates): number => Math.max(cost.flops / (rates.matmulGflops * 1e6), cost.bytes / (rates.readGBps * 1e6));
 
