@@ -18,7 +18,7 @@ import { DecodeConfig } from '../config/decode.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { configQuery } from '../config/query.ts';
 import { UsageError } from '../core/errors.ts';
-import { progressBar } from '../core/progress.ts';
+import { logLine, progressBar } from '../core/progress.ts';
 import { decodeModel } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { boundsOf, underRoofline } from '../results/bounds.ts';
@@ -81,7 +81,7 @@ export async function runHeadless(c: LayersConfig, o: HeadlessOptions = {}): Pro
   const variants = validateGrid(c);
   if (c.dump) throw new UsageError(`--dump is not available with --device ${device} (the tensors stay in the page)`);
   if (o.resume && !o.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
-  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = o.log ?? logLine;
   return journaledLayerRun(o.out, c, { resume: o.resume ?? false, overwrite: o.overwrite ?? false, log }, (journal) => sweepInPage(c, variants, device, journal, o));
 }
 
@@ -141,7 +141,7 @@ export async function runHeadlessDecode(c: DecodeConfig, o: HeadlessOptions = {}
  * dead or silent page; the browser, the server and a freshly built page are gone either way.
  */
 async function drive(kind: RunKind, query: URLSearchParams, device: BrowserDevice, o: HeadlessOptions, reply: HelloReply, take: (m: PageMessage) => void, already: number): Promise<Collected> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = o.log ?? logLine;
   query.set('run', kind);
   if (o.quickProbes) query.set('probes', 'quick');
   const page = await pageFolder({ gitCommit: gitCommit(), log });

@@ -1,4 +1,5 @@
 /** `attnbench layers`: flags → `runLayers` → table on stdout. */
+import { logLine } from '../core/progress.ts';
 import { quickProbes } from './env.ts';
 import { Command, Option } from 'commander';
 import { LayersConfig } from '../config/layers.ts';
@@ -46,7 +47,7 @@ export function layersCommand(): Command {
       const config = configFromFlags(LayersConfig, flags);
       checkLayerOutputs({ out: flags.out, legacyOut: flags.legacyOut, dump: flags.dump });
       // one run per output: a second one on the same file is refused while this one holds it
-      const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: (l) => process.stderr.write(l + '\n') });
+      const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: logLine });
       try {
         const file = await runLayers(config, { ...(flags.out !== undefined ? { out: flags.out } : {}), resume: flags.resume, overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes() });
         process.stdout.write(formatTable(layerTable(file.results), flags.format));

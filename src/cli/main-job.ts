@@ -4,6 +4,7 @@
  * generation comparison, and the report of both (charts, index.html, summary.md) in
  * `results/report/`. Every path it will write is checked before the sweep starts.
  */
+import { logLine } from '../core/progress.ts';
 import path from 'node:path';
 import { quickProbes } from './env.ts';
 import { Command } from 'commander';
@@ -29,7 +30,7 @@ export function mainJobCommand(): Command {
       checkMainJobOutputs(flags.outDir, flags.format, flags.dump);
       const files = mainJobPaths(flags.outDir, flags.format);
       const out = files.layers;
-      const lock = acquireLock(out, { log: (l) => process.stderr.write(l + '\n') });
+      const lock = acquireLock(out, { log: logLine });
       try {
         const file = await runLayers(config, { out, resume: flags.resume, overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes() });
         const table = formatTable(layerTable(file.results), flags.format);

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
+import { logLine } from '../core/progress.ts';
 import { parsePositive } from '../config/lists.ts';
 
 /** Hand the URL to the desktop's browser; a machine without one just gets the URL. */
@@ -25,7 +26,7 @@ export function serveCommand(): Command {
       const { pageFolder } = await import('../browser/bundle.ts');
       const { startServer } = await import('../browser/server.ts');
       const { gitCommit } = await import('../results/environment.ts');
-      const page = await pageFolder({ gitCommit: gitCommit(), log: (l) => process.stderr.write(`${l}\n`) });
+      const page = await pageFolder({ gitCommit: gitCommit(), log: logLine });
       try {
         const server = await startServer({ pageDir: page.dir, port: flags.port ?? 0 });
         process.stderr.write('serving the attnbench page (cross-origin isolated); Ctrl-C stops\n');

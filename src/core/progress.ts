@@ -1,10 +1,13 @@
 /**
- * The one progress bar (cli-progress) every long command shows on stderr; results go to
- * stdout, so a bar never mixes with them.
+ * The one progress bar (cli-progress) every long command shows on stderr, and the default
+ * for its notes (`logLine`); results go to stdout, so neither ever mixes with them.
  */
 import cliProgress from 'cli-progress';
 
 export type ProgressBar = cliProgress.SingleBar;
+
+/** A note of a long run, one line on stderr: the default `log` of the run functions. */
+export const logLine = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /**
  * A bar on stderr with `format` (cli-progress tokens plus the payload fields it names), or

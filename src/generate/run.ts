@@ -10,7 +10,7 @@
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { GenerateConfig, type GenerateConfigInput } from '../config/generate.ts';
 import { parseConfig } from '../config/parse.ts';
-import { progressBar, type ProgressBar } from '../core/progress.ts';
+import { logLine, progressBar, type ProgressBar } from '../core/progress.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
 import { EOS_TOKEN, modelKvHeads } from '../model/config.ts';
 import { DecoderModel, type EngineSettings } from '../model/model.ts';
@@ -51,7 +51,7 @@ export interface GenerateRunOptions {
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   const config = parseConfig(GenerateConfig, input);
   const plan = planGenerate(config, options.out);
-  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = options.log ?? logLine;
   // a process without a WebGPU adapter is refused before any work
   if (config.device === 'webgpu') await checkWebGpu();
   const loaded = loadWeights(plan, log);

@@ -8,7 +8,7 @@
 import { DecodeConfig, type DecodeConfigInput } from '../config/decode.ts';
 import { parseConfig } from '../config/parse.ts';
 import { checkMemory } from '../core/memory.ts';
-import { progressBar } from '../core/progress.ts';
+import { logLine, progressBar } from '../core/progress.ts';
 import { UsageError } from '../core/errors.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
@@ -25,7 +25,7 @@ export type DecodeRunOptions = RunOptions<DecodeResult>;
 
 export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRunOptions = {}): Promise<DecodeResultFile> {
   const c = parseConfig(DecodeConfig, input);
-  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = options.log ?? logLine;
   const model = decodeModel(c);
   decodeTypes(c, model);
   if (c.device.startsWith('browser-')) {

@@ -9,7 +9,7 @@ import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
 import { checkMemory } from '../core/memory.ts';
-import { progressBar } from '../core/progress.ts';
+import { logLine, progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
 import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
@@ -53,7 +53,7 @@ const REPROBE_AFTER_MS = 120_000;
 
 export async function runLayers(input: LayersConfigInput = {}, options: LayersRunOptions = {}): Promise<LayerResultFile> {
   const c = parseConfig(LayersConfig, input);
-  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = options.log ?? logLine;
   const variants = validateGrid(c);
   if (c.device !== 'cpu' && c.device !== 'webgpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
