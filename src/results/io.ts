@@ -19,7 +19,7 @@ import { UsageError } from '../core/errors.ts';
 import { readJson, readText, writeFileAtomic } from '../core/files.ts';
 import { writeOrFallback } from '../core/outputs.ts';
 import { Ceilings } from '../roofline/probes.ts';
-import { JOURNAL_VERSION, openJournal, readJournalFile, type Identity, type Journal } from './journal.ts';
+import { finishedWorkRefused, JOURNAL_VERSION, openJournal, readJournalFile, type Identity, type Journal } from './journal.ts';
 import {
   DECODE_SCHEMA,
   DecodeResultFile,
@@ -196,7 +196,7 @@ export function openLayerJournal(out: string, config: LayersConfig, o: LayerJour
   if (fs.existsSync(file) && fs.statSync(file).isFile() && !hasHeader(readText(file))) {
     const legacy = readJournal(file);
     if (!o.resume && legacy.length > 0 && !o.overwrite) {
-      throw new UsageError(`${file}: holds ${legacy.length} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
+      throw finishedWorkRefused(file, legacy.length);
     }
     if (o.resume) {
       // rewritten in one atomic step: an interruption here leaves the old journal or the new one, never neither

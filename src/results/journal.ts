@@ -140,6 +140,10 @@ export interface Journal<E extends Entry> {
   close(): void;
 }
 
+/** Finished work is never discarded silently: the refusal when a run would start over a journal that holds some. */
+export const finishedWorkRefused = (file: string, finished: number): UsageError =>
+  new UsageError(`${file}: holds ${finished} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
+
 /** The identity as it will read back from the file (undefined fields dropped, and so on). */
 const asJson = (identity: Identity): Identity => JSON.parse(JSON.stringify(identity)) as Identity;
 
@@ -166,7 +170,7 @@ export function openJournal<E extends Entry>(o: OpenJournalOptions<E>): Journal<
       }
       held = found.entries;
     } else if (!o.resume && finished > 0 && !o.overwrite) {
-      throw new UsageError(`${o.path}: holds ${finished} finished result(s) of an earlier run; continue it with --resume, or discard them with --overwrite`);
+      throw finishedWorkRefused(o.path, finished);
     } else if (finished > 0) {
       o.log?.(`note: ${o.path}: discarding ${finished} finished result(s) of an earlier run (--overwrite)`);
     }
