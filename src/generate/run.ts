@@ -15,7 +15,7 @@ import { loadCheckpoint } from '../model/checkpoint.ts';
 import { EOS_TOKEN, modelKvHeads } from '../model/config.ts';
 import { DecoderModel, type EngineSettings } from '../model/model.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model/weights.ts';
-import { deviceOf, environment } from '../results/environment.ts';
+import { deviceNote, deviceOf, environment } from '../results/environment.ts';
 import { checkWebGpu } from '../engine/session.ts';
 import { verdict } from '../measure/layer.ts';
 import { DeviceKvCache } from './device-kv-cache.ts';
@@ -61,7 +61,7 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
     await measureCeilings({ threads: config.threads, graphOpt: 'all', device: config.device, quick: options.quickCeilings ?? false, shapes: decodeShapes(plan.model, plan.rows) }));
   log(describeRun(config, plan));
   const where = deviceOf(config.device);
-  if (config.device === 'webgpu') log(`on ${where.description}${where.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}; each type's first step checked against the CPU provider`);
+  if (config.device === 'webgpu') log(`${deviceNote(where)}; each type's first step checked against the CPU provider`);
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
   bar?.start(plan.specs.length * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1) + (config.kvCache && config.profileStep ? plan.specs.length : 0), 0, { type: 'building the models' });

@@ -13,7 +13,7 @@ import { logLine, progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
 import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
-import { deviceOf, environment } from '../results/environment.ts';
+import { deviceNote, deviceOf, environment } from '../results/environment.ts';
 import { journaledLayerRun, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
@@ -113,7 +113,7 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
   );
 
   const where = deviceOf(device);
-  if (device === 'webgpu') log(`on ${where.description}${where.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}`);
+  if (device === 'webgpu') log(deviceNote(where));
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{count}/{jobs} | {config} | elapsed {duration_formatted} | ETA {eta_formatted}', { etaBuffer: 1000 });
   const sweep: SweepOptions = {

@@ -63,6 +63,9 @@ export function webgpuDevice(env: NodeJS.ProcessEnv = process.env): Device {
 /** The device record of a provider of onnxruntime-node. */
 export const deviceOf = (provider: Provider): Device => (provider === 'webgpu' ? webgpuDevice() : cpuDevice());
 
+/** Where a run's times come from, in one line for its log: a software adapter said plainly. */
+export const deviceNote = (d: Device): string => `on ${d.description}${d.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}`;
+
 export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null, device: Device = cpuDevice()): Environment {
   const cpus = os.cpus();
   return {
