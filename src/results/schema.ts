@@ -8,7 +8,8 @@
  *
  * Some parts are defined where they are produced and only composed here: `Summary` and
  * `Samples` (src/timing/stats.ts), `Ceilings` (src/roofline/probes.ts), `ModelConfig`
- * (src/model/config.ts) and the two configurations (src/config/).
+ * (src/model/config.ts) and the two configurations (src/config/). Every time in them is
+ * held to one rule here (`time` below), so that nothing derived from times is ever Infinity or NaN.
  */
 import { z } from 'zod';
 import { DecodeConfig } from '../config/decode.ts';
@@ -17,9 +18,58 @@ import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
 import { Ceilings } from '../roofline/ceilings.ts';
-import { Stage } from '../engine/stages.ts';
-export { Stage };
+import { Stage as EngineStage } from '../engine/stages.ts';
 import { Samples, Summary } from '../timing/stats.ts';
+
+// ---------------------------------------------------------------------------
+// Times
+
+/** The finest step of any clock a time here comes from (process.hrtime, the engine's profiler), ms. */
+const NS_MS = 1e-6;
+/** A year, ms: longer than any run of any command. */
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+/**
+ * The rule for every time a result file holds: a measured duration (a timed call, step or
+ * generation: every sample, median, min, max, p90) lies between 1 ns and a year; a part of
+ * one (a stage, the share of a step spent growing the cache, a reorder total) may also be 0 —
+ * too short for the profiler to see, or nothing of that kind happened — never negative.
+ * Within these bounds everything derived from times is a finite number: a ratio of two
+ * medians (at most 3·10¹⁶), a mean of two samples, a sum or a variance. Zero, negative,
+ * absurd (1e308 ms: over a real 0.2 ms, B/A is Infinity) or non-finite times
+ * are refused on write and on read, with the field named; so no speedup, interval, chart or
+ * gate is computed from them.
+ */
+function time(unit: 'ms' | 's', kind: 'measured' | 'part') {
+  const perMs = unit === 'ms' ? 1 : 1e-3;
+  const lo = kind === 'measured' ? NS_MS * perMs : 0;
+  const what = kind === 'measured' ? `a measured time must be between 1 ns and a year (${lo} to ${YEAR_MS * perMs} ${unit})` : `a time must be between 0 and a year (0 to ${YEAR_MS * perMs} ${unit})`;
+  const error = (iss: { input?: unknown }) => `${what}; it is ${String(iss.input)}`;
+  return z.number({ error: (iss) => (typeof iss.input === 'number' ? error(iss) : undefined) }).gte(lo, { error }).lte(YEAR_MS * perMs, { error });
+}
+
+/** A measured duration in milliseconds or seconds, and a part of one that may be 0. */
+const Ms = time('ms', 'measured');
+const Seconds = time('s', 'measured');
+const PartMs = time('ms', 'part');
+const PartSeconds = time('s', 'part');
+
+/** A summary of durations (`Summary` with the time rule): its spread is a time too, and may be 0. */
+const timeSummary = (t: z.ZodNumber, spread: z.ZodNumber) => Summary.extend({ median: t, min: t, max: t, p90: t, stddev: spread });
+/** The same with every sample kept (`Samples` with the time rule). */
+const timeSamples = (t: z.ZodNumber, spread: z.ZodNumber) => Samples.extend({ ...timeSummary(t, spread).shape, samples: z.array(t) });
+
+const MsSummary = timeSummary(Ms, PartMs);
+const MsSamples = timeSamples(Ms, PartMs);
+const SecondsSamples = timeSamples(Seconds, PartSeconds);
+
+/** One stage of a profiled run (engine/stages.ts) with the time rule: a stage may take 0 ms (its nodes fused away, or too short to see). */
+export const Stage = EngineStage.extend({
+  wallMs: PartMs,
+  kernelMs: PartMs,
+  hostMs: PartMs,
+  wallStats: timeSummary(PartMs, PartMs).optional(),
+});
 
 export const LAYERS_SCHEMA = 'attnbench/layers@2';
 
@@ -80,12 +130,18 @@ export const Environment = z.object({
   importedFrom: z.string().optional(),
 });
 
+/** The range of a ratio of two times under the time rule: 1 ns / a year to its inverse (never 0, never Infinity). */
+export const RATIO_RANGE = { min: NS_MS / YEAR_MS, max: YEAR_MS / NS_MS } as const;
+
+const ratioError = (iss: { input?: unknown }) => `a ratio of two times must be between ${RATIO_RANGE.min} and ${RATIO_RANGE.max}; it is ${String(iss.input)}`;
+const Ratio = z.number().gte(RATIO_RANGE.min, { error: ratioError }).lte(RATIO_RANGE.max, { error: ratioError });
+
 /** A speedup: median of the baseline / median of this one, with its 95 % interval. */
 export const Speedup = z.object({
   baseline: z.string(),
-  ratio: z.number().positive(),
-  low: z.number().positive(),
-  high: z.number().positive(),
+  ratio: Ratio,
+  low: Ratio,
+  high: Ratio,
   level: z.number(),
   /** Rounds (paired) or samples. */
   n: z.number().int().positive(),
@@ -135,14 +191,14 @@ export const LayerResult = z.object({
    * variants of one (batch, seq) ran interleaved, one run each per round, in an order that
    * rotates, so sample r of every variant comes from round r.
    */
-  totalMs: Samples,
+  totalMs: MsSamples,
   /** Fewer timed runs than the default 10 because the time budget allowed no more. */
   budgetLimited: z.boolean(),
   /** Per-stage medians from profiled runs (see docs/method.md). */
   stages: z.array(Stage),
   profiledRuns: z.number().int().nonnegative(),
   /** Median wall time of the profiled runs (a session of its own; null without profiled runs). */
-  profiledMs: z.number().nonnegative().nullable(),
+  profiledMs: Ms.nullable(),
   /** Median over profiled runs of (run wall − span the stages cover): binding and session work outside the executor (input wrap, output copy). */
   residualMs: z.number().nullable(),
   /** Median over profiled runs of 1 − Σ kernel / run wall: the share of a call's wall time outside the compute kernels. */
@@ -213,7 +269,7 @@ export const GENERATE_SCHEMA = 'attnbench/generate@2';
 export const StepPoint = z.object({
   /** Keys the step attended to (cached positions, padding included, plus the new token). */
   context: z.number().int().positive(),
-  ms: z.number().nonnegative(),
+  ms: Ms,
   /** The task floor of this step, ms (null without ceilings). */
   taskFloorMs: z.number().nullable(),
 });
@@ -239,7 +295,7 @@ export const ProfiledStep = z.object({
   /** max(flops / matmul ceiling, bytes / read bandwidth), ms. */
   floorMs: z.number().nullable(),
   /** The profiled step's wall time, ms (profiling included). */
-  ms: z.number().nonnegative(),
+  ms: Ms,
   stages: z.array(Stage),
 });
 
@@ -252,12 +308,12 @@ export const GenerateResult = z.object({
   /** How the K/V heads were derived from a checkpoint's, when they differ (null otherwise). */
   converted: z.string().nullable(),
   /** Seconds to decode the generated ids of the last timed generation to text (the seed's decode_batch). */
-  textSeconds: z.number().nonnegative(),
+  textSeconds: PartSeconds,
   /** Seconds of each timed generation. */
-  generateSeconds: Samples,
-  prefillMs: Samples,
+  generateSeconds: SecondsSamples,
+  prefillMs: MsSamples,
   /** Every decode step of every timed repeat. */
-  decodeMsPerToken: Summary,
+  decodeMsPerToken: MsSummary,
   /** Generated tokens (all rows) per second of generation. */
   tokensPerSecond: z.number().nonnegative(),
   /** Rows / median decode step: the steady decode rate. */
@@ -280,7 +336,7 @@ export const GenerateResult = z.object({
   /** decodeMsPerToken.median / taskFloorMs. */
   vsTaskFloor: z.number().nullable(),
   /** The last steps (largest context): median ms and task floor. */
-  atMaxContext: z.object({ context: z.number().int().positive(), ms: z.number().nonnegative(), taskFloorMs: z.number().nullable() }).nullable(),
+  atMaxContext: z.object({ context: z.number().int().positive(), ms: Ms, taskFloorMs: z.number().nullable() }).nullable(),
   /** A decode step profiled at the largest context (null without the KV cache, or when it could not be profiled). */
   profiledStep: ProfiledStep.nullable(),
   /** Bounds a measurement broke (a step faster than its floor): a wrong bound, not a speed. */
@@ -290,15 +346,15 @@ export const GenerateResult = z.object({
   /** The generated part of each row decoded to text (special tokens skipped). */
   texts: z.array(z.string()),
   /** Beam search: total ms per generation spent reordering the KV cache (median over repeats; 0 without beams). */
-  beamReorderMs: z.number().nonnegative(),
-  /** Beam search: each reorder's ms (null without beams). */
-  beamReorderMsPerStep: Summary.nullable(),
+  beamReorderMs: PartMs,
+  /** Beam search: each reorder's ms (null without beams; a part of a step, so it may be 0). */
+  beamReorderMsPerStep: timeSummary(PartMs, PartMs).nullable(),
   /** Ms per generation spent growing the cache (one copy per chunk; inside the steps' times). */
-  cacheGrowMs: z.number().nonnegative(),
+  cacheGrowMs: PartMs,
   /** Median decode step of multi-head / this type's, with its interval over the interleaved rounds (null without a multi-head run). */
   speedupVsMha: Speedup.nullable(),
   /** Multi-head's median step at the largest context / this type's (a point estimate). */
-  speedupVsMhaAtMaxContext: z.number().nullable(),
+  speedupVsMhaAtMaxContext: Ratio.nullable(),
   /** Median generation time of multi-head / this type's, with its interval over the rounds. */
   generateSpeedupVsMha: Speedup.nullable(),
   /**
@@ -323,7 +379,7 @@ export const GenerationResolved = z.object({
   maxNewTokens: z.number().int().positive(),
   minNewTokens: z.number().int().nonnegative(),
   /** Seconds to build the prompts (the seed's get_test_batch). */
-  promptSeconds: z.number().nonnegative(),
+  promptSeconds: PartSeconds,
 });
 
 export const GenerateResultFile = z.object({
@@ -358,7 +414,7 @@ export const DecodeResult = z.object({
   /** Bytes of the live KV cache the step reads (context − 1 positions, all rows and layers). */
   kvCacheBytes: z.number().nonnegative(),
   /** Wall time of one step (outputs read back), every timed step kept, in round order: sample r of every type comes from round r. */
-  stepMs: Samples,
+  stepMs: MsSamples,
   /** Fewer timed steps than the default because the time budget allowed no more. */
   budgetLimited: z.boolean(),
   /** Rows / median step. */
