@@ -1,14 +1,15 @@
 /**
  * `attnbench compare A B`: ratios with their bootstrap intervals, the verdicts they give,
  * point estimates for one-sample sides, generation results keyed by the whole model shape and
- * settings (others listed as not comparable, never a regression), --fail-above, bad pairs.
+ * settings (others listed as not comparable, never a regression), --fail-above, bad pairs,
+ * and a gate that fails closed: nothing compared, or a ratio it cannot compute, fails it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../src/core/errors.ts';
-import { changeInterval, compareRuns, formatComparison, regressions } from '../src/report/compare.ts';
+import { changeInterval, compareRuns, formatComparison, gateFailure, regressions } from '../src/report/compare.ts';
 import { fromLegacy } from '../src/report/legacy.ts';
 import { loadRun } from '../src/report/load.ts';
 import type { GenerateRun, LayerRun } from '../src/results/io.ts';
@@ -108,7 +109,7 @@ test('generation results compare per attention type: decode step, prefill, whole
   assert.equal(c.rows.length, 3 * gen.results.length);
 });
 
-test('generation results of another model shape are listed as not comparable, with what differs, and never fail the gate', () => {
+test('generation results of another model shape are listed as not comparable, with what differs, and never count as a regression', () => {
   const gen = loadRun(GENERATE) as GenerateRun;
   const model = gen.resolved.model!;
   // twice as slow, but a model twice as wide: not a regression, a different computation
@@ -127,13 +128,14 @@ test('generation results of another model shape are listed as not comparable, wi
   const batch = compareRuns(gen, { ...gen, file: 'batch.json', resolved: { ...gen.resolved, batch: gen.resolved.batch + 1 } });
   assert.deepEqual(batch.notComparable[0]!.differs, [`batch ${gen.resolved.batch} in A, ${gen.resolved.batch + 1} in B`]);
 
-  // the command: listed, exit 0 even with --fail-above
+  // the command: listed, never a regression; but a gate that compared nothing fails (no evidence is no pass)
   const dir = tmpDir();
   const file = JSON.parse(fs.readFileSync(GENERATE, 'utf8'));
   const widerFile = path.join(dir, 'wider.json');
   fs.writeFileSync(widerFile, JSON.stringify({ ...file, resolved: { ...file.resolved, model: { ...file.resolved.model, hidden: 128, heads: 8 } } }));
   const r = cli(['compare', GENERATE, widerFile, '--fail-above', '1']);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, 'attnbench: nothing was compared (9 not comparable): no evidence is not a pass\n');
   assert.match(r.stdout, /Not comparable: Found in both files, but doing different work in each/);
   assert.match(r.stdout, /\| multi-head batch 2 prompt 8 gen 24 \| decode ms\/step \| hidden 64 in A, 128 in B; heads 4 in A, 8 in B \|/);
   assert.match(r.stdout, /0 compared: 0 slower and 0 faster beyond the noise, 0 within it; 9 not comparable\n$/);
@@ -176,4 +178,75 @@ test('the command: exit 0, exit 1 with --fail-above on a slowdown beyond the noi
   assert.match(bad.stderr, /^attnbench: error: .*missing\.json: cannot read \(ENOENT\)\n$/);
   const badPct = cli(['compare', LAYERS, LAYERS, '--fail-above', 'lots']);
   assert.equal(badPct.status, 2);
+});
+
+test('a pair whose ratio cannot be computed is shown without one, never as a speed, and fails the gate', () => {
+  // what the reader refuses in files (its time rule), a caller of the API can still pass
+  const at = (results: LayerResult[], i: number, xs: number[]) => results.map((r, k) => (k === i ? { ...r, totalMs: withSamples(xs) } : r));
+  const huge: LayerRun = { ...base, file: 'huge.json', results: at(base.results, 0, [1e308, 1e308, 1e308, 1e308, 1e308]) };
+  const negative: LayerRun = { ...base, file: 'negative.json', results: at(base.results, 1, [-0.2, -0.18, -0.19]) };
+  for (const [a, b, why] of [
+    [base, huge, /B's median is Infinity|B\/A is Infinity|its interval is/],
+    [huge, base, /B\/A is 1\.8\d*e-309/],
+    [base, negative, /B's median is -0\.19/],
+    [negative, base, /A's median is -0\.19/],
+  ] as const) {
+    const c = compareRuns(a, b);
+    const bad = c.rows.filter((r) => r.verdict === 'unknown');
+    assert.equal(bad.length, 1, `${a.file} against ${b.file}`);
+    assert.match(bad[0]!.why!, why);
+    assert.equal(c.rows.length - bad.length, base.results.length - 1, 'every other pair is compared as before');
+    const text = formatComparison(c, 'md');
+    const line = text.split('\n').find((l) => l.startsWith(`| ${bad[0]!.config} |`))!;
+    // the B/A cell is a dash, the interval says why, the change says there is no ratio
+    assert.match(line, /\| — \| none \((A|B)[^|]*\) \| no ratio \|$/, line);
+    assert.doesNotMatch(line, /Infinity \||NaN|faster|slower/, line);
+    assert.match(text, /1 without a computable ratio; geometric mean B\/A \d+\.\d{3}/, 'the mean is of the computable pairs');
+    assert.deepEqual(regressions(c, 5), regressions({ ...c, rows: c.rows.filter((r) => r.verdict !== 'unknown') }, 5));
+    assert.match(gateFailure(c, 5)!, /^1 configuration\(s\) without a computable ratio: .* ms per call \((A's median|B's median|B\/A|its interval) is /);
+  }
+  assert.equal(gateFailure(compareRuns(base, base), 5), null, 'a clean comparison passes');
+});
+
+test('the gate fails closed: nothing compared is exit 1 with the reason, though the comparison still prints', () => {
+  const dir = tmpDir();
+  const file = JSON.parse(fs.readFileSync(LAYERS, 'utf8')) as { results: LayerResult[] };
+  const other = path.join(dir, 'heads8.json');
+  fs.writeFileSync(other, JSON.stringify({ ...file, results: file.results.map((r) => ({ ...r, heads: 8 })) }));
+  const gate = cli(['compare', LAYERS, other, '--fail-above', '5']);
+  assert.equal(gate.status, 1, gate.stderr);
+  assert.match(gate.stdout, /^0 compared: .*; 12 not comparable$/m);
+  assert.match(gate.stderr, /^attnbench: nothing was compared \(12 not comparable\): no evidence is not a pass\n$/);
+  const plain = cli(['compare', LAYERS, other]);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.stdout, gate.stdout);
+  assert.equal(plain.stderr, '');
+  // some compared beside some not comparable: those never count, and the gate judges the rest
+  const mixed = compareRuns(base, { ...base, file: 'mixed.json', results: base.results.map((r, i) => (i < 4 ? { ...r, heads: 8 } : r)) });
+  assert.equal(mixed.rows.length, base.results.length - 4);
+  assert.equal(gateFailure(mixed, 5), null);
+});
+
+test('a file with a time that is 0, negative or absurd (1e308 ms) is refused by compare: exit 2, one line naming the file and the field', () => {
+  const dir = tmpDir();
+  const text = fs.readFileSync(LAYERS, 'utf8');
+  const cases: [string, (f: { results: LayerResult[] }) => void, RegExp][] = [
+    ['huge', (f) => (f.results[0]!.totalMs = { ...f.results[0]!.totalMs, median: 1e308, max: 1e308, samples: f.results[0]!.totalMs.samples.map(() => 1e308) }), /results\.0\.totalMs\.median: a measured time must be between 1 ns and a year .*; it is 1e\+308$/],
+    ['negative', (f) => (f.results[3]!.totalMs.samples[1] = -0.122), /results\.3\.totalMs\.samples\.1: a measured time must be between .*; it is -0\.122$/],
+    ['zero', (f) => (f.results[5]!.totalMs.min = 0), /results\.5\.totalMs\.min: a measured time .*; it is 0$/],
+    ['zero speedup', (f) => (f.results[1]!.speedup!.low = 0), /results\.1\.speedup\.low: a ratio of two times must be between/],
+  ];
+  for (const [name, edit, message] of cases) {
+    const f = JSON.parse(text) as { results: LayerResult[] };
+    edit(f);
+    const p = path.join(dir, `${name}.json`);
+    fs.writeFileSync(p, JSON.stringify(f));
+    const r = cli(['compare', LAYERS, p, '--fail-above', '5']);
+    assert.equal(r.status, 2, `${name}: ${r.stdout}`);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.startsWith(`attnbench: error: ${p}: invalid at `), r.stderr);
+    assert.match(lines[0]!, message);
+  }
 });

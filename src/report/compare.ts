@@ -17,14 +17,22 @@
  * point estimate, and the row says so. A summary recorded without its samples (the decode
  * step's, pooled over every step) gets the normal approximation of each median's standard
  * error, 1.2533·sd/√n, combined on the log scale.
+ *
+ * The gate fails closed: with `--fail-above` a comparison that compared nothing, or a pair
+ * whose ratio or interval cannot be computed (a median of 0, below 0 or not finite, or a ratio
+ * outside the range the result files' time rule allows: what the reader refuses in files, but a
+ * caller of the API can still pass), fails as a regression does — no evidence is never a pass.
+ * Such a pair is shown as having no ratio, never as a speed.
  */
 import { UsageError } from '../core/errors.ts';
 import type { Run } from '../results/io.ts';
+import { RATIO_RANGE } from '../results/schema.ts';
 import { markdownTable, type Table } from '../table/table.ts';
 import { ratioInterval } from '../timing/interval.ts';
 import type { Summary } from '../timing/stats.ts';
 
-export type Verdict = 'slower' | 'faster' | 'same';
+/** `unknown`: no ratio could be computed (the row's `why` says what was wrong). */
+export type Verdict = 'slower' | 'faster' | 'same' | 'unknown';
 
 /** How a row's interval was obtained. */
 export type IntervalMethod = 'bootstrap' | 'normal approximation' | 'point estimate';
@@ -40,6 +48,8 @@ export interface CompareRow {
   high: number;
   method: IntervalMethod;
   verdict: Verdict;
+  /** Why there is no ratio (verdict `unknown`): "B's median is 1e+308". */
+  why?: string;
 }
 
 /** A configuration named alike in both files that does different work in each. */
@@ -164,6 +174,20 @@ export function changeInterval(a: Summary, b: Summary): { ratio: number; low: nu
   return { ratio, low: ratio * Math.exp(-half), high: ratio * Math.exp(half), method: 'normal approximation' };
 }
 
+/** A median a ratio can be taken of: finite and above 0. */
+const usable = (v: number) => Number.isFinite(v) && v > 0;
+/** A ratio of two times as the result files' time rule bounds it (NaN is outside too). */
+const plausible = (v: number) => v >= RATIO_RANGE.min && v <= RATIO_RANGE.max;
+
+/** Why B/A of these two summaries cannot be computed, or null when it can. */
+function noRatio(a: Summary, b: Summary, i: { ratio: number; low: number; high: number }): string | null {
+  if (!usable(a.median)) return `A's median is ${a.median}`;
+  if (!usable(b.median)) return `B's median is ${b.median}`;
+  if (!plausible(i.ratio)) return `B/A is ${i.ratio}`;
+  if (!plausible(i.low) || !plausible(i.high)) return `its interval is ${i.low}–${i.high}`;
+  return null;
+}
+
 function verdictOf(i: { ratio: number; low: number; high: number; method: IntervalMethod }): Verdict {
   if (i.method === 'point estimate') return i.ratio > 1 ? 'slower' : i.ratio < 1 ? 'faster' : 'same';
   return i.low > 1 ? 'slower' : i.high < 1 ? 'faster' : 'same';
@@ -189,9 +213,9 @@ export function compareRuns(a: Run, b: Run): Comparison {
       continue;
     }
     matchedB.add(y);
-    if (!(x.s.median > 0)) throw new UsageError(`${a.file}: ${x.config} has a median of ${x.s.median}; cannot take a ratio`);
     const i = changeInterval(x.s, y.s);
-    rows.push({ config: x.config, metric: x.metric, a: x.s, b: y.s, ...i, verdict: verdictOf(i) });
+    const why = noRatio(x.s, y.s, i);
+    rows.push({ config: x.config, metric: x.metric, a: x.s, b: y.s, ...i, ...(why === null ? { verdict: verdictOf(i) } : { verdict: 'unknown', why }) });
   }
   const namedA = new Set(ma.map((m) => m.name));
   const onlyA = [...new Set(ma.filter((m) => !exactB.has(keyOf(m)) && !byNameB.has(m.name)).map((m) => m.config))];
@@ -203,20 +227,45 @@ export function compareRuns(a: Run, b: Run): Comparison {
 /** Rows where B got slower than A by more than `pct` percent, beyond the noise. Not comparable ones never count. */
 export const regressions = (c: Comparison, pct: number) => c.rows.filter((r) => r.verdict === 'slower' && (r.ratio - 1) * 100 > pct);
 
+/** Rows whose ratio could not be computed. */
+export const unknowns = (c: Comparison) => c.rows.filter((r) => r.verdict === 'unknown');
+
+/**
+ * Why the gate `--fail-above pct` fails this comparison, in one line, or null when it passes:
+ * a slowdown beyond the noise and above `pct`, a pair without a computable ratio, or nothing
+ * compared at all (a gate that saw no evidence does not pass).
+ */
+export function gateFailure(c: Comparison, pct: number): string | null {
+  const reasons: string[] = [];
+  const worse = regressions(c, pct);
+  if (worse.length) {
+    reasons.push(`${worse.length} configuration(s) slower by more than ${pct}% beyond the noise: ` + worse.map((r) => `${r.config} ${r.metric} ×${r.ratio.toFixed(3)}`).join('; '));
+  }
+  const unknown = unknowns(c);
+  if (unknown.length) reasons.push(`${unknown.length} configuration(s) without a computable ratio: ` + unknown.map((r) => `${r.config} ${r.metric} (${r.why})`).join('; '));
+  if (c.rows.length === 0) {
+    const missing = [c.notComparable.length ? `${c.notComparable.length} not comparable` : '', c.onlyA.length ? `${c.onlyA.length} only in A` : '', c.onlyB.length ? `${c.onlyB.length} only in B` : ''].filter(Boolean);
+    reasons.push(`nothing was compared (${missing.join(', ') || 'no configuration in common'}): no evidence is not a pass`);
+  }
+  return reasons.length ? reasons.join('; and ') : null;
+}
+
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const cv = (s: Summary) => (s.median > 0 ? s.stddev / s.median : 0);
-const spread = (s: Summary) => (s.n > 1 ? `±${pct(cv(s))} (n ${s.n})` : 'n 1');
-const MARK: Record<Verdict, string> = { slower: 'slower', faster: 'faster', same: '' };
+const spread = (s: Summary) => (s.n > 1 && Number.isFinite(cv(s)) ? `±${pct(cv(s))} (n ${s.n})` : `n ${s.n}`);
+const MARK: Record<Verdict, string> = { slower: 'slower', faster: 'faster', same: '', unknown: 'no ratio' };
 
 /** The interval as a row shows it: "0.981–1.032", or why there is none. */
 function intervalText(r: CompareRow): string {
+  if (r.verdict === 'unknown') return `none (${r.why})`;
   if (r.method === 'point estimate') return 'none (n 1: point estimate)';
   return `${r.low.toFixed(3)}–${r.high.toFixed(3)}${r.method === 'normal approximation' ? ' (approx.)' : ''}`;
 }
 
 export function summaryLine(c: Comparison): string {
   const count = (v: Verdict) => c.rows.filter((r) => r.verdict === v).length;
-  const geo = c.rows.length ? Math.exp(c.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / c.rows.length) : NaN;
+  const known = c.rows.filter((r) => r.verdict !== 'unknown');
+  const geo = known.length ? Math.exp(known.reduce((s, r) => s + Math.log(r.ratio), 0) / known.length) : NaN;
   const missing = [
     c.notComparable.length ? `${c.notComparable.length} not comparable` : '',
     c.onlyA.length ? `${c.onlyA.length} only in A` : '',
@@ -225,7 +274,8 @@ export function summaryLine(c: Comparison): string {
   const points = c.rows.filter((r) => r.method === 'point estimate').length;
   return (
     `${c.rows.length} compared: ${count('slower')} slower and ${count('faster')} faster beyond the noise, ${count('same')} within it` +
-    (c.rows.length ? `; geometric mean B/A ${geo.toFixed(3)}` : '') +
+    (count('unknown') ? `, ${count('unknown')} without a computable ratio` : '') +
+    (known.length ? `; geometric mean B/A ${geo.toFixed(3)}` : '') +
     (points ? `; ${points} judged as point estimates (a side with one sample)` : '') +
     (missing.length ? `; ${missing.join(', ')}` : '')
   );
@@ -254,7 +304,8 @@ export function comparisonTable(c: Comparison): Table {
       aSpread: spread(r.a),
       bMedian: r.b.median,
       bSpread: spread(r.b),
-      ratio: r.ratio,
+      // a pair without a computable ratio shows none (a dash), never a speed
+      ratio: r.verdict === 'unknown' ? null : r.ratio,
       interval: intervalText(r),
       change: MARK[r.verdict],
     })),
