@@ -10,7 +10,8 @@ import { PRESETS, type GenerateConfig, type Preset } from '../config/generate.ts
 import { UsageError } from '../core/errors.ts';
 import { currentWebGpu } from '../device/choice.ts';
 import { checkFits, decoderPrograms } from '../device/limits.ts';
-import { checkMemory, formatGiB } from '../core/memory.ts';
+import { checkMemory } from '../core/memory.ts';
+import { checkSideBySide, formatGiB, type Footprint } from '../core/footprint.ts';
 import { checkThreads } from '../core/threads.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { inspectCheckpoint, type CheckpointInfo } from '../model/checkpoint.ts';
@@ -41,13 +42,14 @@ export interface GeneratePlan {
 
 /**
  * Check everything that can be checked before any work starts; throws a UsageError naming
- * the problem. `out`: the result file the run will write (checked to be writable now).
+ * the problem. `out`: the result file the run will write (checked to be writable now, and
+ * refused if it exists, unless `overwrite`).
  */
-export function planGenerate(c: GenerateConfig, out?: string): GeneratePlan {
+export function planGenerate(c: GenerateConfig, out?: string, overwrite = false): GeneratePlan {
   const preset = PRESETS[c.preset];
   checkThreads(c.threads);
   checkSearch(c);
-  checkGenerateOutputs(out);
+  checkGenerateOutputs(out, overwrite);
   const checkpoint = checkpointOf(c);
   const model = checkpoint?.config ?? modelOf(c, preset);
   checkConfig(model);
@@ -57,7 +59,7 @@ export function planGenerate(c: GenerateConfig, out?: string): GeneratePlan {
   const { maxNewTokens, minNewTokens } = newTokens(c, preset, shape.promptLength, model);
   const rows = shape.count * c.numBeams;
   if (c.device === 'webgpu') checkOnAdapter(c, model, specs, rows, shape.promptLength, maxNewTokens);
-  checkMemorySideBySide(specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, shape.promptLength, maxNewTokens)));
+  checkSideBySide('--attention', specs.map((spec) => typeMemory(c, model, spec, checkpoint, rows, shape.promptLength, maxNewTokens)), checkMemory);
   checkArraySizes(c, model, rows, shape.promptLength, maxNewTokens);
   // only now, with every size checked, are the prompts built
   const t0 = performance.now();
@@ -184,13 +186,6 @@ function checkOnAdapter(c: GenerateConfig, model: ModelConfig, specs: VariantSpe
   if (why) throw new UsageError(`--device webgpu: the decoder at ${rows} rows, prompt ${promptLength}, ${maxNewTokens} new tokens: ${why}; use a smaller --batch, prompt or length`);
 }
 
-/** A type's predicted memory: what it holds for the whole run, and what a step or prefill allocates and frees. */
-interface TypeMemory {
-  label: string;
-  resident: number;
-  transient: number;
-}
-
 /** The most elements one array (typed or not) can hold. */
 const MAX_ARRAY = 2 ** 32 - 1;
 
@@ -221,7 +216,7 @@ function checkArraySizes(c: GenerateConfig, model: ModelConfig, rows: number, pr
  * copy (released once the session exists); during a run, the logits and the prefill's
  * activations.
  */
-function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): TypeMemory {
+function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, checkpoint: CheckpointInfo | undefined, rows: number, promptLength: number, maxNewTokens: number): Footprint {
   const g = modelKvHeads(model, spec);
   const params = parameterCount(model, g);
   const loaded = checkpoint ? 4 * parameterCount(model, checkpoint.kvHeads) : 0;
@@ -232,12 +227,6 @@ function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, ch
   // the ids on the JS side: the prompts, their padded batch (tokens, positions, live flags), the generated ids and sequences
   const ids = 6 * 8 * rows * (promptLength + maxNewTokens);
   return { label: `${variantLabel(spec)} (${(params / 1e6).toFixed(0)}M parameters, KV cache ${formatGiB(kv)} GiB)`, resident: loaded + 2 * 4 * params + kv + ids, transient: Math.max(2 * 4 * params, logits + prefill) };
-}
-
-/** Refuse when the types' resident memory together plus the largest transient exceeds what is free. */
-function checkMemorySideBySide(types: readonly TypeMemory[]): void {
-  const bytes = types.reduce((a, t) => a + t.resident, 0) + Math.max(0, ...types.map((t) => t.transient));
-  checkMemory(`--attention ${types.map((t) => t.label).join(', ')}, side by side`, bytes);
 }
 
 /** The memory one type of a planned run is predicted to hold (resident and its transient). */

@@ -16,7 +16,8 @@
  */
 import { parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
 import type { DecodeConfig } from '../config/decode.ts';
-import { MASK_MIN } from '../core/constants.ts';
+import { F32, MASK_MIN } from '../core/constants.ts';
+import { checkSideBySide, formatGiB, type Footprint } from '../core/footprint.ts';
 import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import type { HostTensors, Runtime } from '../engine/runtime.ts';
@@ -196,13 +197,47 @@ export async function verifyDecoder(rt: Runtime, tm: TypeModel, o: Pick<DecodeOp
   }
 }
 
-/** Bytes a step's types hold side by side: each one's weights (and the engine's pre-packed copy), cache and logits. */
-export function decodeMemory(types: readonly TypeModel[], batch: number, context: number): number {
-  return types.reduce((a, tm) => {
-    const c = tm.packed.config;
-    const cache = predictedKvBytes({ layers: c.layers, rows: batch, kvHeads: tm.packed.kvHeads, headDim: headDim(c) }, context - 1);
-    return a + 2 * tm.weightBytes + cache + 4 * batch * c.vocab;
-  }, 0);
+/** The most bytes of weights an in-memory ONNX model holds as constants (protobuf caps a message at 2 GiB; the graph itself needs a little). */
+export const MAX_CONSTANT_BYTES = 2 ** 31 - 2 ** 24;
+
+/**
+ * One type's predicted memory at a (batch, context), from the numbers alone (nothing is
+ * built): resident, its weights in JS (drawn once, kept for the check), the engine's copy and
+ * its pre-packed one when they are constants, the step's cache inputs (K and V of
+ * `context − 1` positions) and its logits; transient, the serialised graph and a second
+ * session's copy while the check or the profiled step runs.
+ */
+export function decodeFootprint(model: ModelConfig, spec: VariantSpec, batch: number, context: number, weights: DecodeConfig['weights']): Footprint {
+  const g = modelKvHeads(model, spec);
+  const weightBytes = F32 * parameterCount(model, g);
+  const cache = predictedKvBytes({ layers: model.layers, rows: batch, kvHeads: g, headDim: headDim(model) }, context - 1);
+  const constant = weights === 'constant';
+  return {
+    label: variantLabel(spec),
+    resident: weightBytes * (constant ? 3 : 1) + cache + F32 * batch * model.vocab,
+    transient: constant ? 3 * weightBytes : 0,
+  };
+}
+
+/**
+ * Refuse, before any weights, cache or probe exists, a comparison that cannot run: a type
+ * whose constant weights exceed what one in-memory model holds, or types side by side that
+ * do not fit (`check`: Node's free memory, a page's WebAssembly memory) at any batch with the
+ * largest context. Sized from the configuration alone, so a context of 10⁸ costs nothing.
+ */
+export function checkDecodeFits(c: Pick<DecodeConfig, 'batch' | 'context' | 'weights'>, model: ModelConfig, specs: readonly VariantSpec[], check: (what: string, bytes: number) => void): void {
+  const context = Math.max(...c.context);
+  if (c.weights === 'constant') {
+    for (const spec of specs) {
+      const bytes = F32 * parameterCount(model, modelKvHeads(model, spec));
+      if (bytes > MAX_CONSTANT_BYTES) {
+        throw new UsageError(
+          `--attention ${variantLabel(spec)}: the decoder's weights (${formatGiB(bytes)} GiB, the position table sized by --context ${context} included) exceed the 2 GiB an in-memory model holds as constants; use a smaller model or context, or --weights input`,
+        );
+      }
+    }
+  }
+  for (const batch of c.batch) checkSideBySide(`--attention at batch ${batch}, context ${context}:`, specs.map((s) => decodeFootprint(model, s, batch, context, c.weights)), check);
 }
 
 /** Predicted milliseconds of one (batch, context): every type's floor with slack, times the steps it will run. */
@@ -333,9 +368,10 @@ export const decodeGroups = (c: Pick<DecodeConfig, 'batch' | 'context'>) => c.ba
 export async function decodeSweep(rt: Runtime, c: DecodeConfig, o: DecodeRunOptions): Promise<{ results: DecodeResult[]; failures: DecodeFailure[]; cancelled: boolean }> {
   const model = decodeModel(c);
   const specs = decodeTypes(c, model);
+  // sized before any weights are drawn: a context of 10⁸ is refused, not built
+  if (o.checkMemory) checkDecodeFits(c, model, specs, o.checkMemory);
   const types = specs.map((s) => typeModel(model, s, o));
   const done = o.done ?? [];
-  for (const b of c.batch) o.checkMemory?.(`--attention ${types.map((t) => t.label).join(', ')} at batch ${b}, context ${Math.max(...c.context)}, side by side`, decodeMemory(types, b, Math.max(...c.context)));
   const todo = decodeGroups(c)
     .map((g) => ({ ...g, types: types.filter((t) => !done.some((r) => sameDecode(r, { attention: t.label, ...g }))) }))
     .filter((g) => g.types.length > 0);
@@ -355,7 +391,12 @@ export async function decodeSweep(rt: Runtime, c: DecodeConfig, o: DecodeRunOpti
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
-  const order = decodeGroups(c).flatMap((g) => specs.map((s) => ({ attention: variantLabel(s), ...g })));
-  const rank = (r: DecodeResult) => order.findIndex((x) => sameDecode(x, r));
-  return { results: [...done, ...out.results].sort((a, b) => rank(a) - rank(b)), failures: out.failures, cancelled: out.cancelled };
+  return { results: inDecodeOrder(c, [...done, ...out.results]), failures: out.failures, cancelled: out.cancelled };
+}
+
+/** Results in the configuration's order (batch, context, then the types as given): resumed results first would scramble tables. */
+export function inDecodeOrder<T extends Pick<DecodeResult, 'attention' | 'batch' | 'context'>>(c: Pick<DecodeConfig, 'batch' | 'context' | 'attention'>, results: readonly T[]): T[] {
+  const order = decodeGroups(c).flatMap((g) => c.attention.map((a) => ({ attention: variantLabel(parseVariant(a)), ...g })));
+  const rank = (r: T) => order.findIndex((x) => sameDecode(x, r));
+  return [...results].sort((a, b) => rank(a) - rank(b));
 }

@@ -11,6 +11,7 @@ import type { HelloReply, PageMessage, RunKind } from '../browser/protocol.ts';
 import type { DecodeConfig } from '../config/decode.ts';
 import type { LayersConfig } from '../config/layers.ts';
 import { GIB } from '../core/constants.ts';
+import { formatGiB } from '../core/footprint.ts';
 import { UsageError } from '../core/errors.ts';
 import { decodeModel, decodeShapes, decodeSweep } from '../measure/decode.ts';
 import { protocolOptions } from '../measure/layer.ts';
@@ -48,7 +49,7 @@ const REPROBE_AFTER_MS = 120_000;
 
 /** A page's WebAssembly memory ends at 4 GiB; refuse what would not fit with room to spare. */
 function checkPageMemory(what: string, bytes: number): void {
-  if (bytes > 3 * GIB) throw new UsageError(`${what}: needs about ${(bytes / GIB).toFixed(1)} GiB, more than a page's WebAssembly memory (4 GiB) can hold`);
+  if (bytes > 3 * GIB) throw new UsageError(`${what}: needs about ${formatGiB(bytes)} GiB, more than a page's WebAssembly memory (4 GiB) can hold`);
 }
 
 interface Checked {
