@@ -19,7 +19,7 @@ import { LayersConfig } from '../config/layers.ts';
 import { configQuery } from '../config/query.ts';
 import { UsageError } from '../core/errors.ts';
 import { logLine, progressBar } from '../core/progress.ts';
-import { decodeModel } from '../measure/decode.ts';
+import { decodeModel, inDecodeOrder } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { boundsOf, underRoofline } from '../results/bounds.ts';
 import { gitCommit } from '../results/environment.ts';
@@ -51,6 +51,8 @@ export interface HeadlessOptions {
   onConsoleError?: (text: string) => void;
   onResult?: (r: LayerResult) => void;
   onDecodeResult?: (r: DecodeResult) => void;
+  /** A decode comparison's results already measured (its journal, on resume): the page skips them. */
+  decodeDone?: readonly DecodeResult[];
   /** Closes the page: the run stops as if the page had died (what is journaled stays). */
   signal?: AbortSignal;
   /** Close a page that sends nothing for this long (default 10 minutes). */
@@ -116,21 +118,22 @@ async function sweepInPage(c: LayersConfig, variants: VariantSpec[], device: Bro
 export async function runHeadlessDecode(c: DecodeConfig, o: HeadlessOptions = {}): Promise<DecodeResultFile> {
   const device = deviceOf(c.device);
   const model = decodeModel(c);
-  const results: DecodeResult[] = [];
+  const done = [...(o.decodeDone ?? [])];
+  const results: DecodeResult[] = [...done];
   const failures: DecodeFailure[] = [];
-  const got = await drive('decode', configQuery(DecodeConfig, { ...c, verify: true }), device, o, {}, (m) => {
+  const got = await drive('decode', configQuery(DecodeConfig, { ...c, verify: true }), device, o, { decode: done }, (m) => {
     if (m.type !== 'decode') return;
     results.push(...m.results);
-    m.results.forEach((r) => o.onDecodeResult?.(r));
+    m.results.forEach((r) => o.onDecodeResult?.(r)); // the caller journals each before the page goes on
     failures.push(...m.failures);
-  }, 0);
+  }, done.length);
   const ceilings = got.ceilings ?? null;
   return {
     schema: DECODE_SCHEMA,
     environment: onThisHost(got.environment!, got.ceilings),
     config: { ...c, verify: true },
     model,
-    results: results.map((r) => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, ceilings) })),
+    results: inDecodeOrder(c, results).map((r) => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, ceilings) })),
     failures,
   };
 }

@@ -1,10 +1,14 @@
 /**
- * `attnbench decode` as a typed API: check the configuration, measure the ceilings, run the
- * decode-step comparison (src/measure/decode.ts) on onnxruntime-node's CPU provider, or in
- * headless Chromium for the browser devices, and produce a validated result file.
+ * `attnbench decode` as a typed API: check the configuration (its memory from the sizes
+ * alone, before any weights or probes), measure the ceilings, run the decode-step comparison
+ * (src/measure/decode.ts) on onnxruntime-node's CPU provider, or in headless Chromium for the
+ * browser devices, and produce a validated result file. With `out`, each finished (batch,
+ * context) goes to a journal beside it as it finishes, so an interruption loses nothing and
+ * `resume` continues, as a layer sweep does.
  *
  *   const file = await runDecode({ attention: ['multi-head', 'grouped-query:2'], context: [512], batch: [8] });
  */
+import { isBrowserDevice } from '../browser/backends.ts';
 import { DecodeConfig, type DecodeConfigInput } from '../config/decode.ts';
 import { parseConfig } from '../config/parse.ts';
 import { checkMemory } from '../core/memory.ts';
@@ -12,50 +16,80 @@ import { logLine, progressBar } from '../core/progress.ts';
 import { UsageError } from '../core/errors.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
-import { decodeModel, decodeShapes, decodeSweep, decodeTypes } from '../measure/decode.ts';
+import { checkDecodeFits, decodeModel, decodeShapes, decodeSweep, decodeTypes } from '../measure/decode.ts';
 import { protocolOptions } from '../measure/layer.ts';
 import { environment } from '../results/environment.ts';
-import { writeDecodeFile } from '../results/io.ts';
+import { checkDecodeOutputs } from '../results/outputs.ts';
+import { journaledDecodeRun, journalResults, type DecodeJournalEntry } from '../results/io.ts';
+import type { Journal } from '../results/journal.ts';
 import { DECODE_SCHEMA, type DecodeFailure, type DecodeResult, type DecodeResultFile } from '../results/schema.ts';
 import { decodeUnderRoofline } from '../results/bounds.ts';
-import { measureCeilings, probeAgain } from '../roofline/probes.ts';
-import { describeCeilings, settleBounds, type RunOptions } from './run-layers.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { runCeilings, settleBounds } from './run-ceilings.ts';
+import type { LayersRunOptions } from './run-layers.ts';
 
-export type DecodeRunOptions = RunOptions<DecodeResult>;
+/** How a comparison reports and where it writes (a journal beside `out`, `resume`, `overwrite`: as a layer sweep's). */
+export type DecodeRunOptions = Omit<LayersRunOptions, 'onResult'> & { onResult?: (r: DecodeResult) => void };
 
 export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRunOptions = {}): Promise<DecodeResultFile> {
   const c = parseConfig(DecodeConfig, input);
   const log = options.log ?? logLine;
   const model = decodeModel(c);
-  decodeTypes(c, model);
-  if (c.device.startsWith('browser-')) {
-    const { runHeadlessDecode } = await import('../browser/headless.ts');
-    const file = await runHeadlessDecode(c, { progress: options.progress ?? process.stderr.isTTY === true, log, quickProbes: options.quickCeilings ?? false, ...(options.onResult ? { onDecodeResult: options.onResult } : {}) });
-    if (options.out) writeDecodeFile(options.out, file);
-    return file;
-  }
-  if (c.device !== 'cpu') throw new UsageError(`--device ${c.device}: not available for decode in this build of attnbench (cpu and the browser devices are)`);
-  checkThreads(c.threads);
-  const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)) };
-  const ceilings =
-    options.ceilings ??
-    (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings(probeOptions));
-  log(describeCeilings(ceilings));
-  log(`decode: ${c.attention.join(', ')} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating`);
+  const specs = decodeTypes(c, model);
+  const browser = isBrowserDevice(c.device);
+  if (c.device !== 'cpu' && !browser) throw new UsageError(`--device ${c.device}: not available for decode in this build of attnbench (cpu and the browser devices are)`);
+  if (options.resume && options.out === undefined) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
+  checkDecodeOutputs(options.out, options.overwrite);
+  if (!browser) checkThreads(c.threads);
+  // from the sizes alone, before any weights, cache or probe: a context of 10⁸ is refused here, not built
+  checkDecodeFits(c, model, specs, checkMemory);
+  const journaling = { resume: options.resume ?? false, overwrite: options.overwrite ?? false, log };
+  return journaledDecodeRun(options.out, c, journaling, (journal) => (browser ? decodeInPage(c, journal, options, log) : decodeInNode(c, model, journal, options, log)));
+}
+
+/** The comparison in headless Chromium: the page skips what the journal holds, and each result it sends is journaled before it goes on. */
+async function decodeInPage(c: DecodeConfig, journal: Journal<DecodeJournalEntry> | undefined, options: DecodeRunOptions, log: (line: string) => void): Promise<DecodeResultFile> {
+  const { runHeadlessDecode } = await import('../browser/headless.ts');
+  return runHeadlessDecode(c, {
+    ...(options.out !== undefined ? { out: options.out } : {}),
+    progress: options.progress ?? process.stderr.isTTY === true,
+    log,
+    quickProbes: options.quickCeilings ?? false,
+    decodeDone: journalResults(journal?.entries() ?? []),
+    onDecodeResult: (result) => {
+      journal?.append({ kind: 'result', session: 0, result });
+      options.onResult?.(result);
+    },
+  });
+}
+
+/** The comparison on onnxruntime-node: ceilings (journaled per probing), the configurations left, the bounds settled. */
+async function decodeInNode(c: DecodeConfig, model: ModelConfig, journal: Journal<DecodeJournalEntry> | undefined, options: DecodeRunOptions, log: (line: string) => void): Promise<DecodeResultFile> {
+  const done = journalResults(journal?.entries() ?? []);
+  const probe = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)) };
+  const run = await runCeilings(journal, { probe, given: options.ceilings, log });
+  log(
+    `decode: ${c.attention.join(', ')} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating` +
+      (done.length ? `; ${done.length} result(s) already in the journal` : ''),
+  );
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}');
   const outcome = await decodeSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), c, {
-    ...protocolOptions(c, ceilings),
+    ...protocolOptions(c, run.ceilings),
+    done,
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     onProgress: (p) => {
       if (bar && !bar.isActive) bar.start(Math.max(1, Math.round(p.totalMs)), 0, { config: '' });
       bar?.update(Math.round(p.doneMs), { config: p.label });
     },
     onFailure: reportFailure,
-    sink: (rs) => rs.forEach((r) => options.onResult?.(r)),
+    sink: (rs) =>
+      rs.forEach((result) => {
+        journal?.append({ kind: 'result', session: run.session(), result }); // before the next configuration starts
+        options.onResult?.(result);
+      }),
   }).finally(() => bar?.stop());
-  const { ceilings: final, results } = await settleBounds(ceilings, (cs) => outcome.results.map((r) => decodeUnderRoofline(r, cs)), (prev) => probeAgain(prev, probeOptions), log);
-  const file: DecodeResultFile = {
+  const { ceilings: final, results } = await settleBounds(run.ceilings, (cs) => outcome.results.map((r) => decodeUnderRoofline(r, cs)), run.again, log);
+  return {
     schema: DECODE_SCHEMA,
     environment: environment(c.threads, c.graphOpt, final),
     config: c,
@@ -63,8 +97,6 @@ export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRu
     results,
     failures: outcome.failures,
   };
-  if (options.out) writeDecodeFile(options.out, file);
-  return file;
 }
 
 function reportFailure(f: DecodeFailure): void {

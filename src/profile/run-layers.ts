@@ -14,10 +14,12 @@ import { checkThreads } from '../core/threads.ts';
 import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
 import { deviceNote, deviceOf, environment } from '../results/environment.ts';
+import { checkLayerOutputs } from '../results/outputs.ts';
 import { journaledLayerRun, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import { ceilingsOf, measureCeilings, probeAgain, type Ceilings } from '../roofline/probes.ts';
+import type { Ceilings } from '../roofline/probes.ts';
+import { runCeilings, settleBounds } from './run-ceilings.ts';
 import { jobShape, protocolOptions, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
 import { currentWebGpu } from '../device/choice.ts';
 import { checkFits, layerPrograms } from '../device/limits.ts';
@@ -44,7 +46,7 @@ export interface RunOptions<R> {
 export interface LayersRunOptions extends RunOptions<LayerResult> {
   /** Continue an interrupted sweep from the journal beside `out` (refused if another run wrote it). */
   resume?: boolean;
-  /** Discard the finished work in a journal left by an earlier run beside `out` (without this or `resume`, refused). */
+  /** Replace an existing result file at `out`, and discard the finished work in a journal left by an earlier run beside it (without this, both are refused; `resume` continues the journal). */
   overwrite?: boolean;
 }
 
@@ -57,6 +59,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const variants = validateGrid(c);
   if (c.device !== 'cpu' && c.device !== 'webgpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
+  checkLayerOutputs({ out: options.out, dump: c.dump, overwrite: options.overwrite });
   checkThreads(c.threads);
   const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   for (const g of sweepGroups(grid)) {
@@ -82,27 +85,11 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
 async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<LayerJournalEntry> | undefined, options: LayersRunOptions, log: (line: string) => void): Promise<LayerResultFile> {
   const variants = grid.variants;
   const jobs = sweepJobs(grid);
-  const entries = journal?.entries() ?? [];
-  const done = journalResults(entries);
-  // each probing of the ceilings is a session in the journal, and each result names the one it was measured against
-  const earlier = entries.flatMap((e) => (e.kind === 'ceilings' ? [e.ceilings] : []));
-  let session = earlier.length;
-  const probed = (ceilings: Ceilings): Ceilings => {
-    journal?.append({ kind: 'ceilings', session, ceilings });
-    return ceilings;
-  };
-  // a later probing (between configurations, or because a result beat a bound) opens the next session
-  const probeAgainJournaled = async (prev: Ceilings): Promise<Ceilings> => (session++, probed(await probeAgain(prev, probeOptions)));
-
+  const done = journalResults(journal?.entries() ?? []);
   const device: Device = c.device === 'webgpu' ? 'webgpu' : 'cpu';
   const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, device, quick: options.quickCeilings ?? false };
-  const measured =
-    options.ceilings ??
-    (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({ ...probeOptions, shapes: runShapes(jobs) }));
-  // a resumed sweep's bounds are the fastest of every session's probings
-  const ceilings = probed(earlier.length && !options.ceilings ? ceilingsOf([...earlier.flatMap((e) => e.probes), ...measured.probes], c.threads, probeOptions.quick, device) : measured);
-  log(describeCeilings(ceilings));
+  const run = await runCeilings(journal, { probe: { ...probeOptions, shapes: runShapes(jobs) }, given: options.ceilings, log });
+  const ceilings = run.ceilings;
 
   const profile = deviceProtocol(protocolOptions(c, ceilings), device, c);
   const estimate = remainingGroups(grid, done).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
@@ -120,7 +107,7 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
     ...profile,
     done,
     sink: (rs) => {
-      rs.forEach((result) => journal?.append({ kind: 'result', session, result }));
+      rs.forEach((result) => journal?.append({ kind: 'result', session: run.session(), result }));
       rs.forEach((r) => options.onResult?.(r));
     },
     onProgress: (p) => {
@@ -128,13 +115,13 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
       bar?.update(Math.round(p.doneMs), { count: p.finished, config: p.label });
     },
     onFailure: reportFailure,
-    reprobe: { afterMs: REPROBE_AFTER_MS, probe: probeAgainJournaled },
+    reprobe: { afterMs: REPROBE_AFTER_MS, probe: run.again },
     checkMemory: (what, bytes) => checkMemory(what, bytes),
     ...(c.dump ? { afterVariant: (p, output, r) => void dumpLayer(c.dump!, p.layer, p.physical, output, r) } : {}),
   };
   const outcome = await runSweep(nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt, device }), grid, sweep).finally(() => bar?.stop());
   // every result against the run's final bounds (the ceilings may have been probed again)
-  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), probeAgainJournaled, log);
+  const { ceilings: final, results } = await settleBounds(outcome.ceilings ?? ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), run.again, log);
   if (outcome.results.some((r) => r.budgetLimited)) {
     log(`note: the time budget (--budget-ms ${c.budgetMs}) allowed fewer than 10 timed runs for some configurations; raise it for tighter intervals`);
   }
@@ -172,40 +159,6 @@ function checkOnAdapter(jobs: readonly LayerJob[]): void {
     const why = checkFits(layerPrograms(jobShape(j), j.mode), limits);
     if (why) throw new UsageError(`--device webgpu: ${variantLabel(j.spec)} at batch ${j.batch}, seq ${j.seq}: ${why}; use a smaller batch or sequence length`);
   }
-}
-
-/** How many times a run that beat a bound probes the ceilings again before the bound is reported broken. */
-const SETTLE_PROBINGS = 3;
-
-/**
- * A run faster than its floor, or a stage above the compute ceiling, means the bound is wrong:
- * the ceilings were probed in a slow minute of a drifting host (they are the fastest probe
- * samples, and a short sweep probes once). Probe again, up to SETTLE_PROBINGS times, while any
- * result breaks a bound; what still breaks one after that is reported (flags), never hidden.
- */
-export async function settleBounds<R extends { flags: readonly string[] }>(
-  ceilings: Ceilings,
-  bound: (c: Ceilings) => R[],
-  probe: (c: Ceilings) => Promise<Ceilings>,
-  log: (line: string) => void,
-): Promise<{ ceilings: Ceilings; results: R[] }> {
-  let results = bound(ceilings);
-  for (let i = 1; i <= SETTLE_PROBINGS; i++) {
-    const broken = results.filter((r) => r.flags.length > 0).length;
-    if (broken === 0) break;
-    log(`${broken} result(s) beat a bound (${results.find((r) => r.flags.length > 0)!.flags[0]}): the ceilings were probed in a slow minute; probing again (${i}/${SETTLE_PROBINGS})`);
-    ceilings = await probe(ceilings);
-    results = bound(ceilings);
-  }
-  const still = results.filter((r) => r.flags.length > 0).length;
-  if (still > 0) log(`warning: ${still} result(s) still beat a bound after ${SETTLE_PROBINGS} more probings; they are flagged in the table and the file`);
-  return { ceilings, results };
-}
-
-/** One line on the ceilings: the bounds, and the theoretical peak beside the compute one. */
-export function describeCeilings(c: Ceilings): string {
-  const peak = c.peak ? ` (theoretical peak ${c.peak.gflops.toFixed(0)})` : '';
-  return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
 }
 
 function reportFailure(f: Failure): void {

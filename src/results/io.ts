@@ -16,12 +16,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
-import { readJson, readText, writeFileAtomic } from '../core/files.ts';
+import { readJson, readText, writeFileAtomic, writeTarget } from '../core/files.ts';
 import { writeOrFallback } from '../core/outputs.ts';
 import { Ceilings } from '../roofline/probes.ts';
-import { finishedWorkRefused, JOURNAL_VERSION, openJournal, readJournalFile, type Identity, type Journal } from './journal.ts';
+import { finishedWorkRefused, JOURNAL_VERSION, openJournal, readJournalFile, type Entry, type Identity, type Journal } from './journal.ts';
 import {
   DECODE_SCHEMA,
+  DecodeResult,
   DecodeResultFile,
   GENERATE_SCHEMA,
   GenerateResultFile,
@@ -30,7 +31,6 @@ import {
   LayerResultFile,
   type DecodeConfigRecord,
   type DecodeFailure,
-  type DecodeResult,
   type Environment,
   type Failure,
   type GenerateConfigRecord,
@@ -40,6 +40,7 @@ import {
 } from './schema.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { parseVariant, variantLabel } from '../attention/spec.ts';
+import type { DecodeConfig } from '../config/decode.ts';
 import type { LayersConfig } from '../config/layers.ts';
 import { attnbenchVersion } from './environment.ts';
 import { upgrade } from './upgrade.ts';
@@ -153,18 +154,25 @@ export function readLayerFile(file: string): LayerResultFile {
   return LayerResultFile.parse({ schema: LAYERS_SCHEMA, environment: run.environment, ...(run.config ? { config: run.config } : {}), results: run.results, failures: run.failures });
 }
 
-/** The journal beside an output file: `results.json` → `results.json.journal.jsonl`. */
-export const journalPath = (out: string) => `${out}.journal.jsonl`;
+/** The journal beside an output file: `results.json` → `results.json.journal.jsonl`, beside the file's real path (a link to it finds the same journal). */
+export const journalPath = (out: string) => `${writeTarget(out)}.journal.jsonl`;
 
 /**
- * What a layer sweep's journal holds after its header: the ceilings each session measured,
- * and each finished configuration with the session whose ceilings it was measured against.
+ * What a run's journal holds after its header: the ceilings each session measured, and each
+ * finished result with the session whose ceilings it was measured against. A layer sweep's
+ * results are layer results, a decode comparison's decode results.
  */
-export const LayerJournalEntry = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('ceilings'), session: z.number().int().nonnegative(), ceilings: Ceilings }),
-  z.object({ kind: z.literal('result'), session: z.number().int().nonnegative(), result: LayerResult }),
-]);
+const runJournalEntry = <R extends z.ZodType>(result: R) =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('ceilings'), session: z.number().int().nonnegative(), ceilings: Ceilings }),
+    z.object({ kind: z.literal('result'), session: z.number().int().nonnegative(), result }),
+  ]);
+/** A journal entry of a run whose results are R (the type of runJournalEntry's schemas). */
+export type RunJournalEntry<R> = { kind: 'ceilings'; session: number; ceilings: Ceilings } | { kind: 'result'; session: number; result: R };
+export const LayerJournalEntry = runJournalEntry(LayerResult);
 export type LayerJournalEntry = z.infer<typeof LayerJournalEntry>;
+export const DecodeJournalEntry = runJournalEntry(DecodeResult);
+export type DecodeJournalEntry = z.infer<typeof DecodeJournalEntry>;
 
 /**
  * What a layer sweep is, for its journal: every setting that changes a measurement (the grid,
@@ -177,7 +185,13 @@ export function layersIdentity(c: LayersConfig): Identity {
   return { run: 'layers', ...settings, variants: c.variants.map((v) => variantLabel(parseVariant(v))), attnbench: attnbenchVersion() };
 }
 
-export interface LayerJournalOptions {
+/** What a decode comparison is, for its journal: its whole configuration (every field changes a measurement) and this attnbench's version. */
+export function decodeIdentity(c: DecodeConfig): Identity {
+  return { run: 'decode', ...c, attention: c.attention.map((a) => variantLabel(parseVariant(a))), attnbench: attnbenchVersion() };
+}
+
+/** What to do with a journal an earlier run left beside the output. */
+export interface JournalOptions {
   resume: boolean;
   overwrite: boolean;
   log: (line: string) => void;
@@ -189,7 +203,7 @@ export interface LayerJournalOptions {
  * earlier attnbench (bare results, no header) is resumed as this run's, its identity unchecked,
  * after it is rewritten with a header; without resume it is refused or discarded like any other.
  */
-export function openLayerJournal(out: string, config: LayersConfig, o: LayerJournalOptions): Journal<LayerJournalEntry> {
+export function openLayerJournal(out: string, config: LayersConfig, o: JournalOptions): Journal<LayerJournalEntry> {
   const file = journalPath(out);
   const identity = layersIdentity(config);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -208,23 +222,30 @@ export function openLayerJournal(out: string, config: LayersConfig, o: LayerJour
   return openJournal({ path: file, identity, entry: LayerJournalEntry, resume: o.resume, overwrite: o.overwrite, log: o.log, isWork: (e) => e.kind === 'result' });
 }
 
+/** The journal of a decode comparison writing `out` (journal.ts: another run's refused on resume, finished work never discarded without overwrite). */
+export function openDecodeJournal(out: string, config: DecodeConfig, o: JournalOptions): Journal<DecodeJournalEntry> {
+  const file = journalPath(out);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  return openJournal({ path: file, identity: decodeIdentity(config), entry: DecodeJournalEntry, resume: o.resume, overwrite: o.overwrite, log: o.log, isWork: (e) => e.kind === 'result' });
+}
+
 /**
- * A layer sweep that writes `out` (when given) through its journal, in the one order that
- * loses nothing: open the journal (another run's, or finished work about to be discarded, is
+ * A run that writes `out` (when given) through its journal, in the one order that loses
+ * nothing: open the journal (another run's, or finished work about to be discarded, is
  * refused here, before any work), run, write the result file, and only then remove the
  * journal; it is closed on every path, and kept when anything fails.
  */
-export async function journaledLayerRun(
+async function journaledRun<E extends Entry, F>(
   out: string | undefined,
-  config: LayersConfig,
-  o: LayerJournalOptions,
-  run: (journal: Journal<LayerJournalEntry> | undefined) => Promise<LayerResultFile>,
-): Promise<LayerResultFile> {
-  const journal = out === undefined ? undefined : openLayerJournal(out, config, o);
+  open: (out: string) => Journal<E>,
+  write: (out: string, file: F) => void,
+  run: (journal: Journal<E> | undefined) => Promise<F>,
+): Promise<F> {
+  const journal = out === undefined ? undefined : open(out);
   try {
     const file = await run(journal);
     if (out !== undefined) {
-      writeLayerFile(out, file);
+      write(out, file);
       fs.rmSync(journal!.path, { force: true });
     }
     return file;
@@ -233,11 +254,37 @@ export async function journaledLayerRun(
   }
 }
 
+/** A layer sweep through its journal (journaledRun). */
+export const journaledLayerRun = (
+  out: string | undefined,
+  config: LayersConfig,
+  o: JournalOptions,
+  run: (journal: Journal<LayerJournalEntry> | undefined) => Promise<LayerResultFile>,
+): Promise<LayerResultFile> => journaledRun(out, (f) => openLayerJournal(f, config, o), writeLayerFile, run);
+
+/** A decode comparison through its journal (journaledRun). */
+export const journaledDecodeRun = (
+  out: string | undefined,
+  config: DecodeConfig,
+  o: JournalOptions,
+  run: (journal: Journal<DecodeJournalEntry> | undefined) => Promise<DecodeResultFile>,
+): Promise<DecodeResultFile> => journaledRun(out, (f) => openDecodeJournal(f, config, o), writeDecodeFile, run);
+
 /** The results of a journal's entries, in the order they were appended. */
-export const journalResults = (entries: readonly LayerJournalEntry[]): LayerResult[] => entries.flatMap((e) => (e.kind === 'result' ? [e.result] : []));
+export const journalResults = <R>(entries: readonly RunJournalEntry<R>[]): R[] => entries.flatMap((e) => (e.kind === 'result' ? [e.result] : []));
 
 /** Does `text` start with a journal header (the format of journal.ts)? */
 const hasHeader = (text: string) => /^\{\s*"kind"\s*:\s*"header"/.test(text);
+
+/** The `run` its header's identity names ('layers', 'decode'), or undefined when the header cannot be read. */
+function journalRun(text: string): unknown {
+  try {
+    const end = text.indexOf('\n');
+    return (JSON.parse(end < 0 ? text : text.slice(0, end)) as { identity?: { run?: unknown } }).identity?.run;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * One layer result per line. A torn last line (the process died mid-write) is dropped when
@@ -247,6 +294,7 @@ const hasHeader = (text: string) => /^\{\s*"kind"\s*:\s*"header"/.test(text);
  */
 function parseJournal(file: string, text: string, torn: 'drop' | 'refuse'): LayerResult[] {
   if (hasHeader(text)) {
+    if (journalRun(text) === 'decode') throw new UsageError(`${file}: is the journal of a decode comparison, not of a layer sweep; finish it with 'attnbench decode --resume', then draw its result file`);
     const found = readJournalFile(file, LayerJournalEntry, text);
     if (found.tornBytes > 0 && torn === 'refuse') {
       throw new UsageError(`${file}: line ${found.entries.length + 2} is truncated (an interrupted sweep? finish it with 'attnbench layers --resume')`);
