@@ -5,6 +5,9 @@ import { GenerateConfig, PRESETS, type EarlyStopping, type Preset } from '../con
 import { UsageError } from '../core/errors.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { runGenerate } from '../generate/run.ts';
+import { logLine } from '../core/progress.ts';
+import { acquireLock } from '../results/lock.ts';
+import { checkGenerateOutputs } from '../results/outputs.ts';
 import { addConfigOptions, configFromFlags, type FlagHint } from './options.ts';
 
 const parseEarly = (text: string): EarlyStopping => {
@@ -35,12 +38,21 @@ export function generateCommand(): Command {
   addConfigOptions(cmd, GenerateConfig, HINTS)
     .option('--print-text', 'print the generated text of every row', false)
     .option('--out <file>', 'write the JSON result (attnbench/generate@2)')
+    .option('--overwrite', 'replace an existing result file at --out', false)
     .option('--no-progress', 'no progress bar on stderr')
-    .action(async (flags: { printText: boolean; out?: string; progress: boolean }) => {
-      // --out '' is refused by the output check (in the plan), never taken for "no file"
-      const file = await runGenerate(configFromFlags(GenerateConfig, flags), { ...(flags.out !== undefined ? { out: flags.out } : {}), progress: flags.progress, quickCeilings: quickProbes() });
-      process.stdout.write(formatGenerate(file, flags.printText));
-      if (flags.out !== undefined) process.stderr.write(`wrote ${flags.out}\n`);
+    .action(async (flags: { printText: boolean; out?: string; overwrite: boolean; progress: boolean }) => {
+      const config = configFromFlags(GenerateConfig, flags);
+      // --out '' is refused by the output check, never taken for "no file"; a finished file is not replaced without --overwrite
+      checkGenerateOutputs(flags.out, flags.overwrite);
+      // one run per output, by any path to it
+      const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: logLine });
+      try {
+        const file = await runGenerate(config, { ...(flags.out !== undefined ? { out: flags.out } : {}), overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes() });
+        process.stdout.write(formatGenerate(file, flags.printText));
+        if (flags.out !== undefined) process.stderr.write(`wrote ${flags.out}\n`);
+      } finally {
+        lock?.release();
+      }
     });
   return cmd;
 }

@@ -34,7 +34,7 @@ export function addLayerOptions(cmd: Command, hints: Record<string, FlagHint> = 
 export function addJournalOptions(cmd: Command): Command {
   return cmd
     .option('--resume', 'continue an interrupted sweep from the journal beside its result file', false)
-    .option('--overwrite', 'discard the finished results in a journal left by an earlier, interrupted run', false);
+    .option('--overwrite', 'replace an existing result file, and discard the finished results in a journal left by an earlier, interrupted run', false);
 }
 
 export function layersCommand(): Command {
@@ -45,7 +45,7 @@ export function layersCommand(): Command {
       // refuse before the sweep, not after it: the seed's format is made of the stage split
       if (flags.legacyOut !== undefined && flags.profileRuns === 0) throw new UsageError('--legacy-out needs the stage split; --profile-runs must be at least 1');
       const config = configFromFlags(LayersConfig, flags);
-      checkLayerOutputs({ out: flags.out, legacyOut: flags.legacyOut, dump: flags.dump });
+      checkLayerOutputs({ out: flags.out, legacyOut: flags.legacyOut, dump: flags.dump, overwrite: flags.overwrite });
       // one run per output: a second one on the same file is refused while this one holds it
       const lock = flags.out === undefined ? undefined : acquireLock(flags.out, { log: logLine });
       try {

@@ -27,7 +27,7 @@ export function mainJobCommand(): Command {
     .option('--out-dir <dir>', 'where results go', 'results')
     .action(async (flags: OutputFlags & { outDir: string; resume: boolean; overwrite: boolean; dump?: string }) => {
       const config = configFromFlags(LayersConfig, flags);
-      checkMainJobOutputs(flags.outDir, flags.format, flags.dump);
+      checkMainJobOutputs(flags.outDir, flags.format, flags.dump, flags.overwrite);
       const files = mainJobPaths(flags.outDir, flags.format);
       const out = files.layers;
       const lock = acquireLock(out, { log: logLine });
@@ -40,7 +40,7 @@ export function mainJobCommand(): Command {
         // the quick generation comparison (attnbench generate --preset quick), sharing the sweep's ceilings (on WebGPU, the GPU's: the decoder runs there too)
         const ceilings = file.environment.ceilings ? { ceilings: file.environment.ceilings } : {};
         const device = config.device === 'webgpu' ? ('webgpu' as const) : ('cpu' as const);
-        const gen = await runGenerate({ preset: 'quick', threads: config.threads, seed: config.seed, device }, { out: files.generate, progress: flags.progress, quickCeilings: quickProbes(), ...ceilings });
+        const gen = await runGenerate({ preset: 'quick', threads: config.threads, seed: config.seed, device }, { out: files.generate, overwrite: flags.overwrite, progress: flags.progress, quickCeilings: quickProbes(), ...ceilings });
         process.stdout.write('\n' + formatGenerate(gen, false));
         process.stderr.write(`wrote ${files.generate}\n`);
         // the charts of what this job produced; the libraries load only now (see cli/report.ts)

@@ -30,14 +30,34 @@ export function removeStaleTemporaries(dir: string): void {
   }
 }
 
-/** The path a write to `file` lands on: a symbolic link's target (a rename would replace the link itself). */
-export function writeTarget(file: string): string {
+/**
+ * The one name of the file a write to `file` lands on, whichever way the path leads to it
+ * (a symbolic link to the file or to a folder above it, `..`, a relative path): its real path,
+ * or, while it does not exist, the real path of the nearest folder above it that does, with
+ * the names below. A link to a file not written yet leads to that file. So a rename into it
+ * replaces the file, never a link, and two paths of one file give one lock.
+ */
+export function writeTarget(file: string, hops = 0): string {
+  const abs = path.resolve(file);
   try {
-    if (fs.lstatSync(file).isSymbolicLink()) return fs.realpathSync(file);
+    return fs.realpathSync(abs);
   } catch {
-    // absent, or a dangling link: written as named
+    // absent, or a link to something absent: the link's target, or the folders above, answer
   }
-  return path.resolve(file);
+  try {
+    if (hops < 40 && fs.lstatSync(abs).isSymbolicLink()) return writeTarget(path.resolve(path.dirname(abs), fs.readlinkSync(abs)), hops + 1);
+  } catch {
+    // not there at all
+  }
+  const below = [path.basename(abs)];
+  for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
+    try {
+      return path.join(fs.realpathSync(dir), ...below);
+    } catch {
+      if (path.dirname(dir) === dir) return abs;
+      below.unshift(path.basename(dir));
+    }
+  }
 }
 
 /** Write `data` to `file` atomically, creating its folder. */

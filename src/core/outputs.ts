@@ -25,6 +25,8 @@ export interface OutputPath {
   kind: 'file' | 'folder';
   /** A file written in place by appending (a journal), not replaced by a rename. */
   append?: boolean;
+  /** A result file: one that exists already holds finished results and is refused (the caller sets this unless --overwrite). */
+  keep?: boolean;
 }
 
 /** The longest file name most filesystems take, in bytes (NAME_MAX). */
@@ -92,6 +94,8 @@ function tooLong(names: readonly string[]): string | null {
 /** Why `o` cannot be written, or null when it can. */
 export function outputProblem(o: OutputPath): string | null {
   if (o.path.trim() === '') return 'is empty (give a path)';
+  // Node decodes the command line as UTF-8 and replaces what is not: that name is not the one given, and nothing may be written under it
+  if (o.path.includes('\uFFFD')) return 'is not valid UTF-8 (or holds U+FFFD): attnbench would write under another name than the one given; give a UTF-8 path';
   const target = o.kind === 'file' ? writeTarget(o.path) : path.resolve(o.path);
   let st: fs.Stats | undefined;
   try {
@@ -103,6 +107,7 @@ export function outputProblem(o: OutputPath): string | null {
     if (o.kind === 'folder') return st.isDirectory() ? folderUnwritable(target) : 'exists and is not a folder';
     if (st.isDirectory()) return 'is a folder, not a file';
     if (!st.isFile()) return 'exists and is not a regular file (results are written by a rename, which would replace it)';
+    if (o.keep) return 'exists and holds finished results; --overwrite replaces it, or give another path';
     if (o.append) {
       try {
         fs.accessSync(target, fs.constants.W_OK);

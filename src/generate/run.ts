@@ -39,6 +39,8 @@ import { generateResultFile, type ProfiledStepTiming, type TimedGeneration, type
 export interface GenerateRunOptions {
   /** Write the JSON result here (atomically). */
   out?: string;
+  /** Replace an existing result file at `out` (else it is refused before any work). */
+  overwrite?: boolean;
   /** A progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   /** Ceilings already measured in this process (the main job shares the layer sweep's). */
@@ -50,7 +52,7 @@ export interface GenerateRunOptions {
 
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   const config = parseConfig(GenerateConfig, input);
-  const plan = planGenerate(config, options.out);
+  const plan = planGenerate(config, options.out, options.overwrite);
   const log = options.log ?? logLine;
   // a process without a WebGPU adapter is refused before any work
   if (config.device === 'webgpu') await checkWebGpu();

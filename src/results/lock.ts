@@ -19,6 +19,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { onExit, pidAlive } from '../core/cleanup.ts';
 import { UsageError } from '../core/errors.ts';
+import { writeTarget } from '../core/files.ts';
 
 /** What a lock file records about its holder. */
 export const LockRecord = z.object({
@@ -43,8 +44,8 @@ export interface OutputLock {
   release(): void;
 }
 
-/** The lock beside an output file: `results.json` → `results.json.lock`. */
-export const lockPath = (out: string) => `${path.resolve(out)}.lock`;
+/** The lock beside an output file: `results.json` → `results.json.lock`, beside the file's real path (a link to it takes the same lock). */
+export const lockPath = (out: string) => `${writeTarget(out)}.lock`;
 
 /** Field 22 of /proc/<pid>/stat: when the process started (null where there is no /proc). */
 function processStart(pid: number): number | null {

@@ -1,7 +1,9 @@
 /**
  * The paths each command writes, checked together before any work (src/core/outputs.ts):
- * a layer sweep's result file with its journal and lock beside it, the seed-format copy and
- * the dump folder; a generation's result file; the main job's folder and what goes in it.
+ * a layer sweep's or decode comparison's result file with its journal and lock beside it, the
+ * seed-format copy and the dump folder; a generation's result file; a converted file; the
+ * main job's folder and what goes in it. One rule for every result file: one that exists
+ * holds finished results and is never replaced without --overwrite.
  */
 import path from 'node:path';
 import { checkOutputs, type OutputPath } from '../core/outputs.ts';
@@ -13,31 +15,43 @@ export interface LayerOutputs {
   out?: string | undefined;
   legacyOut?: string | undefined;
   dump?: string | undefined;
+  /** Replace existing result files (else an existing one is refused). */
+  overwrite?: boolean | undefined;
+}
+
+/** A journaled run's result file, with its journal and lock beside it; an existing result file is refused unless `overwrite`. */
+export function runOutputPaths(out: string, overwrite = false, flag = '--out'): OutputPath[] {
+  const paths: OutputPath[] = [{ flag, path: out, kind: 'file', keep: !overwrite }];
+  if (out.trim() !== '') {
+    paths.push({ flag: `${flag} (its journal)`, path: journalPath(out), kind: 'file', append: true });
+    paths.push({ flag: `${flag} (its lock)`, path: lockPath(out), kind: 'file' });
+  }
+  return paths;
 }
 
 /** Every path a layer sweep will write: the result file, its journal and lock, the seed-format copy, the dump folder. */
 export function layerOutputPaths(o: LayerOutputs): OutputPath[] {
-  const paths: OutputPath[] = [];
-  if (o.out !== undefined) {
-    paths.push({ flag: '--out', path: o.out, kind: 'file' });
-    if (o.out.trim() !== '') {
-      paths.push({ flag: '--out (its journal)', path: journalPath(o.out), kind: 'file', append: true });
-      paths.push({ flag: '--out (its lock)', path: lockPath(o.out), kind: 'file' });
-    }
-  }
-  if (o.legacyOut !== undefined) paths.push({ flag: '--legacy-out', path: o.legacyOut, kind: 'file' });
+  const paths: OutputPath[] = o.out === undefined ? [] : runOutputPaths(o.out, o.overwrite);
+  if (o.legacyOut !== undefined) paths.push({ flag: '--legacy-out', path: o.legacyOut, kind: 'file', keep: !o.overwrite });
   if (o.dump !== undefined) paths.push({ flag: '--dump', path: o.dump, kind: 'folder' });
   return paths;
 }
 
 /**
  * Refuse, before anything is measured, a layer sweep whose outputs cannot be written (one
- * line naming the path and the reason). `runLayers` calls this first; so does the CLI.
+ * line naming the path and the reason), or that would replace a finished result file without
+ * `overwrite`. `runLayers` calls this first; so does the CLI, before it takes the lock.
  */
 export const checkLayerOutputs = (o: LayerOutputs): void => checkOutputs(layerOutputPaths(o));
 
-/** Refuse, before anything is measured, a generation whose result file cannot be written. */
-export const checkGenerateOutputs = (out: string | undefined): void => checkOutputs(out === undefined ? [] : [{ flag: '--out', path: out, kind: 'file' }]);
+/** The same for a decode comparison (a journaled run: the result file, its journal and lock). */
+export const checkDecodeOutputs = (out: string | undefined, overwrite = false): void => checkOutputs(out === undefined ? [] : runOutputPaths(out, overwrite));
+
+/** The same for a generation (one result file, written at the end). */
+export const checkGenerateOutputs = (out: string | undefined, overwrite = false): void => checkOutputs(out === undefined ? [] : [{ flag: '--out', path: out, kind: 'file', keep: !overwrite }]);
+
+/** The same for a converted file (import-legacy). */
+export const checkResultOutput = (flag: string, out: string, overwrite = false): void => checkOutputs([{ flag, path: out, kind: 'file', keep: !overwrite }]);
 
 /** The files of the main job (`attnbench` with no command) in its folder. */
 export function mainJobPaths(outDir: string, tableFormat: string) {
@@ -50,13 +64,13 @@ export function mainJobPaths(outDir: string, tableFormat: string) {
 }
 
 /** Every path the main job will write, checked before its sweep starts. */
-export function checkMainJobOutputs(outDir: string, tableFormat: string, dump?: string): void {
+export function checkMainJobOutputs(outDir: string, tableFormat: string, dump?: string, overwrite = false): void {
   const p = mainJobPaths(outDir, tableFormat);
   checkOutputs([
     { flag: '--out-dir', path: outDir, kind: 'folder' },
-    ...layerOutputPaths({ out: p.layers, dump }).map((o) => ({ ...o, flag: o.flag.replace('--out', '--out-dir (layers.json)') })),
+    ...layerOutputPaths({ out: p.layers, dump, overwrite }).map((o) => ({ ...o, flag: o.flag.replace('--out', '--out-dir (layers.json)') })),
     { flag: '--out-dir (the table)', path: p.table, kind: 'file' },
-    { flag: '--out-dir (generate.json)', path: p.generate, kind: 'file' },
+    { flag: '--out-dir (generate.json)', path: p.generate, kind: 'file', keep: !overwrite },
     { flag: '--out-dir (the report)', path: p.report, kind: 'folder' },
   ]);
 }
