@@ -103,7 +103,7 @@ test('--dump writes .npy files that a NumPy reader loads, with a manifest', () =
   assert.ok(Math.abs(got - expected) <= 1e-4 * Math.abs(expected) + 1e-3, `${got} vs ${expected}`);
 });
 
-test('bad input: one line naming the flag, exit code 2, existing output untouched', () => {
+test('bad input: one line naming the flag, exit code 2, existing output untouched (even with --overwrite)', () => {
   const dir = tmpDir();
   const out = path.join(dir, 'keep.json');
   fs.writeFileSync(out, 'previous results');
@@ -124,7 +124,7 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
     [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB of memory, only [\d.]+ GiB free/],
     [['--bogus'], /unknown option '--bogus'/],
   ];
-  for (const [args, re] of [...cases.map(([a, re]): [string[], RegExp] => [[...a, '--out', out], re]), [['--resume'], /--resume needs --out/] as [string[], RegExp]]) {
+  for (const [args, re] of [...cases.map(([a, re]): [string[], RegExp] => [[...a, '--out', out, '--overwrite'], re]), [['--resume'], /--resume needs --out/] as [string[], RegExp]]) {
     const r = cli(['layers', ...args]);
     assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
     const lines = r.stderr.trim().split('\n');

@@ -6,46 +6,19 @@
  * no error reaches the user as a stack trace.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { failWith } from '../src/cli/fail.ts';
 import { UsageError } from '../src/core/errors.ts';
 import { journalPath, readJournal, readLayerFile } from '../src/results/io.ts';
 import { lockPath } from '../src/results/lock.ts';
 import type { LayerResult } from '../src/results/schema.ts';
-import { cli, ROOT, tmpDir } from './helpers.ts';
+import { cli, exited, killOutright, startCli as start, tmpDir, waitFor } from './helpers.ts';
 
-const LAUNCHER = path.join(ROOT, 'bin/attnbench.js');
 const TINY = ['layers', '--variants', 'multi-head', '--batch', '1', '--heads', '2', '--head-dim', '8', '--threads', '1', '--repeats', '3', '--warmup', '1', '--profile-runs', '0', '--no-progress'];
 // enough configurations that a resumed run still has work left when it is killed again
 const SEQS = ['--seq', '8-256+8'];
-
-/** A run in a process group of its own, so that a kill reaches the launcher and the worker at once. */
-function start(args: string[], env: NodeJS.ProcessEnv = { ATTNBENCH_PROBES: 'quick' }): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  return { child, stderr: () => err };
-}
-
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.on('exit', () => resolve())));
-
-/** Kill a run outright, launcher and worker together, as a power cut or an OOM killer would. */
-async function killOutright(c: ChildProcess): Promise<void> {
-  process.kill(-c.pid!, 'SIGKILL');
-  await exited(c);
-}
 
 const held = (out: string): LayerResult[] => readJournal(journalPath(out));
 
@@ -84,7 +57,7 @@ test('a sweep killed twice, each time mid-write, resumes to a complete result th
 test('two runs on one output: the second is refused naming the first, which finishes with nothing lost', { timeout: 600_000 }, async () => {
   const out = path.join(tmpDir(), 'r.json');
   // long enough that the second run starts while the first still holds the output: the full ceiling probes alone take seconds
-  const first = start([...TINY, ...SEQS, '--out', out], { ATTNBENCH_PROBES: 'full' });
+  const first = start([...TINY, ...SEQS, '--out', out], { env: { ATTNBENCH_PROBES: 'full' } });
   await waitFor('the first run to hold its lock', () => fs.existsSync(lockPath(out)));
   const holder = (JSON.parse(fs.readFileSync(lockPath(out), 'utf8')) as { pid: number }).pid;
   const journalBefore = fs.existsSync(journalPath(out)) ? fs.readFileSync(journalPath(out)) : null;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, tmpDir } from './helpers.ts';
+import { exited, ROOT, tmpDir, waitFor } from './helpers.ts';
 
 const LAUNCHER = path.join(ROOT, 'bin/attnbench.js');
 
@@ -55,16 +55,6 @@ function worker(pid: number): number | undefined {
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Start a long sweep under `command`, and wait until the worker is measuring. */
 async function startSweep(command: string, args: string[]): Promise<{ proc: ChildProcess; workerPid: number; stderr: () => string; dir: string; out: string }> {
   const dir = tmpDir();
@@ -73,34 +63,31 @@ async function startSweep(command: string, args: string[]): Promise<{ proc: Chil
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdout!.resume();
-  await waitFor('the sweep to start measuring', () => /layers: 1 configurations/.test(stderr), 120_000);
-  const workerPid = await waitFor('the worker', () => worker(proc.pid!), 5_000);
+  await waitFor('the sweep to start measuring', () => /layers: 1 configurations/.test(stderr));
+  const workerPid = await waitFor('the worker', () => worker(proc.pid!));
   return { proc, workerPid, stderr: () => stderr, dir, out };
 }
 
-const exited = (p: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.once('exit', (code, signal) => resolve({ code, signal })));
-
-test('kill -9 on the launcher: the worker is gone within 2 s and writes nothing later', { timeout: 180_000 }, async () => {
+// the guard ends the worker about 2 s after its launcher dies (bin/worker-guard.js); the limits only catch a worker that outlives it for good, however busy the machine
+test('kill -9 on the launcher: the worker is gone soon after and writes nothing later', { timeout: 600_000 }, async () => {
   const run = await startSweep(process.execPath, [LAUNCHER]);
   const done = exited(run.proc);
   process.kill(run.proc.pid!, 'SIGKILL');
   await done;
-  const t0 = Date.now();
-  await waitFor('the worker to end', () => !alive(run.workerPid), 2_000);
+  await waitFor('the worker to end', () => !alive(run.workerPid), 60_000);
   const files = () => fs.readdirSync(run.dir).sort().map((f) => `${f}:${fs.statSync(path.join(run.dir, f)).mtimeMs}`);
   const before = files();
   await sleep(3_000);
   assert.deepEqual(files(), before, 'nothing written after the worker ended');
   assert.ok(!fs.existsSync(run.out), 'no result file from a killed run');
-  assert.ok(Date.now() - t0 < 10_000);
   fs.rmSync(run.dir, { recursive: true, force: true });
 });
 
 for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-  test(`${signal} to the launcher ends the worker, and the shell sees status ${status}`, { timeout: 180_000 }, async () => {
+  test(`${signal} to the launcher ends the worker, and the shell sees status ${status}`, { timeout: 600_000 }, async () => {
     // through sh, as a user or CI script runs it: the status is what `$?` shows
     const run = await startSweep('sh', ['-c', 'node "$0" "$@"; echo "status $?" >&2', LAUNCHER]);
-    const launcher = await waitFor('the launcher', () => parents().get(run.workerPid), 5_000);
+    const launcher = await waitFor('the launcher', () => parents().get(run.workerPid));
     const done = exited(run.proc);
     process.kill(launcher, signal);
     const end = await done;
@@ -112,13 +99,13 @@ for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   });
 }
 
-test('SIGTERM to `npx attnbench` ends the worker too (npm\'s shell does not pass it on)', { timeout: 180_000 }, async () => {
+test('SIGTERM to `npx attnbench` ends the worker too (npm\'s shell does not pass it on)', { timeout: 600_000 }, async () => {
   const run = await startSweep('npx', ['--no-install', 'attnbench']);
   const done = exited(run.proc);
   run.proc.kill('SIGTERM');
   const end = await done;
   assert.ok(end.code === 143 || end.signal === 'SIGTERM', `npx ended with ${end.code ?? end.signal}`);
-  await waitFor('the worker to end', () => !alive(run.workerPid), 2_000);
+  await waitFor('the worker to end', () => !alive(run.workerPid), 60_000);
   await sleep(1_000);
   assert.ok(!fs.existsSync(run.out), 'no result file written later');
   fs.rmSync(run.dir, { recursive: true, force: true });

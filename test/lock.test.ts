@@ -10,11 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../src/core/errors.ts';
 import { writeFileAtomic } from '../src/core/files.ts';
 import { acquireLock, lockPath } from '../src/results/lock.ts';
-import { ROOT, tmpDir } from './helpers.ts';
+import { exited, ROOT, tmpDir, waitFor } from './helpers.ts';
 
 const LOCK = JSON.stringify(path.join(ROOT, 'src/results/lock.ts'));
 const FILES = JSON.stringify(path.join(ROOT, 'src/core/files.ts'));
@@ -23,16 +22,6 @@ const FILES = JSON.stringify(path.join(ROOT, 'src/core/files.ts'));
 function child(script: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 }
-
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-const exited = (c: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => c.on('exit', (code, signal) => resolve({ code, signal })));
 
 /** A child that takes the lock of `out`, says so, and waits to be ended. */
 const holder = (out: string) => child(`
