@@ -84,6 +84,19 @@ export async function killOutright(c: ChildProcess): Promise<void> {
   await exited(c);
 }
 
+/** Whether the launcher runs the compiled dist/ (as after `npm test`'s build), not src/ through tsx (a src/ file newer than the build). */
+export function launcherRunsDist(): boolean {
+  let built: number;
+  try {
+    built = (JSON.parse(fs.readFileSync(path.join(ROOT, 'dist/build.json'), 'utf8')) as { startedMs: number }).startedMs;
+  } catch {
+    return false;
+  }
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs), fs.statSync(dir).mtimeMs);
+  return newest(path.join(ROOT, 'src')) < built;
+}
+
 /** Run one layer on the engine and return its output in logical layout. */
 export async function runLayerOnce(spec: VariantSpec, shape: LayerShape, mode: Mode, params: LogicalParams): Promise<Float32Array> {
   const layer = buildLayer(spec, shape, mode);

@@ -15,11 +15,11 @@
  * builds the page from src/ into a fresh folder, so a stale page is never served.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as esbuildTypes from 'esbuild';
 import { UsageError } from '../core/errors.ts';
+import { tempSubdir } from '../core/temp.ts';
 import { ORT_URL_PREFIX } from './backends.ts';
 
 /** src/ (through tsx) or dist/ (compiled), and the checkout or package above it. */
@@ -128,7 +128,7 @@ export async function pageFolder(o: { gitCommit?: string | null; log?: (line: st
     return { dir, fresh: false, dispose: () => undefined };
   }
   o.log?.('building the page from src/ (a development checkout)...');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-page-'));
+  const dir = tempSubdir('page-');
   try {
     await buildPage({ outDir: dir, ...(o.gitCommit !== undefined ? { gitCommit: o.gitCommit } : {}) });
   } catch (e) {

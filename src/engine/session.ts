@@ -14,10 +14,10 @@
  * program's pipeline (seconds on a software adapter): always warm up.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
+import { engineTmpdir, tempSubdir, truncatedByFullTemp } from '../core/temp.ts';
 import { hrtimeMs } from '../timing/measure.ts';
 import { GraphBuilder } from './graph.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
@@ -85,7 +85,8 @@ export class Engine {
 
   /** A session for `model`: serialised bytes, or the path of a model file (with its external data beside it). */
   static async create(model: Uint8Array | string, options: EngineOptions): Promise<Engine> {
-    const profileDir = options.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-prof-')) : undefined;
+    // the engine writes its trace there: the run's temporary folder, checked for room first
+    const profileDir = options.profile ? tempSubdir('prof-') : undefined;
     const common: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: ORT_OPT[options.graphOpt],
       logSeverityLevel: 3,
@@ -107,7 +108,8 @@ export class Engine {
             ...(options.arena === false ? { enableCpuMemArena: false } : {}),
           };
     try {
-      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+      // the first session creates the engine's environment, whose telemetry writes into TMPDIR: the run's folder, removed with it
+      const session = await engineTmpdir(() => (typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions) : ort.InferenceSession.create(model, sessionOptions)));
       return new Engine(session, options, profileDir);
     } catch (e) {
       if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
@@ -130,7 +132,7 @@ export class Engine {
     this.session.endProfiling();
     const files = fs.readdirSync(this.profileDir).filter((f) => f.endsWith('.json'));
     const parse = this.provider === 'webgpu' ? parseGpuTrace : parseTrace;
-    const runs = files.flatMap((f) => parse(fs.readFileSync(path.join(this.profileDir!, f), 'utf8')));
+    const runs = files.flatMap((f) => parseTraceFile(path.join(this.profileDir!, f), parse));
     fs.rmSync(this.profileDir, { recursive: true, force: true });
     this.profileDir = undefined;
     return runs;
@@ -139,6 +141,21 @@ export class Engine {
   async release(): Promise<void> {
     if (this.profileDir) fs.rmSync(this.profileDir, { recursive: true, force: true });
     await this.session.release();
+  }
+}
+
+/**
+ * One of the engine's trace files, parsed. A trace cut short (the engine writes it and says
+ * nothing when the disk is full) is the full temporary folder's refusal, in one line; with
+ * room left, an error naming the file.
+ */
+function parseTraceFile(file: string, parse: (text: string) => ProfiledRun[]): ProfiledRun[] {
+  const text = fs.readFileSync(file, 'utf8');
+  try {
+    return parse(text);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw truncatedByFullTemp(file) ?? new Error(`the engine's profile trace ${file} is not whole JSON (${text.length} bytes): ${e.message}`);
   }
 }
 

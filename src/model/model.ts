@@ -10,10 +10,9 @@
  * with `argmax`, the greedy ids) come back to JS.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { transpose2d } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
+import { tempSubdir } from '../core/temp.ts';
 import { Downloader } from '../engine/download.ts';
 import { Engine, f32, ort, type Device, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
 import type { DecodeCache, ResidentCache } from './cache.ts';
@@ -137,7 +136,7 @@ export class DecoderModel {
     };
     if (g.initializerBytes() <= (this.settings.externalDataAbove ?? GIB)) return Engine.create(g.toBytes(), options);
     // large weights: written once as external data, read by the engine, then removed
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-model-'));
+    const dir = tempSubdir('model-', g.initializerBytes());
     try {
       return await Engine.create(g.toFolder(dir), options);
     } finally {
