@@ -73,9 +73,9 @@ test('bad outputs are refused before any work by every command, one line, exit 2
   assert.deepEqual(fs.readdirSync(dir), ['afile'], 'nothing was written');
 });
 
-/** `attnbench ARGS` as the unprivileged user nobody (the tests run as root, whom no permission stops). */
-function cliAsNobody(args: string[], cwd: string) {
-  const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, path.join(ROOT, 'bin/attnbench.js'), ...args], {
+/** Run `command ARGS` as the unprivileged user nobody (the tests run as root, whom no permission stops). */
+function asNobody(command: string, args: string[], cwd: string) {
+  const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', command, ...args], {
     cwd,
     encoding: 'utf8',
     timeout: 240_000,
@@ -85,20 +85,47 @@ function cliAsNobody(args: string[], cwd: string) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('a read-only folder, for a user who is not root: every command refuses it before any work', () => {
+/**
+ * The package as nobody can read it. A checkout in a folder other users cannot enter (a
+ * `mktemp -d` folder, a home folder) is out of nobody's reach, so its files are linked (or,
+ * across file systems, copied) into a folder in the temporary folder that nobody can read:
+ * the launcher, the build, the dependencies and the fixtures, no src/ (so the build runs).
+ * Without such a place either, it says why the test is skipped.
+ */
+function packageForNobody(): { root: string } | { skip: string } {
+  const canRead = (p: string) => asNobody(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(p)}, require('fs').constants.R_OK)`], '/').status === 0;
+  if (canRead(path.join(ROOT, 'bin/attnbench.js')) && canRead(path.join(ROOT, 'node_modules/commander/package.json'))) return { root: ROOT };
+  const root = tmpDir('attnbench-for-nobody-');
+  fs.chmodSync(root, 0o755);
+  if (!canRead(root)) return { skip: `neither the checkout nor the temporary folder ${os.tmpdir()} can be read by another user` };
+  fs.mkdirSync(path.join(root, 'test'), { mode: 0o755 });
+  for (const part of ['bin', 'dist', 'schemas', 'package.json', 'node_modules', 'test/fixtures']) {
+    const linked = spawnSync('cp', ['-al', path.join(ROOT, part), path.join(root, part)]);
+    if (linked.status !== 0) fs.cpSync(path.join(ROOT, part), path.join(root, part), { recursive: true });
+  }
+  return { root };
+}
+
+test('a read-only folder, for a user who is not root: every command refuses it before any work', (t) => {
+  const pkg = packageForNobody();
+  if ('skip' in pkg) return t.skip(pkg.skip);
+  const cli = (args: string[], cwd: string) => asNobody(process.execPath, [path.join(pkg.root, 'bin/attnbench.js'), ...args], cwd);
+  const layers = path.join(pkg.root, 'test/fixtures/layers.json');
+  const seed = path.join(pkg.root, 'test/fixtures/seed-excerpt.json');
   const dir = tmpDir();
   fs.chmodSync(dir, 0o755); // others may enter and read, not write
   const ro = path.join(dir, 'ro');
   fs.mkdirSync(ro, { mode: 0o755 });
   const cwd = os.tmpdir();
   const denied = /cannot create files in .*ro \(EACCES: no write permission\)/;
-  refused(cliAsNobody([...TINY_LAYERS, '--out', path.join(ro, 'r.json')], cwd), denied, 'layers --out');
-  refused(cliAsNobody([...TINY_LAYERS, '--out', path.join(ro, 'sub', 'r.json')], cwd), denied, 'layers --out in a folder to create');
-  refused(cliAsNobody([...TINY_GEN, '--out', path.join(ro, 'g.json')], cwd), denied, 'generate --out');
-  refused(cliAsNobody(['report', LAYERS, '--out', path.join(ro, 'report')], cwd), denied, 'report --out');
-  refused(cliAsNobody(['import-legacy', SEED, '--out', path.join(ro, 'i.json')], cwd), denied, 'import-legacy --out');
-  refused(cliAsNobody(['--out-dir', path.join(ro, 'results'), '--no-progress'], cwd), denied, 'main job --out-dir');
+  refused(cli([...TINY_LAYERS, '--out', path.join(ro, 'r.json')], cwd), denied, 'layers --out');
+  refused(cli([...TINY_LAYERS, '--out', path.join(ro, 'sub', 'r.json')], cwd), denied, 'layers --out in a folder to create');
+  refused(cli([...TINY_GEN, '--out', path.join(ro, 'g.json')], cwd), denied, 'generate --out');
+  refused(cli(['report', layers, '--out', path.join(ro, 'report')], cwd), denied, 'report --out');
+  refused(cli(['import-legacy', seed, '--out', path.join(ro, 'i.json')], cwd), denied, 'import-legacy --out');
+  refused(cli(['--out-dir', path.join(ro, 'results'), '--no-progress'], cwd), denied, 'main job --out-dir');
   assert.deepEqual(fs.readdirSync(ro), [], 'nothing was written');
+  if (pkg.root !== ROOT) fs.rmSync(pkg.root, { recursive: true, force: true });
 });
 
 test('a result that cannot be written at the end is saved to a fallback file the message names', async (t) => {
