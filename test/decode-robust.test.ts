@@ -55,6 +55,8 @@ test('an interrupted decode keeps its finished configurations; --resume runs onl
   process.kill(-run.child.pid!, 'SIGINT');
   const end = await exited(run.child);
   assert.ok(end.code === 130 || end.signal === 'SIGINT', `ended with ${end.code ?? end.signal}: ${run.stderr()}`);
+  assert.match(run.stderr(), /\nattnbench: interrupted \(SIGINT\); \d+ finished result\(s\) kept in \S+d\.json\.journal\.jsonl; --resume continues\n$/, 'one line says what happened and what is kept');
+  assert.doesNotMatch(run.stderr(), /unexpected error|a bug in attnbench/);
   assert.ok(!fs.existsSync(out), 'no result file from an interrupted run');
   assert.ok(!fs.existsSync(lockPath(out)), 'the lock went with the run');
   const kept = new Map(journaled(out).map((r) => [key(r), r.stepMs.samples]));

@@ -1,9 +1,11 @@
 /**
  * Work to undo however the process ends: temporary files half written, locks held. Each
  * task runs once, on the first of a normal exit, an uncaught error (both end in 'exit') or
- * SIGINT, SIGTERM and SIGHUP; after a signal the process dies of that same signal, so its
- * parent (the launcher, a shell) still sees 130 or 143. SIGKILL cannot be seen: what it
- * leaves behind is recognised by the dead PID it names (stale locks, stale temporary files).
+ * SIGINT, SIGTERM and SIGHUP; after a signal the process says so in one line on stderr (with
+ * what the run keeps and how to continue it, from `onInterrupt`), then dies of that same
+ * signal, so its parent (the launcher, a shell) still sees 130 or 143. SIGKILL cannot be
+ * seen: what it leaves behind is recognised by the dead PID it names (stale locks, stale
+ * temporary files).
  */
 
 import fs from 'node:fs';
@@ -12,7 +14,20 @@ import os from 'node:os';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const tasks = new Set<() => void>();
+const notes = new Set<() => string | null>();
 let installed = false;
+
+/** The line an interruption prints: what happened, then what each registered note says the run keeps. */
+export function interruptionLine(signal: string): string {
+  const said = [...notes].flatMap((note) => {
+    try {
+      return note() ?? [];
+    } catch {
+      return [];
+    }
+  });
+  return `attnbench: interrupted (${signal})${said.length ? `; ${said.join('; ')}` : ''}\n`;
+}
 
 /** Run every registered task now (each once; a failing task does not stop the others). */
 export function runCleanup(): void {
@@ -33,6 +48,11 @@ function install(): void {
   process.on('exit', runCleanup);
   for (const sig of SIGNALS) {
     const onSignal = () => {
+      try {
+        fs.writeSync(2, interruptionLine(sig));
+      } catch {
+        // stderr may be gone with the terminal
+      }
       runCleanup();
       // die of the signal itself: with our listener gone, its default action ends the process
       for (const s of SIGNALS) process.removeListener(s, handlers.get(s)!);
@@ -45,6 +65,18 @@ function install(): void {
   }
 }
 const handlers = new Map<string, () => void>();
+
+/**
+ * Say `note()` (what the run keeps, how to continue it; null for nothing) in the line an
+ * interruption prints. Returns the function that unregisters it.
+ */
+export function onInterrupt(note: () => string | null): () => void {
+  install();
+  notes.add(note);
+  return () => {
+    notes.delete(note);
+  };
+}
 
 /**
  * Run `task` when the process ends, however it ends (short of SIGKILL). Returns the function

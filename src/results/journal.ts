@@ -17,6 +17,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { onInterrupt } from '../core/cleanup.ts';
 import { UsageError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 
@@ -176,14 +177,19 @@ export function openJournal<E extends Entry>(o: OpenJournalOptions<E>): Journal<
     }
   }
   if (held.length === 0) writeFileAtomic(o.path, JSON.stringify(header) + '\n');
-  return journalAt(o.path, header, o.entry, held);
+  return journalAt(o.path, header, o.entry, held, o.isWork ?? (() => true));
 }
 
-function journalAt<E extends Entry>(file: string, header: JournalHeader, schema: z.ZodType<E>, held: E[]): Journal<E> {
+function journalAt<E extends Entry>(file: string, header: JournalHeader, schema: z.ZodType<E>, held: E[], isWork: (e: E) => boolean): Journal<E> {
   const fd = fs.openSync(file, 'a');
   let size = fs.fstatSync(fd).size;
   const all = [...held];
   let closed = false;
+  // an interruption says what is kept, and how to go on
+  const forget = onInterrupt(() => {
+    const finished = all.filter(isWork).length;
+    return finished > 0 ? `${finished} finished result(s) kept in ${file}; --resume continues` : null;
+  });
   return {
     path: file,
     header,
@@ -212,6 +218,7 @@ function journalAt<E extends Entry>(file: string, header: JournalHeader, schema:
     close() {
       if (closed) return;
       closed = true;
+      forget();
       fs.closeSync(fd);
     },
   };
