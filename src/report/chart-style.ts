@@ -63,11 +63,15 @@ export const variantOrder = (xs: Iterable<string>) => {
 /** The colour encoding by variant (or attention type) every chart uses. */
 export const variantColor = (field: string, names: Iterable<string>) => ({ field, type: 'nominal', title: field, scale: { domain: variantOrder(names) } });
 
-/** A chart: its Vega-Lite spec gets the title (and a subtitle saying what is plotted) and the shared settings. */
-export function chart(c: Omit<Chart, 'spec'> & { subtitle: string; body: Record<string, unknown> }): Chart {
-  const { subtitle, body, ...meta } = c;
-  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: c.title, subtitle }, ...CONFIG, ...body };
-  return { ...meta, spec: spec as TopLevelSpec };
+/**
+ * A chart: its Vega-Lite spec gets the title (and a subtitle saying what is plotted) and the
+ * shared settings. `drawn`: what a chart of a large input left out (thin.ts), said on a line
+ * of its own under the subtitle and after the description, so the PNG and the page say it.
+ */
+export function chart(c: Omit<Chart, 'spec'> & { subtitle: string; body: Record<string, unknown>; drawn?: string | null }): Chart {
+  const { subtitle, body, drawn, ...meta } = c;
+  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: c.title, subtitle: drawn ? [subtitle, drawn] : [subtitle] }, ...CONFIG, ...body };
+  return { ...meta, ...(drawn ? { description: `${meta.description} Drawn: ${drawn}.` } : {}), spec: spec as TopLevelSpec };
 }
 
 /** The device in a few words; a software adapter (SwiftShader, lavapipe) is said to be one, in capitals: its times are no GPU's. */
@@ -129,8 +133,8 @@ export function wrongMarks(x: Enc, y: Enc): Record<string, unknown>[] {
 export function withSource(charts: Chart[], runs: readonly Run[]): Chart[] {
   const lines = runs.length === 1 ? [`measured on ${machine(runs[0]!.environment)}`] : runs.map((r) => `${r.label}: ${machine(r.environment)}`);
   for (const c of charts) {
-    const title = (c.spec as { title: { subtitle: string | string[] } }).title;
-    title.subtitle = [title.subtitle as string, ...lines];
+    const title = (c.spec as { title: { subtitle: string[] } }).title;
+    title.subtitle = [...title.subtitle, ...lines];
   }
   return charts;
 }

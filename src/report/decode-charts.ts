@@ -1,11 +1,13 @@
 /**
  * The charts of decode-step comparisons, one function per chart: one step's time against
  * the context it attends to (with its task floor), and the speedup over multi-head with its
- * interval, one panel per batch size.
+ * interval, one panel per batch size. A large comparison is drawn within the budget of
+ * thin.ts (some batch sizes and contexts, evenly spaced), and the charts say what they left out.
  */
 import type { DecodeRun } from '../results/io.ts';
 import { BASELINE } from '../results/tables.ts';
 import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc } from './chart-style.ts';
+import { thinGrid } from './thin.ts';
 
 interface DecodePoint {
   run: string;
@@ -43,14 +45,17 @@ function points(runs: readonly DecodeRun[]): DecodePoint[] {
 
 /** What the decode charts share: colour by type, line dash by run, the legend highlight, the first tooltip lines. */
 interface DecodeContext {
+  /** What the charts left out of a large comparison, or null. */
+  drawn: string | null;
   color: ReturnType<typeof variantColor>;
   pick: ReturnType<typeof highlight>;
   dash: Enc;
   tip: Enc[];
 }
 
-function context(ps: readonly DecodePoint[], multiRun: boolean): DecodeContext {
+function context(ps: readonly DecodePoint[], multiRun: boolean, drawn: string | null): DecodeContext {
   return {
+    drawn,
     color: variantColor('attention', ps.map((p) => p.attention)),
     pick: highlight('attention'),
     dash: multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {},
@@ -83,6 +88,7 @@ function stepTimeChart(ps: DecodePoint[], x: DecodeContext): Chart {
       'Bars span the fastest and slowest step; the thin dashed line of the same colour is the task floor (weights and live cache read once at the measured bandwidth). ' +
       'A type whose logits verified wrong keeps its point, crossed out in red and marked WRONG.',
     subtitle: 'median over steps; bars: min to max; dashed: task floor',
+    drawn: x.drawn,
     body: batchPanels(ps, [
       spreadRule(CONTEXT_AXIS, x.color, x.pick.opacity),
       {
@@ -113,6 +119,7 @@ function speedupChart(ps: DecodePoint[], x: DecodeContext): Chart | null {
       'Median step time of multi-head divided by the median step time of each type at the same batch and context, from the same rounds (the types alternated); ' +
       'the bars are 95 % intervals (a bootstrap over the paired rounds). Above 1 the type decodes faster than multi-head. A type whose logits verified wrong has no point.',
     subtitle: 'multi-head median step / type median step, 95 % interval; above 1 = faster',
+    drawn: x.drawn,
     body: batchPanels(data, [
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 1 } } },
       { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: CONTEXT_AXIS, y: { field: 'speedupLow', type: 'quantitative' }, y2: { field: 'speedupHigh' }, color: x.color, opacity: x.pick.opacity } },
@@ -132,8 +139,9 @@ function speedupChart(ps: DecodePoint[], x: DecodeContext): Chart | null {
 }
 
 export function decodeCharts(runs: readonly DecodeRun[]): Chart[] {
-  const ps = points(runs);
+  const thin = thinGrid(points(runs), { x: (p) => p.context, panel: (p) => p.batch, series: (p) => `${p.run}\u0000${p.attention}`, xName: 'contexts', panelName: 'batch sizes' });
+  const ps = thin.points;
   if (ps.length === 0) return [];
-  const x = context(ps, runs.length > 1);
+  const x = context(ps, runs.length > 1, thin.note);
   return [stepTimeChart(ps, x), speedupChart(ps, x)].filter((c): c is Chart => c !== null);
 }

@@ -3,11 +3,15 @@
  * batch size, with 95 % intervals), time per call, the stage split, the share of a call
  * outside the kernels (and, never on the same axis, the seed's own cpu share) and the
  * roofline. A report of several layer shapes draws each shape's charts in a section of its own.
+ * A large sweep is drawn within the budget of thin.ts: some batch sizes and sequence lengths,
+ * evenly spaced, each point a real configuration, and the chart says what was left out.
  */
 import type { LayerRun } from '../results/io.ts';
+import type { LayerResult } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
 import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { MAX_BARS, thinGrid, type Budget, type Grid } from './thin.ts';
 
 interface LayerPoint {
   run: string;
@@ -31,10 +35,21 @@ interface LayerPoint {
   wrong: boolean;
 }
 
+/** One result of one run, as a chart may draw it. */
+interface Drawable {
+  run: LayerRun;
+  runIndex: number;
+  r: LayerResult;
+}
+
 /** What the layer charts of one section share. */
 interface LayerContext {
   runs: readonly LayerRun[];
+  /** Every result of the section; `points`: those the charts draw (all of them, within the budget). */
+  all: Drawable[];
   points: LayerPoint[];
+  /** What the charts left out, or null. */
+  drawn: string | null;
   multiRun: boolean;
   color: ReturnType<typeof variantColor>;
   /** Line dash and point shape by run, when several runs are drawn. */
@@ -48,29 +63,43 @@ interface LayerContext {
 
 const SEQ_AXIS = { field: 'seq', type: 'quantitative', title: 'sequence length' };
 
-function layerPoints(runs: readonly LayerRun[]): LayerPoint[] {
-  return runs.flatMap((run) =>
-    run.results.map((r) => ({
-      run: run.label,
-      variant: r.variant,
-      batch: r.batch,
-      seq: r.seq,
-      ...spreadOf(r.totalMs),
-      ...versusBaseline(r),
-      outsideKernels: r.outsideKernelsShare,
-      seedCpuShare: r.seedCpuShare ?? null,
-      gflops: r.gflops,
-      intensity: r.bytes > 0 ? r.flops / r.bytes : 0,
-    })),
-  );
+/** A layer sweep's axes: sequence length along x, a panel per batch size, a line per run and variant. */
+const GRID: Grid<Drawable> = {
+  x: (d) => d.r.seq,
+  panel: (d) => d.r.batch,
+  series: (d) => `${d.runIndex} ${d.r.variant}`,
+  xName: 'sequence lengths',
+  panelName: 'batch sizes',
+};
+
+/** The results of `runs` a chart draws within `budget`, and what it left out. */
+const drawable = (all: readonly Drawable[], budget?: Budget) => thinGrid(all, GRID, budget);
+
+function layerPoints(drawn: readonly Drawable[]): LayerPoint[] {
+  return drawn.map(({ run, r }) => ({
+    run: run.label,
+    variant: r.variant,
+    batch: r.batch,
+    seq: r.seq,
+    ...spreadOf(r.totalMs),
+    ...versusBaseline(r),
+    outsideKernels: r.outsideKernelsShare,
+    seedCpuShare: r.seedCpuShare ?? null,
+    gflops: r.gflops,
+    intensity: r.bytes > 0 ? r.flops / r.bytes : 0,
+  }));
 }
 
 function context(runs: readonly LayerRun[], section?: { id: string; title: string }): LayerContext {
-  const points = layerPoints(runs);
+  const all = runs.flatMap((run, runIndex) => run.results.map((r) => ({ run, runIndex, r })));
+  const thin = drawable(all);
+  const points = layerPoints(thin.points);
   const multiRun = runs.length > 1;
   return {
     runs,
+    all,
     points,
+    drawn: thin.note,
     multiRun,
     color: variantColor('variant', points.map((p) => p.variant)),
     runDash: multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {},
@@ -81,10 +110,11 @@ function context(runs: readonly LayerRun[], section?: { id: string; title: strin
   };
 }
 
-/** A chart of this section: in a report of several shapes its id and title name the shape. */
+/** A chart of this section: in a report of several shapes its id and title name the shape; what a large sweep's chart left out is said under its subtitle. */
 function layerChart(x: LayerContext, c: Parameters<typeof chart>[0]): Chart {
-  if (!x.section) return chart(c);
-  return chart({ ...c, id: `${c.id}-${x.section.id}`, title: `${c.title} — ${x.section.title}`, section: x.section.title });
+  const drawn = c.drawn === undefined ? x.drawn : c.drawn;
+  if (!x.section) return chart({ ...c, drawn });
+  return chart({ ...c, drawn, id: `${c.id}-${x.section.id}`, title: `${c.title} — ${x.section.title}`, section: x.section.title });
 }
 
 /** A chart of every configuration in one panel per batch size (headed "batch 8"), on one shared y scale. */
@@ -185,23 +215,23 @@ function totalTimeChart(x: LayerContext): Chart {
 /** Stacked bars: each call split into its stages, a panel per variant and batch size (and run). */
 function stagesChart(x: LayerContext): Chart | null {
   const variants = x.color.scale.domain;
-  const rows = x.runs.flatMap((run, runIndex) =>
-    run.results.flatMap((r) =>
-      r.stages.map((s, order) => ({
-        panel: `${r.variant} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
-        // variant, then run, then batch: each wrapped row of panels is one variant
-        panelOrder: variants.indexOf(r.variant) * 1e9 + runIndex * 1e6 + r.batch,
-        run: run.label,
-        variant: r.variant,
-        batch: r.batch,
-        seq: r.seq,
-        stage: s.name,
-        order,
-        ms: s.wallMs,
-        kernelMs: s.kernelMs,
-        hostMs: s.hostMs,
-      })),
-    ),
+  // a bar needs room: fewer sequence lengths per panel than the other charts draw points
+  const thin = drawable(x.all, { xs: MAX_BARS });
+  const rows = thin.points.flatMap(({ run, runIndex, r }) =>
+    r.stages.map((s, order) => ({
+      panel: `${r.variant} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
+      // variant, then run, then batch: each wrapped row of panels is one variant
+      panelOrder: variants.indexOf(r.variant) * 1e9 + runIndex * 1e6 + r.batch,
+      run: run.label,
+      variant: r.variant,
+      batch: r.batch,
+      seq: r.seq,
+      stage: s.name,
+      order,
+      ms: s.wallMs,
+      kernelMs: s.kernelMs,
+      hostMs: s.hostMs,
+    })),
   );
   if (rows.length === 0) return null;
   const stagePick = highlight('stage');
@@ -212,6 +242,7 @@ function stagesChart(x: LayerContext): Chart | null {
       "Each bar is one call of the layer split into its stages (the seed's ranges: projection to q, k, v; splitting them into heads; " +
       'attention weights q·kᵀ; output weights·v). One panel per variant and batch size. Times are medians of profiled runs.',
     subtitle: 'stacked stage times of one call (profiled runs), per variant and sequence length',
+    drawn: thin.note,
     body: {
       data: { values: rows },
       // one panel per variant and batch size (and run), wrapped so a row holds one variant

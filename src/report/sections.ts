@@ -43,7 +43,10 @@ export function shapeSections(runs: readonly Run[]): ShapeSection[] {
     const byShape = new Map<string, LayerResult[]>();
     for (const r of run.results) {
       const key = shapeKey(r);
-      byShape.set(key, [...(byShape.get(key) ?? []), r]);
+      // appended in place: copying the list per result made this quadratic (minutes for 50,000 results)
+      const list = byShape.get(key);
+      if (list) list.push(r);
+      else byShape.set(key, [r]);
     }
     [...byShape].forEach(([key, results], i) => {
       const shape = { mode: results[0]!.mode, heads: results[0]!.heads, headDim: results[0]!.headDim };

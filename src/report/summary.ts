@@ -1,6 +1,8 @@
 /**
  * The report's tables, built once as typed tables and printed twice: as markdown
- * (`summary.md`, for pasting into an issue or a README) and as HTML (`index.html`).
+ * (`summary.md`, for pasting into an issue or a README) and as HTML (`index.html`). A table
+ * of a large file prints at most thin.ts's MAX_ROWS rows, and its note says how many were
+ * left out and which file holds them.
  */
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
@@ -8,6 +10,7 @@ import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from 
 import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
 import { deviceLine, type Chart } from './chart-style.ts';
 import { decodeRuns, generateRuns, shapeSections, type ShapeSection } from './sections.ts';
+import { capRows } from './thin.ts';
 
 const RESULT_UNITS: Record<Run['kind'], string> = { layers: 'layer configurations', generate: 'attention types', decode: 'decode steps (type × batch × context)' };
 
@@ -58,14 +61,23 @@ function environmentTable(runs: readonly Run[]): Table {
   };
 }
 
+/** `table` with `note` (what a capped table left out) added to its own. */
+const noted = (table: Table, note: string | null): Table => (note ? { ...table, note: table.note ? `${table.note} ${note}` : note } : table);
+
 /** The seed's plots as a table: speedup of each variant over multi-head, per batch and length. */
 function speedupTable(run: LayerRun, of: string): Table | null {
   const rs = run.results;
   const variants = [...new Set(rs.map((r) => r.variant))].filter((v) => v !== BASELINE);
   if (!rs.some((r) => r.variant === BASELINE) || variants.length === 0) return null;
-  const configs = [...new Map(rs.map((r) => [`${r.batch} ${r.seq}`, r])).values()].sort((a, b) => a.batch - b.batch || a.seq - b.seq);
-  const find = (v: string, b: number, s: number) => rs.find((r) => r.variant === v && r.batch === b && r.seq === s);
-  return {
+  const all = [...new Map(rs.map((r) => [`${r.batch} ${r.seq}`, r])).values()].sort((a, b) => a.batch - b.batch || a.seq - b.seq);
+  const capped = capRows(all, run.file);
+  const configs = capped.rows;
+  // looked up, not searched: a search per cell was quadratic in the results
+  const key = (v: string, b: number, s: number) => JSON.stringify([v, b, s]);
+  const byKey = new Map<string, (typeof rs)[number]>();
+  for (const r of rs) if (!byKey.has(key(r.variant, r.batch, r.seq))) byKey.set(key(r.variant, r.batch, r.seq), r);
+  const find = (v: string, b: number, s: number) => byKey.get(key(v, b, s));
+  return noted({
     title: `Speedup over multi-head — ${of}`,
     note: 'Median time of multi-head / median time of the variant, measured in the same rounds, with its 95 % interval; above 1 = faster. A variant whose output verified wrong has none.',
     columns: [
@@ -79,12 +91,13 @@ function speedupTable(run: LayerRun, of: string): Table | null {
       const at = (v: string) => find(v, c.batch, c.seq);
       return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`speedup${i}`, speedupText(at(v)?.speedup ?? null)])) };
     }),
-  };
+  }, capped.note);
 }
 
 function failureTable(run: LayerRun, of: string): Table | null {
   if (run.failures.length === 0) return null;
-  return {
+  const capped = capRows(run.failures, run.file);
+  return noted({
     title: `Failed configurations — ${of}`,
     columns: [
       { key: 'variant', label: 'variant' },
@@ -92,8 +105,8 @@ function failureTable(run: LayerRun, of: string): Table | null {
       { key: 'seq', label: 'seq', numeric: true },
       { key: 'error', label: 'error' },
     ],
-    rows: run.failures.map((f) => ({ ...f })),
-  };
+    rows: capped.rows.map((f) => ({ ...f })),
+  }, capped.note);
 }
 
 /** What a table's title adds for a run on a software adapter (SwiftShader, lavapipe): its times are no GPU's. */
@@ -109,20 +122,28 @@ export function buildTables(runs: readonly Run[]): Table[] {
       const of = (sections.length > 1 ? `${run.label} (${section.title})` : run.label) + softwareMark(run);
       const s = speedupTable(run, of);
       if (s) out.push(s);
-      out.push(layerTable(run.results, `Layer results — ${of}`));
+      const results = capRows(run.results, run.file);
+      out.push(noted(layerTable(results.rows, `Layer results — ${of}`), results.note));
       const f = failureTable(run, of);
       if (f) out.push(f);
     }
   }
   for (const run of generateRuns(runs)) out.push(generationTable(run, `Generation results — ${run.label}${softwareMark(run)}`));
   for (const run of decodeRuns(runs)) {
-    out.push(decodeTable(run.results, `Decode-step results — ${run.label}${softwareMark(run)}`));
+    const results = capRows(run.results, run.file);
+    out.push(noted(decodeTable(results.rows, `Decode-step results — ${run.label}${softwareMark(run)}`), results.note));
     if (run.failures.length) {
-      out.push({
-        title: `Failed decode configurations — ${run.label}`,
-        columns: [{ key: 'attention', label: 'attention' }, { key: 'batch', label: 'batch', numeric: true }, { key: 'context', label: 'context', numeric: true }, { key: 'error', label: 'error' }],
-        rows: run.failures.map((f) => ({ ...f })),
-      });
+      const failures = capRows(run.failures, run.file);
+      out.push(
+        noted(
+          {
+            title: `Failed decode configurations — ${run.label}`,
+            columns: [{ key: 'attention', label: 'attention' }, { key: 'batch', label: 'batch', numeric: true }, { key: 'context', label: 'context', numeric: true }, { key: 'error', label: 'error' }],
+            rows: failures.rows.map((f) => ({ ...f })),
+          },
+          failures.note,
+        ),
+      );
     }
   }
   return out;
