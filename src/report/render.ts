@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
+import { renderAsync, Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -126,3 +126,10 @@ export function rasterize(svg: string, scale = 2) {
 }
 
 export const toPng = (svg: string, scale = 2): Buffer => rasterize(svg, scale).asPng();
+
+/**
+ * The same PNG drawn on libuv's thread pool: the event loop (and a signal's handler) keeps
+ * running while a large chart is rasterised, which takes the longest of all a report does.
+ */
+export const toPngAsync = async (svg: string, scale = 2): Promise<Buffer> =>
+  (await renderAsync(svg, { fitTo: { mode: 'zoom', value: scale }, font: pngFontOptions() })).asPng();
