@@ -15,7 +15,7 @@ import { UsageError } from '../src/core/errors.ts';
 import { fromLegacy } from '../src/report/legacy.ts';
 import { readRun, writeLayerFile } from '../src/results/io.ts';
 import { DecodeResult, LayerResultFile, RATIO_RANGE } from '../src/results/schema.ts';
-import { ROOT, tmpDir } from './helpers.ts';
+import { cli, ROOT, tmpDir } from './helpers.ts';
 
 const LAYERS = path.join(ROOT, 'test/fixtures/layers.json');
 const GENERATE = path.join(ROOT, 'test/fixtures/generate.json');
@@ -55,6 +55,14 @@ test('layer results: a time of 0, below 0 or absurd (1e308 ms) is refused, namin
   refused(edited(LAYERS, 'profiled.json', (f) => (f.results[1].profiledMs = 0)), 'results.1.profiledMs', measured);
   refused(edited(LAYERS, 'stage.json', (f) => (f.results[4].stages[1].kernelMs = -0.001)), 'results.4.stages.1.kernelMs', /a time must be between 0 and a year \(0 to 31557600000 ms\); it is -0\.001$/);
   refused(edited(LAYERS, 'speedup.json', (f) => (f.results[1].speedup.high = 1e300)), 'results.1.speedup.high', /a ratio of two times must be between .*; it is 1e\+300$/);
+
+  // so the report never draws one: it refuses the file in one line, exit 2, nothing written
+  const negative = edited(LAYERS, 'neg.json', (f) => (f.results[0].stages[0].wallMs = -0.122));
+  const out = path.join(tmpDir(), 'report');
+  const r = cli(['report', negative, '--out', out]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `attnbench: error: ${negative}: invalid at results.0.stages.0.wallMs: a time must be between 0 and a year (0 to 31557600000 ms); it is -0.122\n`);
+  assert.ok(!fs.existsSync(out));
 });
 
 test('a stage of 0 ms (fused away, or too short for the profiler) and a spread of 0 are times like any other', () => {
