@@ -7,6 +7,14 @@
  * (node_modules/.cache/attnbench/), not into $TMPDIR as the package itself does, so every
  * later launch reuses them, and we launch with our own arguments: the package's own
  * (--single-process, --disable-web-security) make `crossOriginIsolated` false.
+ *
+ * A launched browser's files (playwright's profile and artifacts folders, which it makes in
+ * the temporary folder as playwright_chromiumdev_profile-* and playwright-artifacts-*, and the
+ * browser's own temporary files) go into a folder of the run's own temporary folder
+ * (core/temp.ts: named by the PID, removed on every exit the process sees, and by the next run
+ * when the process was killed outright). Playwright's signal handlers are left off: on
+ * SIGINT, SIGTERM or SIGHUP the run's cleanup (core/cleanup.ts) ends the browser, removes its
+ * folder, says what the run keeps and dies of the signal, as every other run does.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,8 +22,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { chromium, type Browser } from 'playwright-core';
 import tarFs from 'tar-fs';
+import { onExit, pidAlive } from '../core/cleanup.ts';
 import { UsageError } from '../core/errors.ts';
+import { tempSubdir } from '../core/temp.ts';
 
 const require = createRequire(import.meta.url);
 const PACKAGE = '@sparticuz/chromium';
@@ -84,6 +95,113 @@ export async function chromiumLaunchOptions(options: ChromiumOptions = {}): Prom
   env.LD_LIBRARY_PATH = prependPath(files.libraryDir, env.LD_LIBRARY_PATH);
   env.FONTCONFIG_FILE = files.fontconfigFile;
   return { executablePath: files.executablePath, args, env, files };
+}
+
+/** A browser launched by `launchChromium`; close it with `close`, which also removes its folder. */
+export interface LaunchedChromium {
+  browser: Browser;
+  /** The folder holding its profile, artifacts and temporary files. */
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Launch the bundled Chromium with its files in a folder of the run's temporary folder (see
+ * the header). `timeout`: how long it may take to start.
+ */
+export async function launchChromium(options: ChromiumOptions & { timeout?: number } = {}): Promise<LaunchedChromium> {
+  const launch = await chromiumLaunchOptions(options);
+  const dir = tempSubdir('chromium-');
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  // however the process ends: the browser first, then its folder. The run's folder that holds
+  // it goes at exit too, and its removal may have run first and failed on the browser still
+  // writing (a folder that fills as it is removed): so that is removed again, the browser gone.
+  const forget = onExit(() => {
+    killBrowsersIn(dir);
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true, maxRetries: 5 });
+  });
+  // playwright makes its folders in os.tmpdir(), which reads TMPDIR; nothing else runs meanwhile
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: launch.executablePath,
+      args: launch.args,
+      env: { ...launch.env, TMPDIR: dir },
+      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+  } catch (e) {
+    forget();
+    killBrowsersIn(dir);
+    remove();
+    throw e;
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+  return {
+    browser,
+    dir,
+    close: async () => {
+      try {
+        await browser.close();
+      } finally {
+        forget();
+        remove();
+      }
+    },
+  };
+}
+
+/**
+ * End, at once, every browser this process launched with its files in `dir` (found by its
+ * command line, which names its profile folder there), and wait a little for it to be gone:
+ * called where nothing asynchronous can run any more (a signal, process exit). Chromium leads
+ * its own process group (playwright starts it detached), so killing the group ends its zygote,
+ * renderers and GPU process with it. Linux only, as the bundled browser is.
+ */
+export function killBrowsersIn(dir: string, waitMs = 2000): void {
+  const all = processes();
+  const leaders = all.filter((p) => p.ppid === process.pid && p.cmdline.includes(dir)).map((p) => p.pid);
+  const group = all.filter((p) => leaders.includes(p.pgid)).map((p) => p.pid);
+  for (const pid of leaders) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + waitMs; [...leaders, ...group].some(pidAlive) && Date.now() < end; ) Atomics.wait(wait, 0, 0, 10);
+}
+
+/** The processes of this machine, as /proc shows them (none where there is no /proc). */
+function processes(): { pid: number; ppid: number; pgid: number; cmdline: string }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // after the command's name in parentheses: state, ppid, pgrp
+      const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), cmdline: fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ') }];
+    } catch {
+      return []; // it ended while we looked
+    }
+  });
 }
 
 /**

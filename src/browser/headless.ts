@@ -12,7 +12,7 @@
  * `silenceMs` without a message; what it finished stays in the journal.
  */
 import os from 'node:os';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { DecodeConfig } from '../config/decode.ts';
 import { LayersConfig } from '../config/layers.ts';
@@ -29,7 +29,7 @@ import { DECODE_SCHEMA, LAYERS_SCHEMA, LayerConfig, type DecodeFailure, type Dec
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { ORT_BUILDS, isBrowserDevice, type BrowserDevice } from './backends.ts';
 import { pageFolder } from './bundle.ts';
-import { chromiumLaunchOptions } from './chromium.ts';
+import { launchChromium, type LaunchedChromium } from './chromium.ts';
 import { HOST_FUNCTION, type HelloReply, type PageMessage, type RunKind } from './protocol.ts';
 import { startServer } from './server.ts';
 
@@ -149,12 +149,12 @@ async function drive(kind: RunKind, query: URLSearchParams, device: BrowserDevic
   if (o.quickProbes) query.set('probes', 'quick');
   const page = await pageFolder({ gitCommit: gitCommit(), log });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
-  let browser: Browser | undefined;
+  let browser: LaunchedChromium | undefined;
   try {
     server = await startServer({ pageDir: page.dir, port: 0, isolation: o.isolation !== false });
     browser = await launch(o.webgpuFlag ?? ORT_BUILDS[device].provider === 'webgpu', o.launchTimeoutMs ?? 60_000);
-    log(`${kind}: in headless ${browser.version()} (${device})${already ? `; ${already} configuration(s) already in the journal` : ''}`);
-    return await talk(await browser.newPage(), `${server.url}?${query}`, reply, take, o);
+    log(`${kind}: in headless ${browser.browser.version()} (${device})${already ? `; ${already} configuration(s) already in the journal` : ''}`);
+    return await talk(await browser.browser.newPage(), `${server.url}?${query}`, reply, take, o);
   } finally {
     await browser?.close();
     await server?.close();
@@ -162,11 +162,12 @@ async function drive(kind: RunKind, query: URLSearchParams, device: BrowserDevic
   }
 }
 
-async function launch(webgpu: boolean, timeout: number): Promise<Browser> {
-  const options = await chromiumLaunchOptions({ webgpu });
+/** The browser in a folder of the run's own (gone with the run however it ends: chromium.ts), or the one-line refusal. */
+async function launch(webgpu: boolean, timeout: number): Promise<LaunchedChromium> {
   try {
-    return await chromium.launch({ ...options, timeout });
+    return await launchChromium({ webgpu, timeout });
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const first = (e instanceof Error ? e.message : String(e)).split('\n').find((l) => l.trim()) ?? 'unknown error';
     throw new UsageError(`the browser cannot start: ${first.trim()}`);
   }
