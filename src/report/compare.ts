@@ -251,7 +251,8 @@ export function gateFailure(c: Comparison, pct: number): string | null {
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-const cv = (s: Summary) => (s.median > 0 ? s.stddev / s.median : 0);
+/** The spread relative to the median (NaN where the median cannot be divided by: the row then shows no spread). */
+const cv = (s: Summary) => (s.median > 0 ? s.stddev / s.median : NaN);
 const spread = (s: Summary) => (s.n > 1 && Number.isFinite(cv(s)) ? `±${pct(cv(s))} (n ${s.n})` : `n ${s.n}`);
 const MARK: Record<Verdict, string> = { slower: 'slower', faster: 'faster', same: '', unknown: 'no ratio' };
 
