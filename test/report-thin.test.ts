@@ -45,9 +45,10 @@ test('evenly keeps the first and the last and spaces the rest; capRows says how 
 });
 
 test('thinGrid: at most MAX_PANELS panels and about MAX_POINTS points, whole lines, and a note; a small grid untouched', () => {
-  const points = [];
+  type P = { batch: number; seq: number; v: string };
+  const points: P[] = [];
   for (let batch = 1; batch <= 20; batch++) for (let seq = 1; seq <= 500; seq++) for (const v of ['a', 'b', 'c']) points.push({ batch, seq, v });
-  const grid = { x: (p: (typeof points)[number]) => p.seq, panel: (p: (typeof points)[number]) => p.batch, series: (p: (typeof points)[number]) => p.v, xName: 'sequence lengths', panelName: 'batch sizes' };
+  const grid = { x: (p: P) => p.seq, panel: (p: P) => p.batch, series: (p: P) => p.v, xName: 'sequence lengths', panelName: 'batch sizes' };
   const t = thinGrid(points, grid);
   assert.deepEqual(t.panels, [1, 4, 6, 9, 12, 15, 17, 20]);
   assert.equal(t.panels.length, MAX_PANELS);
