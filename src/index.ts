@@ -58,7 +58,7 @@ export { csvTable, formatTable, htmlTable, jsonTable, markdownTable, type Cell, 
 export { decodeTable, generationTable, layerTable, speedupText } from './results/tables.ts';
 
 // reports and comparisons
-export { compareRuns, formatComparison, regressions, type Comparison, type CompareRow } from './report/compare.ts';
+export { compareRuns, formatComparison, gateFailure, regressions, type Comparison, type CompareRow } from './report/compare.ts';
 export { loadRun, loadRuns } from './report/load.ts';
 export { fromLegacy, toLegacy } from './report/legacy.ts';
 export { UsageError } from './core/errors.ts';
