@@ -33,7 +33,7 @@ import { UsageError } from '../src/core/errors.ts';
 import { loadRuns } from '../src/report/load.ts';
 import { buildReport } from '../src/report/report.ts';
 import { journalPath, readJournal, readLayerFile, readRun } from '../src/results/io.ts';
-import { cli, ROOT, tmpDir } from './helpers.ts';
+import { cli, EVENT_LIMIT_MS, ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/layers.json');
 
@@ -52,7 +52,7 @@ const TINY = parseConfig(LayersConfig, {
 });
 const quiet = { progress: false, log: () => {}, quickProbes: true } as const;
 
-test('attnbench serve: prints its URL, serves the page isolated, and the page loads without console errors', { timeout: 120_000 }, async () => {
+test('attnbench serve: prints its URL, serves the page isolated, and the page loads without console errors', { timeout: TEST_LIMIT_MS }, async () => {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/attnbench.js'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let browser: Browser | undefined;
   try {
@@ -74,7 +74,7 @@ test('attnbench serve: prints its URL, serves the page isolated, and the page lo
     page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(url);
-    await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: EVENT_LIMIT_MS });
     assert.match((await page.textContent('#status')) ?? '', /crossOriginIsolated true .* WebGPU adapter google swiftshader.* SOFTWARE adapter/);
     // the forms are the CLI's flags, with its defaults (the layer form starts from the main job's grid)
     assert.equal(await page.inputValue('#form-layers input[name=seq]'), '128,256,512,1024');
@@ -89,7 +89,7 @@ test('attnbench serve: prints its URL, serves the page isolated, and the page lo
   }
 });
 
-test('a small WASM sweep on 2 threads, cross-origin isolated: every configuration verified, streamed into the journal, a valid result file', { timeout: 240_000 }, async () => {
+test('a small WASM sweep on 2 threads, cross-origin isolated: every configuration verified, streamed into the journal, a valid result file', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'browser.json');
   const consoleErrors: string[] = [];
   const streamed: string[] = [];
@@ -130,7 +130,7 @@ test('a small WASM sweep on 2 threads, cross-origin isolated: every configuratio
   assert.equal(readLayerFile(out).results.length, 6, "the CLI's reader takes it");
 });
 
-test('--device browser-wasm writes a file that report draws beside a CLI file, and compare reads', { timeout: 240_000 }, async () => {
+test('--device browser-wasm writes a file that report draws beside a CLI file, and compare reads', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const out = path.join(dir, 'wasm.json');
   const args = ['layers', '--device', 'browser-wasm', '--variants', 'multi-head,multi-query-1', '--batch', '2', '--seq', '32', '--heads', '4', '--head-dim', '16'];
@@ -147,7 +147,7 @@ test('--device browser-wasm writes a file that report draws beside a CLI file, a
   assert.match(compare.stdout, /multi-query-1 batch 2 seq 32/);
 });
 
-test('WebGPU on the software adapter: hand-arranged layers verify, and the device says SOFTWARE', { timeout: 240_000 }, async () => {
+test('WebGPU on the software adapter: hand-arranged layers verify, and the device says SOFTWARE', { timeout: TEST_LIMIT_MS }, async () => {
   const c = { ...TINY, variants: ['multi-head', 'grouped-query:2'], seq: [32], mode: 'full' as const, headDim: 8, profileRuns: 1, device: 'browser-webgpu' as const };
   const file = await runHeadless(c, quiet);
   const d = file.environment.device;
@@ -161,7 +161,7 @@ test('WebGPU on the software adapter: hand-arranged layers verify, and the devic
   assert.match(report.get('total-time.svg')!.toString(), /SOFTWARE adapter: not a GPU/, 'the chart says the times are no GPU speed');
 });
 
-test("the native WebGPU build's wrong fused attention: a result marked WRONG, no speedup, and WRONG on the chart", { timeout: 240_000 }, async () => {
+test("the native WebGPU build's wrong fused attention: a result marked WRONG, no speedup, and WRONG on the chart", { timeout: TEST_LIMIT_MS }, async () => {
   const c = { ...TINY, variants: ['multi-head', 'fused-gqa:2'], seq: [64], mode: 'full' as const, headDim: 8, profileRuns: 0, device: 'browser-webgpu-native' as const };
   const file = await runHeadless(c, quiet);
   const [mha, fused] = file.results;
@@ -176,7 +176,7 @@ test("the native WebGPU build's wrong fused attention: a result marked WRONG, no
   assert.match(report.get('summary.md')!.toString(), /\| fused-gqa:2 \|.*\| WRONG \d/);
 });
 
-test('a page that dies mid-sweep loses no finished configuration: --resume runs only the rest; a silent page is closed', { timeout: 240_000 }, async () => {
+test('a page that dies mid-sweep loses no finished configuration: --resume runs only the rest; a silent page is closed', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'died.json');
   const c = { ...TINY, seq: [16, 32] };
   const controller = new AbortController();
@@ -195,7 +195,7 @@ test('a page that dies mid-sweep loses no finished configuration: --resume runs 
   await assert.rejects(runHeadless(c, { ...quiet, silenceMs: 1 }), /^Error: the page sent nothing for 0 s and was closed after 0 finished configuration\(s\)$/);
 });
 
-test('refusals, one line each: threads without isolation, no WebGPU adapter, a browser that cannot start, --dump', { timeout: 180_000 }, async () => {
+test('refusals, one line each: threads without isolation, no WebGPU adapter, a browser that cannot start, --dump', { timeout: TEST_LIMIT_MS }, async () => {
   const one = { ...TINY, seq: [16], variants: ['multi-head'] };
   const oneLine = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message) && !e.message.includes('\n');
   await assert.rejects(runHeadless(one, { ...quiet, isolation: false }), oneLine(/^--threads 2 needs a cross-origin isolated page \(crossOriginIsolated is false/));
@@ -206,13 +206,13 @@ test('refusals, one line each: threads without isolation, no WebGPU adapter, a b
   assert.equal(r.stderr.trim(), 'attnbench: error: --dump is not available with --device browser-wasm (the tensors stay in the page)');
 });
 
-test('the page by hand: bad input refused in place, cancel and resume, kept over a reload until downloaded, a valid download', { timeout: 300_000 }, async () => {
+test('the page by hand: bad input refused in place, cancel and resume, kept over a reload until downloaded, a valid download', { timeout: TEST_LIMIT_MS }, async () => {
   const folder = await pageFolder();
   const server = await startServer({ pageDir: folder.dir, port: 0 });
   const browser = await chromium.launch(await chromiumLaunchOptions());
   try {
     const page = await browser.newPage({ acceptDownloads: true });
-    page.setDefaultTimeout(120_000); // a shared machine: a busy moment must not fail a click
+    page.setDefaultTimeout(EVENT_LIMIT_MS); // a shared machine: a busy moment (a WASM sweep at 2048 with a core taken) must not fail a wait
     const problems: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
     page.on('pageerror', (e) => problems.push(e.message));
@@ -269,7 +269,7 @@ test('the page by hand: bad input refused in place, cancel and resume, kept over
   }
 });
 
-test('the decode-step comparison in the page: types interleaved, verified, speedups with intervals, a file report draws', { timeout: 240_000 }, async () => {
+test('the decode-step comparison in the page: types interleaved, verified, speedups with intervals, a file report draws', { timeout: TEST_LIMIT_MS }, async () => {
   const c = parseConfig(DecodeConfig, { layers: 1, hidden: 32, heads: 4, vocab: 97, context: [8, 64], batch: [2], repeats: 5, warmup: 1, profileRuns: 1, threads: 2, device: 'browser-wasm' });
   const file = await runHeadlessDecode(c, quiet);
   assert.equal(file.schema, 'attnbench/decode@1');
@@ -289,7 +289,7 @@ test('the decode-step comparison in the page: types interleaved, verified, speed
   assert.match(report.get('summary.md')!.toString(), /## Decode-step results/);
 });
 
-test("with no system fonts (no /etc/fonts), the launcher's fontconfig gives a page's text and form controls DejaVu Sans", { timeout: 120_000 }, async () => {
+test("with no system fonts (no /etc/fonts), the launcher's fontconfig gives a page's text and form controls DejaVu Sans", { timeout: TEST_LIMIT_MS }, async () => {
   const launch = await chromiumLaunchOptions();
   const files = await unpackChromium();
   const dejavu = path.dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'));

@@ -16,11 +16,11 @@ import { chromium, type Browser } from 'playwright-core';
 import { chromiumLaunchOptions } from '../src/browser/chromium.ts';
 import { buildReport, writeReport } from '../src/report/report.ts';
 import { loadRuns } from '../src/report/load.ts';
-import { ROOT, tmpDir } from './helpers.ts';
+import { ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 
 const SCREENSHOT = path.join(ROOT, 'results/test-artifacts/report-page.png');
 
-test('the report page shows every chart in headless Chromium, without console errors', { timeout: 180_000 }, async () => {
+test('the report page shows every chart in headless Chromium, without console errors', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const files = await buildReport(loadRuns([path.join(ROOT, 'test/fixtures/layers.json'), path.join(ROOT, 'test/fixtures/generate.json')]));
   writeReport(files, dir);
@@ -101,7 +101,7 @@ async function serveIsolatedPage(): Promise<{ url: string; close: () => void }> 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
 }
 
-test('the bundled Chromium gives a page cross-origin isolation and a WebGPU adapter (SwiftShader)', { timeout: 120_000 }, async () => {
+test('the bundled Chromium gives a page cross-origin isolation and a WebGPU adapter (SwiftShader)', { timeout: TEST_LIMIT_MS }, async () => {
   const site = await serveIsolatedPage();
   let browser: Browser | undefined;
   try {

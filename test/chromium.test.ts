@@ -8,9 +8,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../src/core/errors.ts';
 import { chromiumLaunchOptions, swiftshaderVulkanEnv, unpackChromium } from '../src/browser/chromium.ts';
-import { ROOT, tmpDir } from './helpers.ts';
+import { ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 
-test('two unpacks at once both succeed, into one folder, leaving no partial folder', { timeout: 120_000 }, async () => {
+test('two unpacks at once both succeed, into one folder, leaving no partial folder', { timeout: TEST_LIMIT_MS }, async () => {
   const cache = tmpDir();
   const [a, b] = await Promise.all([unpackChromium(cache), unpackChromium(cache)]);
   assert.deepEqual(a, b);

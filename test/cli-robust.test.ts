@@ -14,7 +14,7 @@ import { UsageError } from '../src/core/errors.ts';
 import { journalPath, readJournal, readLayerFile } from '../src/results/io.ts';
 import { lockPath } from '../src/results/lock.ts';
 import type { LayerResult } from '../src/results/schema.ts';
-import { cli, exited, killOutright, startCli as start, tmpDir, waitFor } from './helpers.ts';
+import { cli, exited, killOutright, startCli as start, TEST_LIMIT_MS, tmpDir, waitFor } from './helpers.ts';
 
 const TINY = ['layers', '--variants', 'multi-head', '--batch', '1', '--heads', '2', '--head-dim', '8', '--threads', '1', '--repeats', '3', '--warmup', '1', '--profile-runs', '0', '--no-progress'];
 // enough configurations that a resumed run still has work left when it is killed again
@@ -22,7 +22,7 @@ const SEQS = ['--seq', '8-256+8'];
 
 const held = (out: string): LayerResult[] => readJournal(journalPath(out));
 
-test('a sweep killed twice, each time mid-write, resumes to a complete result that keeps every finished configuration', { timeout: 600_000 }, async () => {
+test('a sweep killed twice, each time mid-write, resumes to a complete result that keeps every finished configuration', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'r.json');
   const kept = new Map<number, number[]>();
   const remember = () => held(out).forEach((r) => kept.set(r.seq, r.totalMs.samples));
@@ -54,7 +54,7 @@ test('a sweep killed twice, each time mid-write, resumes to a complete result th
   assert.ok(!fs.existsSync(journalPath(out)) && !fs.existsSync(lockPath(out)), 'journal and lock are gone once the file is written');
 });
 
-test('two runs on one output: the second is refused naming the first, which finishes with nothing lost', { timeout: 600_000 }, async () => {
+test('two runs on one output: the second is refused naming the first, which finishes with nothing lost', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'r.json');
   // long enough that the second run starts while the first still holds the output: the full ceiling probes alone take seconds
   const first = start([...TINY, ...SEQS, '--out', out], { env: { ATTNBENCH_PROBES: 'full' } });
@@ -71,7 +71,7 @@ test('two runs on one output: the second is refused naming the first, which fini
   assert.ok(!fs.existsSync(lockPath(out)));
 });
 
-test('a journal of finished work is not discarded without --overwrite', { timeout: 600_000 }, async () => {
+test('a journal of finished work is not discarded without --overwrite', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'r.json');
   const run = start([...TINY, ...SEQS, '--out', out]);
   await waitFor('a finished configuration', () => held(out).length >= 1);

@@ -15,7 +15,7 @@ import { DecodeJournalEntry, journalPath, readRun } from '../src/results/io.ts';
 import { readJournalFile } from '../src/results/journal.ts';
 import { acquireLock, lockPath } from '../src/results/lock.ts';
 import type { DecodeResult } from '../src/results/schema.ts';
-import { cli, exited, ROOT, startCli, tmpDir, waitFor } from './helpers.ts';
+import { cli, exited, ROOT, startCli, TEST_LIMIT_MS, tmpDir, waitFor } from './helpers.ts';
 
 const TINY = ['decode', '--layers', '1', '--hidden', '32', '--heads', '4', '--vocab', '500', '--threads', '1', '--repeats', '3', '--warmup', '1', '--profile-runs', '0', '--no-progress'];
 const CONTEXTS = ['--batch', '1', '--context', '16-512+16'];
@@ -47,7 +47,7 @@ test('a huge --context or --batch is refused from its sizes in one line, exit 2,
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
 });
 
-test('an interrupted decode keeps its finished configurations; --resume runs only the rest and keeps their samples', { timeout: 900_000 }, async () => {
+test('an interrupted decode keeps its finished configurations; --resume runs only the rest and keeps their samples', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'd.json');
   const run = startCli([...TINY, ...CONTEXTS, '--out', out]);
   await waitFor('two finished configurations in the journal', () => journaled(out).length >= 6);

@@ -35,7 +35,7 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/attnbench.js'), ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
-    timeout: 240_000,
+    timeout: 2 * EVENT_LIMIT_MS,
     env: { ...process.env, ATTNBENCH_PROBES: 'quick', ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -43,6 +43,9 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
 
 /** How long a test waits for an event before it calls it a hang: minutes, whatever the event's time on an idle machine. */
 export const EVENT_LIMIT_MS = 300_000;
+
+/** How long one test may take before it counts as hung: far above any test's time on a machine busy with other work, well inside CI's 90 minutes. */
+export const TEST_LIMIT_MS = 1_200_000;
 
 /** Poll `probe` until it gives a truthy value (returned), or fail naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = EVENT_LIMIT_MS): Promise<T> {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exited, ROOT, tmpDir, waitFor } from './helpers.ts';
+import { exited, ROOT, TEST_LIMIT_MS, tmpDir, waitFor } from './helpers.ts';
 
 const LAUNCHER = path.join(ROOT, 'bin/attnbench.js');
 
@@ -69,7 +69,7 @@ async function startSweep(command: string, args: string[]): Promise<{ proc: Chil
 }
 
 // the guard ends the worker about 2 s after its launcher dies (bin/worker-guard.js); the limits only catch a worker that outlives it for good, however busy the machine
-test('kill -9 on the launcher: the worker is gone soon after and writes nothing later', { timeout: 600_000 }, async () => {
+test('kill -9 on the launcher: the worker is gone soon after and writes nothing later', { timeout: TEST_LIMIT_MS }, async () => {
   const run = await startSweep(process.execPath, [LAUNCHER]);
   const done = exited(run.proc);
   process.kill(run.proc.pid!, 'SIGKILL');
@@ -84,7 +84,7 @@ test('kill -9 on the launcher: the worker is gone soon after and writes nothing 
 });
 
 for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-  test(`${signal} to the launcher ends the worker, and the shell sees status ${status}`, { timeout: 600_000 }, async () => {
+  test(`${signal} to the launcher ends the worker, and the shell sees status ${status}`, { timeout: TEST_LIMIT_MS }, async () => {
     // through sh, as a user or CI script runs it: the status is what `$?` shows
     const run = await startSweep('sh', ['-c', 'node "$0" "$@"; echo "status $?" >&2', LAUNCHER]);
     const launcher = await waitFor('the launcher', () => parents().get(run.workerPid));
@@ -99,7 +99,7 @@ for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   });
 }
 
-test('SIGTERM to `npx attnbench` ends the worker too (npm\'s shell does not pass it on)', { timeout: 600_000 }, async () => {
+test('SIGTERM to `npx attnbench` ends the worker too (npm\'s shell does not pass it on)', { timeout: TEST_LIMIT_MS }, async () => {
   const run = await startSweep('npx', ['--no-install', 'attnbench']);
   const done = exited(run.proc);
   run.proc.kill('SIGTERM');

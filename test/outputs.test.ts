@@ -15,7 +15,7 @@ import { checkOutputs, outputProblem, writeOrFallback } from '../src/core/output
 import { runGenerate } from '../src/generate/run.ts';
 import { runLayers } from '../src/profile/run-layers.ts';
 import { GenerateResultFile, LayerResultFile } from '../src/results/schema.ts';
-import { cli, ROOT, tmpDir } from './helpers.ts';
+import { cli, EVENT_LIMIT_MS, ROOT, tmpDir } from './helpers.ts';
 
 const LAYERS = path.join(ROOT, 'test/fixtures/layers.json');
 const SEED = path.join(ROOT, 'test/fixtures/seed-excerpt.json');
@@ -78,7 +78,7 @@ function asNobody(command: string, args: string[], cwd: string) {
   const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', command, ...args], {
     cwd,
     encoding: 'utf8',
-    timeout: 240_000,
+    timeout: 2 * EVENT_LIMIT_MS,
     env: { ...process.env, HOME: os.tmpdir() },
   });
   if (r.error) throw new Error(`cannot run as an unprivileged user: setpriv (util-linux) is needed for this test: ${r.error.message}`);

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ROOT, tmpDir } from './helpers.ts';
+import { EVENT_LIMIT_MS, ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 
 const EXAMPLE = `import { runLayers } from 'attnbench';
 
@@ -53,10 +53,10 @@ function consumer(): string {
   return dir;
 }
 
-test('another project installs attnbench, imports it by name, and runs two variants', { timeout: 180_000 }, () => {
+test('another project installs attnbench, imports it by name, and runs two variants', { timeout: TEST_LIMIT_MS }, () => {
   const dir = consumer();
   fs.writeFileSync(path.join(dir, 'example.js'), EXAMPLE);
-  const r = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 150_000 });
+  const r = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 2 * EVENT_LIMIT_MS });
   assert.equal(r.status, 0, r.stderr);
   const m = /^multi-query: (\d+\.\d\d)× the speed of multi-head\n$/.exec(r.stdout);
   assert.ok(m, r.stdout);

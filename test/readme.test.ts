@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { cli, ROOT, tmpDir } from './helpers.ts';
+import { cli, EVENT_LIMIT_MS, ROOT, tmpDir } from './helpers.ts';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const COMMANDS = ['layers', 'generate', 'decode', 'serve', 'report', 'compare', 'import-legacy'];
@@ -61,7 +61,7 @@ test("the README's API example runs and prints the speedup", () => {
   assert.match(block, /from 'attnbench'/);
   const file = path.join(tmpDir(), 'example.mts'); // an ES module: the example awaits at its top level
   fs.writeFileSync(file, block.replace(/from 'attnbench'/, `from '${pathToFileURL(path.join(ROOT, 'src/index.ts')).href}'`));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 2 * EVENT_LIMIT_MS });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^multi-query-1: \d+\.\d\d× faster than multi-head\n$/);
 });

@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import { listenRefusal, targetPath } from '../src/browser/server.ts';
 import { parsePort } from '../src/cli/serve.ts';
 import { UsageError } from '../src/core/errors.ts';
-import { cli, exited, ROOT, startCli, tmpDir, waitFor } from './helpers.ts';
+import { cli, exited, ROOT, startCli, TEST_LIMIT_MS, tmpDir, waitFor } from './helpers.ts';
 
 const LAUNCHER = path.join(ROOT, 'bin/attnbench.js');
 /** The largest file the server sends (14 MB): a download of it is never over when the client goes. */
@@ -133,7 +133,7 @@ async function interrupt(s: { child: ChildProcess; stderr: () => string }): Prom
   assert.equal(s.stderr().trim().split('\n').at(-1), 'attnbench: interrupted (SIGINT)');
 }
 
-test('serve answers every malformed request (400, 405 with Allow, 404) and every aborted download closes its file: the server keeps serving, its handles come back', { timeout: 600_000 }, async () => {
+test('serve answers every malformed request (400, 405 with Allow, 404) and every aborted download closes its file: the server keeps serving, its handles come back', { timeout: TEST_LIMIT_MS }, async () => {
   const s = await startServe();
   try {
     await hammer(s, 20); // 300 malformed requests, 400 aborted downloads
@@ -143,7 +143,7 @@ test('serve answers every malformed request (400, 405 with Allow, 404) and every
   }
 });
 
-test('serve under a limit of 120 open files survives hundreds of aborted downloads and malformed requests', { timeout: 600_000 }, async (t) => {
+test('serve under a limit of 120 open files survives hundreds of aborted downloads and malformed requests', { timeout: TEST_LIMIT_MS }, async (t) => {
   if (spawnSync('prlimit', ['--version']).error) {
     t.skip('prlimit (util-linux) is not installed');
     return;
@@ -214,7 +214,7 @@ function processesNaming(dir: string): number[] {
   });
 }
 
-test('an interrupted browser run: one line saying so and what it keeps, exit by SIGINT, and no browser, profile or page left in TMPDIR', { timeout: 600_000 }, async () => {
+test('an interrupted browser run: one line saying so and what it keeps, exit by SIGINT, and no browser, profile or page left in TMPDIR', { timeout: TEST_LIMIT_MS }, async () => {
   const tmp = tmpDir();
   const out = path.join(tmpDir(), 'x.json');
   const run = startCli([...BROWSER_RUN, '--seq', '8-1024*2', '--out', out], { env: { TMPDIR: tmp } });
@@ -228,7 +228,7 @@ test('an interrupted browser run: one line saying so and what it keeps, exit by 
   assert.deepEqual(processesNaming(tmp), [], 'no browser left running');
 });
 
-test('a browser run killed outright leaves only a folder named by its dead PID (no playwright_* folder); the next run removes it and leaves nothing', { timeout: 600_000 }, async () => {
+test('a browser run killed outright leaves only a folder named by its dead PID (no playwright_* folder); the next run removes it and leaves nothing', { timeout: TEST_LIMIT_MS }, async () => {
   const tmp = tmpDir();
   const run = startCli([...BROWSER_RUN, '--seq', '8-1024*2'], { env: { TMPDIR: tmp } });
   await waitFor('the browser to start', () => run.stderr().includes(': in headless '));

@@ -12,13 +12,13 @@ import { currentWebGpu } from '../src/device/choice.ts';
 import { findLoader } from '../src/device/vulkan.ts';
 import { readLayerFile } from '../src/results/io.ts';
 import { GenerateResultFile } from '../src/results/schema.ts';
-import { cli, ROOT, tmpDir } from './helpers.ts';
+import { cli, EVENT_LIMIT_MS, ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 import { webgpuEnv } from './webgpu-helpers.ts';
 
 /** The launcher's choice on this machine (its adapter: software or not, its limits). */
 const choice = async () => currentWebGpu(await webgpuEnv())!;
 
-test('layers --device webgpu: the result carries the adapter, GPU stage times, GPU ceilings and every variant\'s check; fused-gqa at 32 is WRONG with no speedup', { timeout: 300_000 }, async () => {
+test('layers --device webgpu: the result carries the adapter, GPU stage times, GPU ceilings and every variant\'s check; fused-gqa at 32 is WRONG with no speedup', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const out = path.join(dir, 'layers.json');
   const args = ['layers', '--device', 'webgpu', '--mode', 'full', '--variants', 'multi-head,multi-query-1,fused-gqa:2', '--batch', '1', '--seq', '32', '--heads', '4', '--head-dim', '16'];
@@ -70,7 +70,7 @@ test('layers --device webgpu: the result carries the adapter, GPU stage times, G
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('generate --device webgpu: the cache on the GPU, each type\'s first step checked against the CPU, GPU stage times of a profiled step; fused-gqa past 32 WRONG with no speedup', { timeout: 300_000 }, async () => {
+test('generate --device webgpu: the cache on the GPU, each type\'s first step checked against the CPU, GPU stage times of a profiled step; fused-gqa past 32 WRONG with no speedup', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const out = path.join(dir, 'generate.json');
   const tiny = ['--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '300'];
@@ -106,7 +106,7 @@ test('generate --device webgpu: the cache on the GPU, each type\'s first step ch
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('layers --device webgpu: a shape over the adapter\'s buffer limits is refused before any work, in one line, exit 2', { timeout: 120_000 }, async (t) => {
+test('layers --device webgpu: a shape over the adapter\'s buffer limits is refused before any work, in one line, exit 2', { timeout: TEST_LIMIT_MS }, async (t) => {
   const { adapter } = await choice();
   if (!adapter.limits) return t.skip('the adapter\'s limits were not read (the optional webgpu package is not installed)');
   const dir = tmpDir();
@@ -123,7 +123,7 @@ test('layers --device webgpu: a shape over the adapter\'s buffer limits is refus
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('generate --device webgpu: a decoder over the adapter\'s buffer limits is refused before any work, in one line, exit 2', { timeout: 120_000 }, async (t) => {
+test('generate --device webgpu: a decoder over the adapter\'s buffer limits is refused before any work, in one line, exit 2', { timeout: TEST_LIMIT_MS }, async (t) => {
   const { adapter } = await choice();
   // the prefill's scores of 9 rows × 16 heads × 1024 tokens against 3072 keys: 1.69 GiB, over SwiftShader's 1 GiB buffers
   if (!adapter.limits || adapter.limits.maxBufferSize >= 9 * 16 * 1024 * 3072 * 4) return t.skip('this adapter holds the shape, or its limits were not read');
@@ -138,7 +138,7 @@ test('generate --device webgpu: a decoder over the adapter\'s buffer limits is r
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('generate --device webgpu: the CPU provider\'s greedy tokens, with eos skipped by the graph\'s own ArgMax (GPT-2\'s vocabulary, so eos is a token)', { timeout: 300_000 }, async () => {
+test('generate --device webgpu: the CPU provider\'s greedy tokens, with eos skipped by the graph\'s own ArgMax (GPT-2\'s vocabulary, so eos is a token)', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const args = ['generate', '--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '50257', '--attention', 'multi-head,grouped-query:2', '--batch', '2', '--prompt-length', '8', '--max-new-tokens', '6', '--repeats', '1', '--threads', '1', '--no-progress'];
   const seqs = ['cpu', 'webgpu'].map((device) => {
@@ -151,7 +151,7 @@ test('generate --device webgpu: the CPU provider\'s greedy tokens, with eos skip
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('generate --device webgpu --no-kv-cache: every type\'s greedy tokens are the CPU provider\'s (the cache-less step attends to one masked position there: the provider crashes on an empty cache)', { timeout: 300_000 }, async () => {
+test('generate --device webgpu --no-kv-cache: every type\'s greedy tokens are the CPU provider\'s (the cache-less step attends to one masked position there: the provider crashes on an empty cache)', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const args = ['generate', '--no-kv-cache', '--layers', '2', '--hidden', '32', '--heads', '4', '--positions', '64', '--vocab', '300', '--attention', 'multi-head,fused-gqa:2', '--batch', '2', '--prompt-length', '8', '--max-new-tokens', '4', '--repeats', '1', '--threads', '1', '--no-progress'];
   const files = Object.fromEntries(
@@ -182,7 +182,7 @@ test('--device: an unknown name is refused in one line with exit 2, for layers a
   }
 });
 
-test('--device webgpu in a process started without a Vulkan setup (not through the launcher): refused before any file, exit 2', { timeout: 120_000 }, (t) => {
+test('--device webgpu in a process started without a Vulkan setup (not through the launcher): refused before any file, exit 2', { timeout: TEST_LIMIT_MS }, (t) => {
   if (findLoader(undefined)) return t.skip('this machine has a system Vulkan loader: a process gets an adapter without the launcher');
   const dir = tmpDir();
   const env = { ...process.env };
@@ -191,7 +191,7 @@ test('--device webgpu in a process started without a Vulkan setup (not through t
     cwd: ROOT,
     env,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: EVENT_LIMIT_MS,
   });
   assert.equal(r.status, 2, r.stderr);
   // Dawn prints its own warnings on stderr first (native code); attnbench's is the one last line

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { webGpuEnv } from '../bin/webgpu-env.js';
-import { ROOT } from './helpers.ts';
+import { EVENT_LIMIT_MS, ROOT } from './helpers.ts';
 
 let chosen: Promise<Record<string, string>> | undefined;
 
@@ -21,7 +21,7 @@ export function webgpuEnv(): Promise<Record<string, string>> {
 }
 
 /** Run test/webgpu/<script>.ts with `args` in a WebGPU process; its last stdout line, parsed. */
-export async function onWebGpu<T>(script: string, args: readonly string[] = [], timeoutMs = 300_000): Promise<T> {
+export async function onWebGpu<T>(script: string, args: readonly string[] = [], timeoutMs = 2 * EVENT_LIMIT_MS): Promise<T> {
   const env = await webgpuEnv();
   const file = path.join(ROOT, 'test', 'webgpu', `${script}.ts`);
   const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx/esm'), file, ...args], { env, encoding: 'utf8', timeout: timeoutMs, cwd: ROOT });

@@ -12,13 +12,13 @@ import { test } from 'node:test';
 import type { WebGpuChoice } from '../src/device/choice.ts';
 import type { DeviceCheck } from '../src/device/verify.ts';
 import type { GpuRunTimes } from '../src/engine/trace.ts';
-import { ROOT, tmpDir } from './helpers.ts';
+import { EVENT_LIMIT_MS, ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 import { onWebGpu } from './webgpu-helpers.ts';
 
 const LAUNCHER = path.join(ROOT, 'bin/attnbench.js');
-const launch = (args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) => spawnSync(process.execPath, [path.join(cwd, 'bin/attnbench.js'), ...args], { cwd, env, encoding: 'utf8', timeout: 120_000 });
+const launch = (args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) => spawnSync(process.execPath, [path.join(cwd, 'bin/attnbench.js'), ...args], { cwd, env, encoding: 'utf8', timeout: 2 * EVENT_LIMIT_MS });
 
-test('--device webgpu: the launcher probes the Vulkan drivers before it starts the worker, then reuses its choice', { timeout: 180_000 }, () => {
+test('--device webgpu: the launcher probes the Vulkan drivers before it starts the worker, then reuses its choice', { timeout: TEST_LIMIT_MS }, () => {
   const probed = launch(['layers', '--device', 'webgpu', '--help'], { ...process.env, ATTNBENCH_WEBGPU_PROBE: '1' });
   assert.equal(probed.status, 0, probed.stderr);
   assert.match(probed.stdout, /^Usage: attnbench layers/, 'the worker ran');
@@ -28,7 +28,7 @@ test('--device webgpu: the launcher probes the Vulkan drivers before it starts t
   assert.equal(cached.stderr, '', 'a cached choice is not announced again');
 });
 
-test('--device webgpu with no usable Vulkan setup: one line naming what is missing, exit 2, no worker', { timeout: 180_000 }, () => {
+test('--device webgpu with no usable Vulkan setup: one line naming what is missing, exit 2, no worker', { timeout: TEST_LIMIT_MS }, () => {
   // a copy of the package without the npm Chromium (so no SwiftShader), and a driver list naming a file that is not there
   const copy = tmpDir();
   for (const d of ['bin', 'src']) fs.cpSync(path.join(ROOT, d), path.join(copy, d), { recursive: true });
@@ -52,7 +52,7 @@ interface LayerRow extends DeviceCheck {
   seq: number;
 }
 
-test('every hand-arranged variant is right on WebGPU; fused-gqa is wrong from sequence 32 on a software adapter', { timeout: 300_000 }, async () => {
+test('every hand-arranged variant is right on WebGPU; fused-gqa is wrong from sequence 32 on a software adapter', { timeout: TEST_LIMIT_MS }, async () => {
   const rows = await onWebGpu<LayerRow[]>('layers', [
     'multi-head/full/2/40/4/16',
     'multi-query/seed/2/40/4/16',
@@ -70,7 +70,7 @@ test('every hand-arranged variant is right on WebGPU; fused-gqa is wrong from se
   if (choice.adapter.software) assert.ok(fused(32).wrong && fused(32).error > 1e-2, `fused-gqa at 32 on a software adapter: ${fused(32).error}`);
 });
 
-test('GPU events become the stage split the CPU code makes: every stage has GPU time, programs summed per node', { timeout: 300_000 }, async () => {
+test('GPU events become the stage split the CPU code makes: every stage has GPU time, programs summed per node', { timeout: TEST_LIMIT_MS }, async () => {
   const r = await onWebGpu<{ stageNames: string[]; stages: { name: string; kernelMs: number; wallMs: number }[]; gpu: GpuRunTimes[]; programs: { node: string; programs: string[] }[] }>('stages', ['multi-head']);
   assert.deepEqual(r.stages.map((s) => s.name), r.stageNames, 'no stage outside the layer\'s own');
   for (const s of r.stages) assert.ok(s.kernelMs > 0 && s.wallMs >= s.kernelMs, `${s.name}: ${s.kernelMs} ms of ${s.wallMs}`);
@@ -88,7 +88,7 @@ interface DecoderRow {
   cacheDiff: number;
 }
 
-test('a tiny decoder with its cache on the GPU: the CPU\'s greedy and beam tokens, first step within 1e-4, the cache as the CPU\'s', { timeout: 300_000 }, async () => {
+test('a tiny decoder with its cache on the GPU: the CPU\'s greedy and beam tokens, first step within 1e-4, the cache as the CPU\'s', { timeout: TEST_LIMIT_MS }, async () => {
   const rows = await onWebGpu<DecoderRow[]>('decoder', ['multi-head', 'multi-query', 'grouped-query:2']);
   for (const r of rows) {
     assert.equal(r.cacheUpdate, 'graph', 'on WebGPU the graph writes the cache');
@@ -99,7 +99,7 @@ test('a tiny decoder with its cache on the GPU: the CPU\'s greedy and beam token
   }
 });
 
-test('GPU ceilings: MatMul and ReduceSum program times give one positive rate per run', { timeout: 120_000 }, async () => {
+test('GPU ceilings: MatMul and ReduceSum program times give one positive rate per run', { timeout: TEST_LIMIT_MS }, async () => {
   const r = await onWebGpu<{ matmul: number[]; read: number[] }>('ceilings');
   for (const xs of [r.matmul, r.read]) {
     assert.equal(xs.length, 3);
