@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -95,6 +96,24 @@ export function onExit(task: () => void): () => void {
 }
 
 const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/**
+ * Remove what processes killed outright left in `dir` (no exit handler ran for them): every
+ * entry whose name `pattern` matches with a PID (its first group) that is not this process
+ * and no longer runs.
+ */
+export function removeLeftByDead(dir: string, pattern: RegExp): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !pidAlive(pid)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
 
 /**
  * Whether a process with this PID runs on this machine (EPERM: it exists, as another user).

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { onExit, pidAlive } from './cleanup.ts';
+import { onExit, removeLeftByDead } from './cleanup.ts';
 import { UsageError } from './errors.ts';
 
 /** `.attnbench-<pid>-<time>-<n>.tmp`: short whatever the target's name, and tells whose it is. */
@@ -17,18 +17,7 @@ const TMP = /^\.attnbench-(\d+)-\d+-\d+\.tmp$/;
 let counter = 0;
 
 /** Remove temporary files in `dir` whose writer is dead (a write killed by SIGKILL). */
-export function removeStaleTemporaries(dir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TMP.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
-  }
-}
+export const removeStaleTemporaries = (dir: string): void => removeLeftByDead(dir, TMP);
 
 /**
  * The one name of the file a write to `file` lands on, whichever way the path leads to it

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onExit, pidAlive } from './cleanup.ts';
+import { onExit, removeLeftByDead } from './cleanup.ts';
 import { UsageError } from './errors.ts';
 
 /** `attnbench-run-<pid>-XXXXXX`: whose it is, so that a dead process's is recognised. */
@@ -57,24 +57,10 @@ export function checkTempSpace(dir: string, bytes: number): void {
   if (free !== null && free < bytes) throw tempFolderRefused(dir, `${mib(free)} free, ${mib(bytes)} needed`);
 }
 
-/** Remove the run folders of processes that are gone (killed outright: no exit handler ran). */
-function removeStale(): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(systemTmp);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = STALE.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(systemTmp, name), { recursive: true, force: true });
-  }
-}
-
 /** This process's temporary folder, made on first use (and checked: writable, MIN_TEMP_BYTES free). */
 export function runTempDir(): string {
   if (runDir !== undefined && fs.existsSync(runDir)) return runDir;
-  removeStale();
+  removeLeftByDead(systemTmp, STALE);
   checkTempSpace(systemTmp, MIN_TEMP_BYTES);
   let dir: string;
   try {
