@@ -26,7 +26,7 @@ import { chromium, type Browser } from 'playwright-core';
 import tarFs from 'tar-fs';
 import { onExit, pidAlive } from '../core/cleanup.ts';
 import { UsageError } from '../core/errors.ts';
-import { tempSubdir } from '../core/temp.ts';
+import { tempSubdir, withTmpdir } from '../core/temp.ts';
 
 const require = createRequire(import.meta.url);
 const PACKAGE = '@sparticuz/chromium';
@@ -120,28 +120,25 @@ export async function launchChromium(options: ChromiumOptions & { timeout?: numb
     killBrowsersIn(dir);
     fs.rmSync(path.dirname(dir), { recursive: true, force: true, maxRetries: 5 });
   });
-  // playwright makes its folders in os.tmpdir(), which reads TMPDIR; nothing else runs meanwhile
-  const before = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
   let browser: Browser;
   try {
-    browser = await chromium.launch({
-      executablePath: launch.executablePath,
-      args: launch.args,
-      env: { ...launch.env, TMPDIR: dir },
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    });
+    // playwright makes its folders in os.tmpdir(), which reads TMPDIR
+    browser = await withTmpdir(dir, () =>
+      chromium.launch({
+        executablePath: launch.executablePath,
+        args: launch.args,
+        env: { ...launch.env, TMPDIR: dir },
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      }),
+    );
   } catch (e) {
     forget();
     killBrowsersIn(dir);
     remove();
     throw e;
-  } finally {
-    if (before === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = before;
   }
   return {
     browser,

@@ -105,13 +105,21 @@ let engineEnvReady = false;
  */
 export async function engineTmpdir<T>(create: () => Promise<T>): Promise<T> {
   if (engineEnvReady) return create();
-  const dir = runTempDir();
+  const made = await withTmpdir(runTempDir(), create);
+  engineEnvReady = true;
+  return made;
+}
+
+/**
+ * Run `work` with TMPDIR (which os.tmpdir() and native libraries read) pointing at `dir`, for
+ * code that puts files into the temporary folder with no way to say where (the engine's
+ * telemetry, playwright's profile folders); TMPDIR is as it was when `work` ends, however.
+ */
+export async function withTmpdir<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const before = process.env.TMPDIR;
   process.env.TMPDIR = dir;
   try {
-    const made = await create();
-    engineEnvReady = true;
-    return made;
+    return await work();
   } finally {
     if (before === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = before;
