@@ -6,7 +6,6 @@
 import { Command } from 'commander';
 import { compareCommand } from './compare.ts';
 import { decodeCommand } from './decode.ts';
-import { handleSignals } from '../core/cleanup.ts';
 import { failWith } from './fail.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
@@ -43,9 +42,6 @@ export async function main(argv: string[]): Promise<number> {
     return failWith(e);
   }
 }
-
-// an interruption at any moment, the first second included, is one line and the signal's exit status
-handleSignals();
 
 // errors raised outside the command's promise (a callback, a stream) end the same way
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {

@@ -67,9 +67,6 @@ function install(): void {
 }
 const handlers = new Map<string, () => void>();
 
-/** Take SIGINT, SIGTERM and SIGHUP from now on (the command line does so first thing), so that even an early interruption is said in one line. */
-export const handleSignals = (): void => install();
-
 /**
  * Say `note()` (what the run keeps, how to continue it; null for nothing) in the line an
  * interruption prints. Returns the function that unregisters it.
