@@ -13,7 +13,8 @@ import { Engine, f32 } from '../src/engine/session.ts';
 import { decodeStepCost, gpt2Config } from '../src/model/config.ts';
 import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts';
 import { boundFlags, floorMs } from '../src/roofline/floor.ts';
-import { ceilingsOf, probe } from '../src/roofline/probes.ts';
+import { settleBounds } from '../src/profile/run-ceilings.ts';
+import { ceilingsOf, probe, type Ceilings } from '../src/roofline/probes.ts';
 import { movedBytes } from '../src/roofline/traffic.ts';
 import { timeRuns } from '../src/timing/measure.ts';
 
@@ -85,7 +86,7 @@ test('the bytes a graph moves, as the engine reports them: an Add reads two tens
   }
 });
 
-test('a bandwidth-bound graph never comes out below its floor (its bytes from the profiler, the read bound from the probes)', async () => {
+test('a bandwidth-bound graph never comes out below its floor once the run has settled its bounds (its bytes from the profiler, the read bound from the probes)', async () => {
   // 3 × 32 MiB touched: well past the last-level cache, so DRAM bandwidth bounds it
   const n = (32 * 2 ** 20) / 4;
   const g = new GraphBuilder('bandwidth');
@@ -105,7 +106,16 @@ test('a bandwidth-bound graph never comes out below its floor (its bytes from th
   } finally {
     await e.release();
   }
-  const c = ceilingsOf([before, await probe({ threads: 2, graphOpt: 'all' })], 2);
-  const floor = floorMs({ flops: n, bytes }, { matmulGflops: c.matmulGflops, readGBps: c.readGBps });
-  assert.ok(fastestKernelMs >= floor, `the Add's fastest kernel time ${fastestKernelMs.toFixed(2)} ms is below its floor ${floor.toFixed(2)} ms (read bound ${c.readGBps.toFixed(1)} GB/s)`);
+  const floorOf = (c: Ceilings) => floorMs({ flops: n, bytes }, { matmulGflops: c.matmulGflops, readGBps: c.readGBps });
+  // as a run does before it writes its file (settleBounds): a result that beats its floor means the
+  // probes met a slow moment of a drifting or busy host, so they probe again (measured here with a
+  // core taken by another process: the first two probings' read bound was beaten by 4 %)
+  const { ceilings: c } = await settleBounds(
+    ceilingsOf([before, await probe({ threads: 2, graphOpt: 'all' })], 2),
+    (cs) => [{ flags: fastestKernelMs < floorOf(cs) ? ['below its floor'] : [] }],
+    async (prev) => ceilingsOf([...prev.probes, await probe({ threads: 2, graphOpt: 'all' })], 2),
+    () => undefined,
+  );
+  const floor = floorOf(c);
+  assert.ok(fastestKernelMs >= floor, `the Add's fastest kernel time ${fastestKernelMs.toFixed(2)} ms is below its floor ${floor.toFixed(2)} ms (read bound ${c.readGBps.toFixed(1)} GB/s, ${c.probes.length} probings)`);
 });
