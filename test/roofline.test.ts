@@ -13,7 +13,9 @@ import { Engine, f32 } from '../src/engine/session.ts';
 import { decodeStepCost, gpt2Config } from '../src/model/config.ts';
 import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts';
 import { boundFlags, floorMs } from '../src/roofline/floor.ts';
+import type { Runtime } from '../src/engine/runtime.ts';
 import { settleBounds } from '../src/profile/run-ceilings.ts';
+import { probeRead } from '../src/roofline/ceilings.ts';
 import { ceilingsOf, probe, type Ceilings } from '../src/roofline/probes.ts';
 import { movedBytes } from '../src/roofline/traffic.ts';
 import { timeRuns } from '../src/timing/measure.ts';
@@ -118,4 +120,23 @@ test('a bandwidth-bound graph never comes out below its floor once the run has s
   );
   const floor = floorOf(c);
   assert.ok(fastestKernelMs >= floor, `the Add's fastest kernel time ${fastestKernelMs.toFixed(2)} ms is below its floor ${floor.toFixed(2)} ms (read bound ${c.readGBps.toFixed(1)} GB/s, ${c.probes.length} probings)`);
+});
+
+test("a probe run the profiler timed at 0 ms has no rate, not an infinite one; a probe with none says so", async () => {
+  // a runtime whose profiler reports given kernel times (a page's coarse profiler reads a tiny probe as 0)
+  const timed = (durUs: number[]): Runtime => ({
+    name: 'a fake profiler',
+    now: () => 0,
+    createSession: async () => ({
+      feeds: () => ({ runtimeFeeds: true }),
+      run: async () => ({}),
+      endProfiling: async () => durUs.map((dur) => ({ kernels: [{ node: 'x', op: 'ReduceSum', ts: 0, dur }], executeTs: 0, executeUs: dur, modelRunUs: dur })),
+      release: async () => undefined,
+    }),
+  });
+  // two warm-up runs, then 0, 1000 and 2000 µs over 4 MiB
+  const rates = await probeRead(timed([5, 5, 0, 1000, 2000]), 4, 3);
+  assert.deepEqual(rates.map((r) => r.toFixed(3)), [(4 * 2 ** 20 / 1e6).toFixed(3), (2 * 2 ** 20 / 1e6).toFixed(3)]);
+  assert.ok(rates.every(Number.isFinite));
+  await assert.rejects(probeRead(timed([5, 5, 0, 0, 0]), 4, 3), /the streaming read probe: every run was faster than the profiler's clock can tell/);
 });

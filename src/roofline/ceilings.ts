@@ -109,6 +109,18 @@ const WARMUP = 2;
 const kernelMs = async (s: { endProfiling(): Promise<{ kernels: { dur: number }[] }[]> }): Promise<number[]> =>
   (await s.endProfiling()).slice(WARMUP).map((run) => run.kernels.reduce((t, k) => t + k.dur, 0) / 1000);
 
+/**
+ * The rate of each run that moved `amount` (GFLOP or GB, as amount / ms / 1e6) in its kernel
+ * time. A run the profiler timed at 0 (faster than its clock: a tiny probe, a page's coarse
+ * profiler) has no rate, not an infinite one, and is left out; a probe none of whose runs could
+ * be timed says so, rather than bounding a run by Infinity.
+ */
+async function ratesOf(what: string, amount: number, s: Parameters<typeof kernelMs>[0]): Promise<number[]> {
+  const rates = (await kernelMs(s)).filter((ms) => ms > 0).map((ms) => amount / ms / 1e6);
+  if (rates.length === 0) throw new Error(`the ${what} probe: every run was faster than the profiler's clock can tell; a larger probe is needed on this runtime`);
+  return rates;
+}
+
 /** GFLOP/s of each of `runs` runs of one product, over its kernel time. */
 export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
   const g = new GraphBuilder('probe-matmul');
@@ -121,7 +133,7 @@ export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Pr
   try {
     const feeds = session.feeds({ a: { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims }, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return (await kernelMs(session)).map((ms) => matmulFlops(s) / ms / 1e6);
+    return await ratesOf(`matmul ${shapeLabel(s)}`, matmulFlops(s), session);
   } finally {
     await session.release();
   }
@@ -136,7 +148,7 @@ export async function probeRead(rt: Runtime, mib: number, runs: number): Promise
   try {
     const feeds = session.feeds({ x: { data: new Float32Array(rows * 1024).fill(1), dims: [rows, 1024] } });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return (await kernelMs(session)).map((ms) => (rows * 1024 * F32) / ms / 1e6);
+    return await ratesOf('streaming read', rows * 1024 * F32, session);
   } finally {
     await session.release();
   }
@@ -151,7 +163,7 @@ export async function probeStream(rt: Runtime, mib: number, runs: number): Promi
   try {
     const feeds = session.feeds({ a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return (await kernelMs(session)).map((ms) => (3 * n * F32) / ms / 1e6);
+    return await ratesOf('streaming Add', 3 * n * F32, session);
   } finally {
     await session.release();
   }
@@ -169,12 +181,15 @@ export class CopyProbe {
     this.dst.set(this.src); // first touch outside the timing
   }
 
+  /** GB/s of `n` copies; a copy the clock reads as 0 ms (a page's coarse clock, a tiny probe) has no rate and is left out. */
   run(n: number): number[] {
-    return Array.from({ length: n }, () => {
+    const rates = Array.from({ length: n }, () => {
       const t0 = performance.now();
       this.dst.set(this.src);
       return (2 * this.src.byteLength) / (performance.now() - t0) / 1e6;
-    });
+    }).filter(Number.isFinite);
+    if (rates.length === 0) throw new Error(`the copy probe: every copy of ${this.mib} MiB was faster than the clock can tell; a larger probe is needed here`);
+    return rates;
   }
 }
 
