@@ -112,16 +112,18 @@ const kernelMs = async (s: { endProfiling(): Promise<{ kernels: { dur: number }[
 /**
  * The rate of each run that moved `amount` (GFLOP or GB, as amount / ms / 1e6) in its kernel
  * time. A run the profiler timed at 0 (faster than its clock: a tiny probe, a page's coarse
- * profiler) has no rate, not an infinite one, and is left out; a probe none of whose runs could
- * be timed says so, rather than bounding a run by Infinity.
+ * profiler) has no rate, not an infinite one, and is left out: none may be left.
  */
-async function ratesOf(what: string, amount: number, s: Parameters<typeof kernelMs>[0]): Promise<number[]> {
-  const rates = (await kernelMs(s)).filter((ms) => ms > 0).map((ms) => amount / ms / 1e6);
+const ratesOf = async (amount: number, s: Parameters<typeof kernelMs>[0]): Promise<number[]> =>
+  (await kernelMs(s)).filter((ms) => ms > 0).map((ms) => amount / ms / 1e6);
+
+/** A bound needs at least one timed run: a probe with none says so, rather than bounding a run by Infinity or nothing. */
+function timed(what: string, rates: number[]): number[] {
   if (rates.length === 0) throw new Error(`the ${what} probe: every run was faster than the profiler's clock can tell; a larger probe is needed on this runtime`);
   return rates;
 }
 
-/** GFLOP/s of each of `runs` runs of one product, over its kernel time. */
+/** GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the profiler timed at 0). */
 export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
   const g = new GraphBuilder('probe-matmul');
   const aDims = s.batch > 1 ? [s.batch, s.m, s.k] : [s.m, s.k];
@@ -133,7 +135,7 @@ export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Pr
   try {
     const feeds = session.feeds({ a: { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims }, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return await ratesOf(`matmul ${shapeLabel(s)}`, matmulFlops(s), session);
+    return await ratesOf(matmulFlops(s), session);
   } finally {
     await session.release();
   }
@@ -148,7 +150,7 @@ export async function probeRead(rt: Runtime, mib: number, runs: number): Promise
   try {
     const feeds = session.feeds({ x: { data: new Float32Array(rows * 1024).fill(1), dims: [rows, 1024] } });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return await ratesOf('streaming read', rows * 1024 * F32, session);
+    return timed('streaming read', await ratesOf(rows * 1024 * F32, session));
   } finally {
     await session.release();
   }
@@ -163,7 +165,7 @@ export async function probeStream(rt: Runtime, mib: number, runs: number): Promi
   try {
     const feeds = session.feeds({ a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return await ratesOf('streaming Add', 3 * n * F32, session);
+    return timed('streaming Add', await ratesOf(3 * n * F32, session));
   } finally {
     await session.release();
   }
@@ -216,8 +218,11 @@ export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
   const p = probeSizes(o);
   const matmul = [];
   for (const s of probeShapes(o)) {
-    matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(await probeMatmul(rt, s, p.runs)) });
+    // a product too small for this clock (a tiny run's own, in a page) gives no rate and bounds nothing
+    const rates = await probeMatmul(rt, s, p.runs);
+    if (rates.length > 0) matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(rates) });
   }
+  timed('matmul', matmul.flatMap((m) => m.gflops.samples));
   const readGBps = withSamples(await probeRead(rt, p.readMiB, p.runs));
   const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
