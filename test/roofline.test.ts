@@ -89,8 +89,10 @@ test('the bytes a graph moves, as the engine reports them: an Add reads two tens
 });
 
 test('a bandwidth-bound graph never comes out below its floor once the run has settled its bounds (its bytes from the profiler, the read bound from the probes)', async () => {
-  // 3 × 32 MiB touched: well past the last-level cache, so DRAM bandwidth bounds it
-  const n = (32 * 2 ** 20) / 4;
+  // 3 × 128 MiB touched: well past the last-level cache, so DRAM bandwidth bounds it. (3 × 32 MiB was
+  // not, on an EPYC host of this kind: its Add streamed at up to 49 GB/s where 3 × 64 and 3 × 128 MiB
+  // reached 43, so it beat the probes' DRAM bound even after five probings.)
+  const n = (128 * 2 ** 20) / 4;
   const g = new GraphBuilder('bandwidth');
   g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
   // probed before and after the graph's runs, as a sweep probes around its configurations
