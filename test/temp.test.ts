@@ -63,3 +63,12 @@ test('a full temporary folder is one line naming it, exit 2, not a bug', (t) => 
     spawnSync('umount', [mount]);
   }
 });
+
+test("the launcher's WebGPU probe leaves nothing in the temporary folder either", () => {
+  const tmp = tmpDir();
+  // --device webgpu makes the launcher probe the Vulkan drivers in child processes first (forced: not its cached choice)
+  const r = cli(['layers', '--device', 'webgpu', '--help'], { env: { TMPDIR: tmp, ATTNBENCH_WEBGPU_PROBE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^attnbench: WebGPU on /, 'the probe ran');
+  assert.deepEqual(leftIn(tmp), [], 'no .ses or mat-debug-<PID>.log from the probe child');
+});

@@ -5,6 +5,7 @@
  * stderr, which the parent reads to name what is missing.
  */
 import * as ort from 'onnxruntime-node';
+import { engineTmpdir } from '../core/temp.ts';
 import { GraphBuilder } from '../engine/graph.ts';
 import { readAdapter } from './adapter.ts';
 import type { Icd } from './vulkan.ts';
@@ -14,7 +15,8 @@ async function matmul(): Promise<object> {
   const g = new GraphBuilder('probe');
   g.output(g.node('MatMul', [g.input('a', [n, n]), g.input('b', [n, n])]), 'out');
   const t0 = performance.now();
-  const s = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['webgpu'], logSeverityLevel: 3 });
+  // the engine's first session writes its telemetry files into TMPDIR: into this process's own folder, gone when it exits
+  const s = await engineTmpdir(() => ort.InferenceSession.create(g.toBytes(), { executionProviders: ['webgpu'], logSeverityLevel: 3 }));
   // small integers: every product and sum is exact in float32, so any difference is a wrong result
   const a = new Float32Array(n * n).map((_, i) => (i % 7) - 3);
   const b = new Float32Array(n * n).map((_, i) => (i % 5) - 2);
