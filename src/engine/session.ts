@@ -19,13 +19,13 @@ import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
 import { engineTmpdir, tempSubdir, truncatedByFullTemp } from '../core/temp.ts';
 import { hrtimeMs } from '../timing/measure.ts';
+import type { Device } from './devices.ts';
 import { GraphBuilder } from './graph.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
-/** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider. */
-export const DEVICES = ['cpu', 'webgpu'] as const;
-export type Device = (typeof DEVICES)[number];
+/** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider (the list is devices.ts's). */
+export type { Device } from './devices.ts';
 
 /** Where an output is left: copied to JS ('cpu', the default) or kept on the GPU ('gpu-buffer'). */
 export type OutputLocation = 'cpu' | 'gpu-buffer';
