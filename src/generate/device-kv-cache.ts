@@ -14,10 +14,10 @@
  * The same class runs on the CPU provider too (its tensors are then JS arrays), which is
  * how the tests check the in-graph update against the caller's, cheaply.
  */
-import { MASK_MIN, F32 } from '../core/constants.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
 import { Engine, f32, ort, type Device, type OutputLocation } from '../engine/session.ts';
-import type { CacheShape, ResidentCache } from '../model/cache.ts';
+import { predictedKvBytes, type CacheShape, type ResidentCache } from '../model/cache.ts';
 import { roundUp, type KvCache } from './kv-cache.ts';
 
 /** The small sessions a device cache needs besides the decoder's: zeros, pad, gather. */
@@ -159,13 +159,11 @@ export class DeviceKvCache implements ResidentCache {
 
   /** Bytes allocated for K and V on the device. */
   allocatedBytes(): number {
-    const { layers, rows, kvHeads, headDim } = this.shape;
-    return F32 * 2 * layers * rows * kvHeads * this.capacity * headDim;
+    return predictedKvBytes(this.shape, this.capacity);
   }
 
   liveBytes(): number {
-    const { layers, rows, kvHeads, headDim } = this.shape;
-    return F32 * 2 * layers * rows * kvHeads * headDim * this.length;
+    return predictedKvBytes(this.shape, this.length);
   }
 
   /** Replace the tensors (disposing the old ones, each once: they may be shared). */
