@@ -235,7 +235,7 @@ async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, 
     } finally {
       await at.release();
     }
-    const runs = engine.endProfiling().slice(1);
+    const runs = (await engine.endProfiling()).slice(1);
     const weightBytes = c.weights === 'constant' ? m.weightBytes : 0;
     const bytes = runs.map((r) => movedBytes(r, weightBytes));
     return {
