@@ -92,21 +92,7 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const sbm = step.order === 'sbm';
   const g = new GraphBuilder(`attnbench-decoder-${pm.spec.kind}`);
   const I = STEP_INPUTS;
-  g.input(I.tokens, sbm ? ['S', rows] : [rows, 'S'], 'int64');
-  g.input(I.positions, sbm ? ['S', rows] : [rows, 'S'], 'int64');
-  g.input(I.cacheMask, [rows, 'T']);
-  g.input(I.selfMask, [rows, 'S', 'S']);
-  g.input(I.seqlensK, [rows], 'int32');
-  g.input(I.totalLength, [], 'int32');
-  for (let i = 0; i < c.layers; i++) {
-    g.input(I.kCache(i), [rows, G, 'T', headDim(c)]);
-    g.input(I.vCache(i), [rows, G, 'T', headDim(c)]);
-  }
-  if (inGraph) g.input(I.cacheIndex, [rows, G, 'S', 3], 'int64');
-  for (const [name, t] of Object.entries(pm.tensors)) {
-    if (weights === 'constant') g.initializer(name, t.data, t.dims);
-    else g.input(name, t.dims);
-  }
+  declareInputs(g, pm, rows, weights, sbm, inGraph);
 
   const norm = (x: string, p: string) =>
     g.inStage('norm', () => g.node('LayerNormalization', [x, `${p}_g`, `${p}_b`], { axis: -1, epsilon: { float: c.layerNormEps } }));
@@ -146,6 +132,28 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     g.output(g.node('ArgMax', [masked], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIdsAvoiding, 'int64');
   }
   return g;
+}
+
+/** The step's inputs (see `buildStepGraph`), and its weights as constants or inputs. */
+function declareInputs(g: GraphBuilder, pm: PackedModel, rows: number, weights: WeightsAs, sbm: boolean, inGraph: boolean): void {
+  const I = STEP_INPUTS;
+  const G = pm.kvHeads;
+  const D = headDim(pm.config);
+  g.input(I.tokens, sbm ? ['S', rows] : [rows, 'S'], 'int64');
+  g.input(I.positions, sbm ? ['S', rows] : [rows, 'S'], 'int64');
+  g.input(I.cacheMask, [rows, 'T']);
+  g.input(I.selfMask, [rows, 'S', 'S']);
+  g.input(I.seqlensK, [rows], 'int32');
+  g.input(I.totalLength, [], 'int32');
+  for (let i = 0; i < pm.config.layers; i++) {
+    g.input(I.kCache(i), [rows, G, 'T', D]);
+    g.input(I.vCache(i), [rows, G, 'T', D]);
+  }
+  if (inGraph) g.input(I.cacheIndex, [rows, G, 'S', 3], 'int64');
+  for (const [name, t] of Object.entries(pm.tensors)) {
+    if (weights === 'constant') g.initializer(name, t.data, t.dims);
+    else g.input(name, t.dims);
+  }
 }
 
 /**
