@@ -1,8 +1,8 @@
 /**
  * What a variant's layer graph is (`Layout`), and the parts the layouts in `variants/` share.
  *
- * Each variant is a *layout*: how hidden states and the Q/K/V projection are stored,
- * and how heads are arranged for the two batched matmuls. All of them compute the same
+ * A variant's layer graph is its *layout*: how hidden states and the Q/K/V projection are
+ * stored, and how heads are arranged for the two batched matmuls. All of them compute the same
  * logical function (see `params.ts`); they differ in the copies and kernel shapes the
  * engine ends up running, which is what the profiler measures.
  *
@@ -49,8 +49,8 @@ export interface Layout {
   stageFlops(s: LayerShape, mode: Mode): Record<string, number>;
 }
 
-/** The stages (and their FLOPs) of a layout that computes the scores itself: the seed's four, or the full layer's seven. */
-export const UNFUSED_STAGES: Pick<Layout, 'stages' | 'stageFlops' | 'maskInput'> = {
+/** What a layout that computes the scores itself shares: the seed's four stages or the full layer's seven, their FLOPs, the causal mask as an input. */
+export const UNFUSED_LAYOUT: Pick<Layout, 'stages' | 'stageFlops' | 'maskInput'> = {
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
   stageFlops,
   maskInput: true,
@@ -122,6 +122,7 @@ export function maskedSoftmax(
   });
 }
 
+/** The output projection of the merged heads. */
 export const proj = (g: GraphBuilder, n: TensorNames, merged: string) => g.inStage('proj', () => matmulAdd(g, merged, n('w_o'), n('b_o')));
 
 /** Permute a seed-mode output whose rows are (outer, seq, inner) with head = outer*inner + innerIdx. */

@@ -3,14 +3,14 @@
  * heads of a group are folded into the row axis (as multi-query-1 folds all nh), so K and V
  * are never repeated: q [b, g, s·r, hs], k [b, g, hs, s], v [b, g, s, hs].
  */
-import { fusedProjection, maskedSoftmax, proj, qkvProjection, rowsToLogical, same, scaleQ, UNFUSED_STAGES, type Layout } from '../layouts.ts';
+import { fusedProjection, maskedSoftmax, proj, qkvProjection, rowsToLogical, same, scaleQ, UNFUSED_LAYOUT, type Layout } from '../layouts.ts';
 import { matmul, reshape, split, transpose } from '../ops.ts';
 import { modelDim } from '../params.ts';
 import { fusedGroupedStep } from '../step.ts';
 import { groupKvHeads, type Variant } from '../variant.ts';
 
 const layout: Layout = {
-  ...UNFUSED_STAGES,
+  ...UNFUSED_LAYOUT,
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   build(g, x, s, mode, n = same) {

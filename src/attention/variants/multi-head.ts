@@ -2,14 +2,14 @@
  * `multi-head`: Hugging Face GPT-2's attention, the baseline every other variant is compared
  * with. One fused projection [nm, 3·nm]; q, v → [b, nh, s, hs], k pre-transposed → [b, nh, hs, s].
  */
-import { fusedProjection, maskedSoftmax, proj, qkvProjection, same, scaleQ, UNFUSED_STAGES, type Layout } from '../layouts.ts';
+import { fusedProjection, maskedSoftmax, proj, qkvProjection, same, scaleQ, UNFUSED_LAYOUT, type Layout } from '../layouts.ts';
 import { matmul, reshape, split, transpose } from '../ops.ts';
 import { modelDim } from '../params.ts';
 import { fusedGroupedStep } from '../step.ts';
 import type { Variant } from '../variant.ts';
 
 const layout: Layout = {
-  ...UNFUSED_STAGES,
+  ...UNFUSED_LAYOUT,
   hiddenOrder: 'bsm',
   pack: fusedProjection,
   build(g, x, s, mode, n = same) {

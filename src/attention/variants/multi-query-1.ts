@@ -5,7 +5,7 @@
  * k → [b, hs, s], v stays [b, s, hs].
  */
 import type { GraphBuilder } from '../../engine/graph.ts';
-import { fusedProjection, maskedSoftmax, proj, qkvProjection, rowsToLogical, same, scaleQ, UNFUSED_STAGES, type Layout, type TensorNames } from '../layouts.ts';
+import { fusedProjection, maskedSoftmax, proj, qkvProjection, rowsToLogical, same, scaleQ, UNFUSED_LAYOUT, type Layout, type TensorNames } from '../layouts.ts';
 import { matmul, reshape, split, transpose } from '../ops.ts';
 import { modelDim, type LayerShape } from '../params.ts';
 import type { Mode } from '../spec.ts';
@@ -30,7 +30,7 @@ export const MQA1_OUTPUT: Pick<Layout, 'seedOutputToLogical' | 'seedOutputDims'>
 };
 
 const layout: Layout = {
-  ...UNFUSED_STAGES,
+  ...UNFUSED_LAYOUT,
   ...MQA1_OUTPUT,
   hiddenOrder: 'bsm',
   pack: fusedProjection,

@@ -2,7 +2,7 @@
  * `multi-query-separate`: the seed's TODO — multi-query-1 with three projections (q, k and v
  * each its own matmul) instead of one fused one, to see what the fusion buys.
  */
-import { outputProjection, same, UNFUSED_STAGES, type Layout, type PhysicalTensors } from '../layouts.ts';
+import { outputProjection, same, UNFUSED_LAYOUT, type Layout, type PhysicalTensors } from '../layouts.ts';
 import { gemm, matmulAdd } from '../ops.ts';
 import { modelDim } from '../params.ts';
 import { groupedStep, preScaled, type StepBuilder } from '../step.ts';
@@ -10,7 +10,7 @@ import type { Variant } from '../variant.ts';
 import { MQA1_OUTPUT, mqa1Core } from './multi-query-1.ts';
 
 const layout: Layout = {
-  ...UNFUSED_STAGES,
+  ...UNFUSED_LAYOUT,
   ...MQA1_OUTPUT,
   hiddenOrder: 'bsm',
   pack(p, s, mode) {

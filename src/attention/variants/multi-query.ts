@@ -4,7 +4,7 @@
  * as in the seed's view(hs, nh, sl, bs). Its decode step keeps the order: hidden [S·rows, nm],
  * the projection as the Gemm's transposed B operand (pre-packed), its bias a row vector.
  */
-import { maskedSoftmax, outputProjection, proj, same, scaleQ, UNFUSED_STAGES, type Layout, type PhysicalTensors } from '../layouts.ts';
+import { maskedSoftmax, outputProjection, proj, same, scaleQ, UNFUSED_LAYOUT, type Layout, type PhysicalTensors } from '../layouts.ts';
 import { gemm, matmul, reshape, split, transpose } from '../ops.ts';
 import { modelDim, type LayerShape, type LogicalParams } from '../params.ts';
 import type { Mode } from '../spec.ts';
@@ -37,7 +37,7 @@ function pack(p: LogicalParams, s: LayerShape, mode: Mode): PhysicalTensors {
 }
 
 const layout: Layout = {
-  ...UNFUSED_STAGES,
+  ...UNFUSED_LAYOUT,
   hiddenOrder: 'sbm',
   pack,
   build(g, x, s, mode, n = same) {
