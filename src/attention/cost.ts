@@ -48,7 +48,7 @@ export function layerCost(s: LayerShape, mode: Mode): LayerCost {
   return { flops, bytes, residentBytes, transientBytes, memoryBytes: sideBySideBytes([{ resident: residentBytes, transient: transientBytes }]) };
 }
 
-/** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates. */
+/** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates; a layout with stages of its own adds theirs (`Layout.stageFlops`). */
 export function stageFlops(s: LayerShape, mode: Mode): Record<string, number> {
   const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
   const nm = modelDim(s);
@@ -63,7 +63,6 @@ export function stageFlops(s: LayerShape, mode: Mode): Record<string, number> {
   if (mode === 'full') {
     f.softmax = 5 * scores;
     f.proj = 2 * rows * nm * nm + rows * nm;
-    f.attention = f.weights! + f.softmax + f.output!; // the fused kernel's stage
   }
   return f;
 }

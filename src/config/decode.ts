@@ -14,16 +14,14 @@ import { logicalCores } from '../core/platform.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
 import { PRESETS } from './generate.ts';
 import { DEVICES } from '../engine/devices.ts';
+import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const quick = PRESETS.quick;
 
 export const DecodeConfig = z.object({
-  attention: z
-    .array(z.string())
-    .describe('attention types, comma-separated: multi-head, multi-query, multi-query-1, grouped-query:g, fused-gqa:g, multi-query-separate')
-    .default(quick.attention),
+  attention: variantList('attention types', { mode: 'full' }).default(quick.attention),
   layers: positive().describe('decoder blocks').default(quick.layers),
   hidden: positive().describe('hidden size').default(quick.hidden),
   heads: positive().describe('query heads').default(quick.heads),

@@ -12,6 +12,7 @@ import { MODES } from '../attention/spec.ts';
 import { logicalCores } from '../core/platform.ts';
 import { DEVICES } from '../engine/devices.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
+import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 
@@ -20,7 +21,7 @@ export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
 
 export const LayersConfig = z.object({
-  variants: z.array(z.string()).max(MAX_LIST).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
+  variants: variantList('attention variants', { aliases: true }).max(MAX_LIST).default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
   batch: z.array(positive()).max(MAX_LIST).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
   seq: z
     .array(positive())

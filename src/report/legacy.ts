@@ -20,7 +20,8 @@
 import { z } from 'zod';
 import { layerCost } from '../attention/cost.ts';
 import { SEED_STAGES } from '../attention/layouts.ts';
-import { ALIASES, kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
+import { ALIASES } from '../attention/registry.ts';
+import { kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
 import { SEED_LAYER } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
