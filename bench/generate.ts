@@ -188,7 +188,7 @@ for (const e of entries) {
     const cache = e.caches.get(ctx)!;
     const positions = new BigInt64Array(rows).fill(BigInt(ctx - 1));
     for (let i = 0; i < 4; i++) await model.step(tokens, positions, cache);
-    const runs = engine.endProfiling().slice(1);
+    const runs = (await engine.endProfiling()).slice(1);
     const bytes = runs.map((r) => movedBytes(r, e.weights === 'constant' ? e.weightBytes : 0));
     profiled.set(`${e.label}@${ctx}`, { bytes: bytes.every((b) => b !== null) ? Math.min(...(bytes as number[])) : null, runs });
     // the profiler stays on for the next context's steps: a fresh session per context

@@ -162,7 +162,7 @@ for (const name of a.attention!.split(',')) {
       }
       const r = await Runner.create(d, pm, host, true);
       for (let s = 0; s <= Number(a['profiled-steps']); s++) await r.step();
-      const runs = r.model.engine(rows)!.endProfiling().slice(1);
+      const runs = (await r.model.engine(rows)!.endProfiling()).slice(1);
       gpuMs.set(d, median(runs.map((x) => (x.gpu?.programUs ?? 0) / 1000)));
       await r.release();
     }

@@ -71,8 +71,8 @@ interface Call {
 }
 
 let calls: Call[] = [];
-const run = Engine.prototype.run;
-Engine.prototype.run = async function (this: Engine, feeds, fetches) {
+const run = Engine.prototype.runTensors;
+Engine.prototype.runTensors = async function (this: Engine, feeds, fetches) {
   const out = await run.call(this, feeds, fetches);
   const ins = Object.values(feeds);
   const tokens = feeds.tokens;

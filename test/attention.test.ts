@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildLayer, layerInputs, layerShape } from '../src/attention/layer.ts';
-import { Engine, toFeeds } from '../src/engine/session.ts';
+import { Engine } from '../src/engine/session.ts';
 import { randomParams } from '../src/attention/params.ts';
 import { maxRelError, referenceAttention } from '../src/attention/reference.ts';
 import { parseVariant, type Mode } from '../src/attention/spec.ts';
@@ -91,7 +91,7 @@ test('weights as constants: the same output as weights fed as inputs, and in the
       const run = async (layer: typeof asInputs, optimizedModelPath?: string) => {
         const e = await Engine.create(layer.model, { threads: 1, graphOpt: 'all', ...(optimizedModelPath ? { optimizedModelPath } : {}) });
         try {
-          return (await e.run(toFeeds(layerInputs(layer, params)))).out!.data as Float32Array;
+          return (await e.run(e.feeds(layerInputs(layer, params)))).out!;
         } finally {
           await e.release();
         }

@@ -164,6 +164,7 @@ test('WebGPU on the software adapter: hand-arranged layers verify, and the devic
 test("the native WebGPU build's wrong fused attention: a result marked WRONG, no speedup, and WRONG on the chart", { timeout: TEST_LIMIT_MS }, async () => {
   const c = { ...TINY, variants: ['multi-head', 'fused-gqa:2'], seq: [64], mode: 'full' as const, headDim: 8, profileRuns: 0, device: 'browser-webgpu-native' as const };
   const file = await runHeadless(c, quiet);
+  assert.equal(file.environment.device.kind, 'browser-webgpu-native', 'the file says which build computed it');
   const [mha, fused] = file.results;
   assert.deepEqual([mha?.variant, fused?.variant], ['multi-head', 'fused-gqa:2'], 'the wrong result stays a result');
   assert.equal(mha!.verify!.ok, true);

@@ -12,7 +12,7 @@ import { adapterFromManifest, type AdapterLimits } from '../src/device/adapter.t
 import { currentWebGpu, deviceRecord, launchWebGpu, WEBGPU_VAR, type WebGpuChoice } from '../src/device/choice.ts';
 import { checkFits, decoderPrograms, layerPrograms } from '../src/device/limits.ts';
 import { classify, refusal, type ProbeResult } from '../src/device/probe.ts';
-import { judge, DEVICE_TOLERANCE } from '../src/device/verify.ts';
+import { judge, verdict, VERIFY_TOLERANCE } from '../src/device/verify.ts';
 import { driverKind, readIcd, setupFingerprint, vulkanCandidates, type BundledVulkan } from '../src/device/vulkan.ts';
 import { machine } from '../src/report/chart-style.ts';
 import { environment, webgpuDevice } from '../src/results/environment.ts';
@@ -129,11 +129,21 @@ test('without the webgpu package the record comes from the driver manifest: soft
 });
 
 test('verification: beyond the tolerance, or not a number, is wrong', () => {
-  assert.equal(DEVICE_TOLERANCE, 1e-4);
+  assert.equal(VERIFY_TOLERANCE, 1e-4);
   assert.deepEqual(judge(3e-7, 'float64'), { error: 3e-7, against: 'float64', tolerance: 1e-4, wrong: false });
   assert.equal(judge(0.13, 'cpu').wrong, true);
   assert.equal(judge(Number.NaN, 'cpu').wrong, true);
   assert.equal(judge(2e-4, 'cpu', 1e-3).wrong, false);
+});
+
+test("a result's verdict is judged by the same rule, and records a broken output as the largest double", () => {
+  assert.deepEqual(verdict(3e-7, 'float64 reference', 2, 32), { maxRelError: 3e-7, tolerance: VERIFY_TOLERANCE, ok: true, against: 'float64 reference', batch: 2, seq: 32 });
+  assert.equal(verdict(2e-4, 'cpu provider', 1, 16).ok, false);
+  for (const broken of [Number.NaN, Infinity]) {
+    const v = verdict(broken, 'cpu provider', 1, 16);
+    assert.deepEqual([v.maxRelError, v.ok], [Number.MAX_VALUE, false], String(broken));
+    assert.equal(judge(broken, 'cpu').wrong, !v.ok, 'the device tests and the results agree');
+  }
 });
 
 const base = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupsPerDimension: 65535 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseVariant } from '../src/attention/spec.ts';
 import { generate, type GenerationOptions } from '../src/generate/generate.ts';
-import { applyTemperature, applyTopK, applyTopP, argmax, sampleFrom, softmax, suppressToken } from '../src/generate/logits.ts';
+import { applyTemperature, applyTopK, applyTopP, argmax, minNewTokens, sampleFrom, softmax, suppressToken } from '../src/generate/logits.ts';
 import { beamSearch, greedyOrSample, topCandidates, type SearchOptions, type StepModel } from '../src/generate/search.ts';
 import { modelKvHeads, type ModelConfig } from '../src/model/config.ts';
 import { DecoderModel } from '../src/model/model.ts';
@@ -39,6 +39,12 @@ test('temperature, top-k (ties kept), top-p (nucleus, at least one token), eos s
   assert.deepEqual(kept(applyTopP(row(), 0.01)), [true, false, false, false]);
   assert.deepEqual(kept(applyTopP(row(), 1)), [true, true, true, true]);
   assert.equal(argmax(suppressToken(Float32Array.of(0, 5, 1), 1)), 2);
+  // the end-of-sequence rule: eos (1 here) forbidden before 2 new tokens, in logits and log-probabilities alike
+  const rule = minNewTokens(2, 1);
+  assert.deepEqual([0, 1, 2, 3].map((t) => rule.at(t)), [1, 1, -1, -1]);
+  assert.equal(argmax(rule.apply(Float64Array.of(0, 5, 1), 1)), 2);
+  assert.equal(argmax(rule.apply(Float32Array.of(0, 5, 1), 2)), 1);
+  assert.deepEqual([...minNewTokens(5, 9).apply(Float32Array.of(1, 2), 0)], [1, 2], 'an eos beyond a small vocabulary forbids nothing');
   const p = softmax(Float32Array.of(0, Math.log(3)));
   assert.ok(Math.abs(p[1]! - 0.75) < 1e-6);
   assert.equal(sampleFrom(Float32Array.of(0, Math.log(3)), 0.2), 0);

@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildLayer, layerInputs, outputToLogical } from '../src/attention/layer.ts';
+import { buildLayer, runLayer } from '../src/attention/layer.ts';
 import type { LayerShape, LogicalParams } from '../src/attention/params.ts';
 import type { Mode, VariantSpec } from '../src/attention/spec.ts';
-import { Engine, toFeeds } from '../src/engine/session.ts';
+import { nodeRuntime } from '../src/engine/session.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -100,14 +100,6 @@ export function launcherRunsDist(): boolean {
   return newest(path.join(ROOT, 'src')) < built;
 }
 
-/** Run one layer on the engine and return its output in logical layout. */
-export async function runLayerOnce(spec: VariantSpec, shape: LayerShape, mode: Mode, params: LogicalParams): Promise<Float32Array> {
-  const layer = buildLayer(spec, shape, mode);
-  const engine = await Engine.create(layer.model, { threads: 1, graphOpt: 'all' });
-  try {
-    const out = await engine.run(toFeeds(layerInputs(layer, params)));
-    return outputToLogical(layer, out.out!.data as Float32Array);
-  } finally {
-    await engine.release();
-  }
-}
+/** Run one layer on the CPU provider and return its output in logical layout. */
+export const runLayerOnce = (spec: VariantSpec, shape: LayerShape, mode: Mode, params: LogicalParams): Promise<Float32Array> =>
+  runLayer(nodeRuntime({ threads: 1, graphOpt: 'all' }), buildLayer(spec, shape, mode), params);

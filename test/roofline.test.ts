@@ -79,8 +79,8 @@ test('the bytes a graph moves, as the engine reports them: an Add reads two tens
   const e = await Engine.create(g.toBytes(), { threads: 1, graphOpt: 'none', profile: true });
   try {
     const x = f32(new Float32Array(n).fill(1), [n]);
-    await e.run({ a: x, b: x });
-    const [run] = e.endProfiling();
+    await e.runTensors({ a: x, b: x });
+    const [run] = await e.endProfiling();
     assert.equal(movedBytes(run!), 3 * 4 * n, 'two inputs read, one output written; the reshape is a view');
     assert.equal(movedBytes(run!, 1000), 3 * 4 * n + 1000, 'the weights are added once');
   } finally {
@@ -103,8 +103,8 @@ test('a bandwidth-bound graph never comes out below its floor once the run has s
   try {
     const a = f32(new Float32Array(n).fill(1), [n]);
     const b = f32(new Float32Array(n).fill(2), [n]);
-    await timeRuns(8, () => e.run({ a, b }));
-    const runs = e.endProfiling().slice(2);
+    await timeRuns(8, () => e.runTensors({ a, b }));
+    const runs = (await e.endProfiling()).slice(2);
     fastestKernelMs = Math.min(...runs.map((r) => r.kernels.reduce((t, k) => t + k.dur, 0) / 1000));
     bytes = movedBytes(runs[0]!)!;
   } finally {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { buildLayer, layerInputs, layerShape } from '../src/attention/layer.ts';
 import { randomParams } from '../src/attention/params.ts';
 import { parseVariant } from '../src/attention/spec.ts';
-import { Engine, toFeeds } from '../src/engine/session.ts';
+import { Engine } from '../src/engine/session.ts';
 import { parseTrace } from '../src/engine/trace.ts';
 import { runCoverage, stageOf, stageTimes } from '../src/engine/stages.ts';
 
@@ -41,10 +41,10 @@ test('a real profiled run: every kernel maps to a stage and the stages cover the
   const spec = parseVariant('multi-head');
   const shape = layerShape(spec, { batch: 2, seq: 16, heads: 4, headDim: 8 });
   const layer = buildLayer(spec, shape, 'full');
-  const feeds = toFeeds(layerInputs(layer, randomParams(shape, 'full', 1)));
   const engine = await Engine.create(layer.model, { threads: 1, graphOpt: 'none', profile: true });
+  const feeds = engine.feeds(layerInputs(layer, randomParams(shape, 'full', 1)));
   for (let i = 0; i < 3; i++) await engine.run(feeds);
-  const runs = engine.endProfiling();
+  const runs = await engine.endProfiling();
   await engine.release();
   assert.equal(runs.length, 3);
   const st = stageTimes(runs, layer.stages);

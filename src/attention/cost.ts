@@ -11,6 +11,7 @@
  * (`src/roofline/traffic.ts`).
  */
 import { F32 } from '../core/constants.ts';
+import { sideBySideBytes } from '../core/footprint.ts';
 import { modelDim, type LayerShape } from './params.ts';
 import type { Mode } from './spec.ts';
 
@@ -22,7 +23,7 @@ export interface LayerCost {
   residentBytes: number;
   /** Bytes a run allocates and frees: the qkv product and its rearranged copy, scores (and probabilities), the output and the binding's copy of it. */
   transientBytes: number;
-  /** residentBytes + transientBytes: the peak of one layer alone. */
+  /** The peak of one layer alone (the side-by-side rule with one contender: resident plus transient). */
   memoryBytes: number;
 }
 
@@ -44,16 +45,7 @@ export function layerCost(s: LayerShape, mode: Mode): LayerCost {
   const bytes = F32 * (hidden + weights + out);
   const residentBytes = F32 * (hidden + 2 * weights + (full ? S * S : 0));
   const transientBytes = F32 * (2 * qkv + (full ? 2 : 1) * scores + 3 * out);
-  return { flops, bytes, residentBytes, transientBytes, memoryBytes: residentBytes + transientBytes };
-}
-
-/**
- * Memory of several layers whose sessions live side by side and run in turn (the variants
- * of one configuration, measured in alternation): every one's resident bytes, and the
- * largest transient, since the engine's arena is off and glibc reuses freed blocks.
- */
-export function sideBySideBytes(costs: readonly LayerCost[]): number {
-  return costs.reduce((a, c) => a + c.residentBytes, 0) + Math.max(0, ...costs.map((c) => c.transientBytes));
+  return { flops, bytes, residentBytes, transientBytes, memoryBytes: sideBySideBytes([{ resident: residentBytes, transient: transientBytes }]) };
 }
 
 /** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates; a layout with stages of its own adds theirs (`Layout.stageFlops`). */

@@ -9,6 +9,7 @@
 import { swapLeadingAxes } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
+import type { Runtime } from '../engine/runtime.ts';
 import type { Layout, PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import { layoutOf } from './registry.ts';
@@ -89,4 +90,15 @@ export function outputToLogical(layer: LayerModel, out: Float32Array): Float32Ar
   const { shape: s, layout, mode } = layer;
   if (mode === 'seed') return layout.seedOutputToLogical(out, s);
   return layout.hiddenOrder === 'bsm' ? out : swapLeadingAxes(out, s.seq, s.batch);
+}
+
+/** Run `layer` once on `rt` with `params` (a session of its own, released after) and return its output in logical layout. */
+export async function runLayer(rt: Runtime, layer: LayerModel, params: LogicalParams): Promise<Float32Array> {
+  const session = await rt.createSession(layer.model, { sideBySide: true });
+  try {
+    const out = await session.run(session.feeds(layerInputs(layer, params)));
+    return outputToLogical(layer, out.out!);
+  } finally {
+    await session.release();
+  }
 }

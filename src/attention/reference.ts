@@ -2,6 +2,7 @@
  * The float64 reference: the logical attention function every variant must compute,
  * written as plain loops so it shares nothing with the graphs it checks.
  */
+import { layerCost } from './cost.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode } from './spec.ts';
 
@@ -78,3 +79,6 @@ export function maxRelError(a: ArrayLike<number>, ref: ArrayLike<number>): numbe
   }
   return scale === 0 ? diff : diff / scale;
 }
+
+/** Multiply-adds of the float64 reference at a shape: the projection and the two batched products (half the seed mode's FLOPs). */
+export const referenceMacs = (s: LayerShape): number => layerCost(s, 'seed').flops / 2;

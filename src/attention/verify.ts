@@ -3,19 +3,15 @@
  * and its output is compared with the float64 reference, or (for shapes whose reference
  * would take too long in JS) with the CPU provider's output for the same inputs, at the
  * same shape: a reduced shape could hide a kernel that goes wrong only at larger sequences
- * (the fused kernel on WebGPU, from 32).
+ * (the fused kernel on WebGPU, from 32). The rule it is judged by is src/device/verify.ts's.
  */
-import { judge, type DeviceCheck } from '../device/verify.ts';
-import { Engine, type Device, type Feeds, type GraphOpt } from '../engine/session.ts';
-import { layerCost } from './cost.ts';
-import { toFeeds } from '../engine/session.ts';
-import { buildLayer, layerInputs, outputToLogical, type LayerModel } from './layer.ts';
+import { float64Fits, judge, type DeviceCheck } from '../device/verify.ts';
+import type { GraphOpt } from '../engine/runtime.ts';
+import { nodeRuntime, type Device } from '../engine/session.ts';
+import { buildLayer, runLayer } from './layer.ts';
 import { randomParams, type LayerShape } from './params.ts';
-import { maxRelError, referenceAttention } from './reference.ts';
+import { maxRelError, referenceAttention, referenceMacs } from './reference.ts';
 import type { Mode, VariantSpec } from './spec.ts';
-
-/** Largest float64 reference (multiply-adds) computed in JS; above it the CPU provider is the reference. */
-export const FLOAT64_MAX_MACS = 3e8;
 
 export interface LayerCheckOptions {
   device: Device;
@@ -28,22 +24,13 @@ export interface LayerCheckOptions {
   against?: DeviceCheck['against'];
 }
 
-async function runOnce(layer: LayerModel, feeds: Feeds, device: Device, graphOpt: GraphOpt, threads: number): Promise<Float32Array> {
-  const engine = await Engine.create(layer.model, { threads, graphOpt, device });
-  try {
-    return outputToLogical(layer, (await engine.run(feeds)).out!.data as Float32Array);
-  } finally {
-    await engine.release();
-  }
-}
-
-/** The layer's error on `o.device` and whether it is beyond DEVICE_TOLERANCE. */
+/** The layer's error on `o.device` and whether it is beyond VERIFY_TOLERANCE. */
 export async function checkLayerOnDevice(spec: VariantSpec, shape: LayerShape, mode: Mode, o: LayerCheckOptions): Promise<DeviceCheck> {
   const layer = buildLayer(spec, shape, mode);
   const params = randomParams(shape, mode, o.seed);
-  const feeds = toFeeds(layerInputs(layer, params));
-  const got = await runOnce(layer, feeds, o.device, o.graphOpt, o.threads ?? 1);
-  const against = o.against ?? (layerCost(shape, 'seed').flops / 2 <= FLOAT64_MAX_MACS ? 'float64' : 'cpu');
-  const ref = against === 'float64' ? referenceAttention(params, shape, mode) : await runOnce(layer, feeds, 'cpu', o.graphOpt, o.threads ?? 1);
+  const on = (device: Device) => nodeRuntime({ threads: o.threads ?? 1, graphOpt: o.graphOpt, device });
+  const got = await runLayer(on(o.device), layer, params);
+  const against = o.against ?? (float64Fits(referenceMacs(shape)) ? 'float64' : 'cpu');
+  const ref = against === 'float64' ? referenceAttention(params, shape, mode) : await runLayer(on('cpu'), layer, params);
   return judge(maxRelError(got, ref), against);
 }

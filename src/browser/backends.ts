@@ -10,10 +10,10 @@
  * seen, as a result marked WRONG, never trusted.
  */
 
-export const BROWSER_DEVICES = ['browser-wasm', 'browser-webgpu', 'browser-webgpu-native'] as const;
-export type BrowserDevice = (typeof BROWSER_DEVICES)[number];
+import type { BrowserDevice } from '../engine/devices.ts';
 
-export const isBrowserDevice = (d: string): d is BrowserDevice => (BROWSER_DEVICES as readonly string[]).includes(d);
+/** The browser devices are named in src/engine/devices.ts, with every other device. */
+export { BROWSER_DEVICES, isBrowserDevice, type BrowserDevice } from '../engine/devices.ts';
 
 export interface OrtBuild {
   /** The onnxruntime-web ES module the page imports (it fetches its glue and binary itself). */

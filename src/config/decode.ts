@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { logicalCores } from '../core/platform.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
 import { PRESETS } from './generate.ts';
-import { DEVICES } from './layers.ts';
+import { DEVICES } from '../engine/devices.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();

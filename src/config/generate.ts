@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { logicalCores } from '../core/platform.ts';
+import { NODE_DEVICES } from '../engine/devices.ts';
 import { seedSchema } from './parse.ts';
 import { variantList } from './variants.ts';
 
@@ -49,7 +50,7 @@ export const GenerateConfig = z.object({
   maxNewTokens: positive().describe('new tokens to generate (instead of --max-length)').optional(),
   minNewTokens: count().describe('no eos before this many new tokens (default: all of them, so every run does the same work)').optional(),
   repeats: positive().describe('timed generations per type, after one warm-up: the types alternate, one generation each per round').optional(),
-  device: z.enum(['cpu', 'webgpu']).describe('where the decoder runs: cpu (onnxruntime-node) or webgpu (its WebGPU provider, the KV cache kept on the GPU)').default('cpu'),
+  device: z.enum(NODE_DEVICES).describe('where the decoder runs: cpu (onnxruntime-node) or webgpu (its WebGPU provider, the KV cache kept on the GPU)').default('cpu'),
   weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every step').default('constant'),
   profileStep: z.boolean().describe('profile one decode step per type at the largest context (its stages and the bytes it moves); --no-profile-step skips it').default(true),
   cacheChunk: positive().describe('KV-cache capacity grows in chunks of this many positions').default(256),

@@ -10,18 +10,11 @@ import { z } from 'zod';
 import { MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { logicalCores } from '../core/platform.ts';
+import { DEVICES } from '../engine/devices.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
-
-/**
- * Where a run can compute: onnxruntime-node's CPU or WebGPU provider, or onnxruntime-web in
- * a browser — WASM on the CPU, the JavaScript WebGPU provider, or the native WebGPU provider
- * compiled to WASM (whose fused attention kernels are known wrong: kept so that it can be seen).
- */
-export const DEVICES = ['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu', 'browser-webgpu-native'] as const;
-export type DeviceName = (typeof DEVICES)[number];
 
 /** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
 export const SEED_LAYER = { heads: 16, headDim: 64 } as const;

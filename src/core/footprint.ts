@@ -14,8 +14,12 @@ export interface Footprint {
   transient: number;
 }
 
-/** The peak of contenders side by side: every one's resident bytes plus the largest transient. */
-export const sideBySideBytes = (items: readonly Footprint[]): number => items.reduce((a, t) => a + t.resident, 0) + Math.max(0, ...items.map((t) => t.transient));
+/**
+ * The peak of contenders side by side: every one's resident bytes plus the largest
+ * transient, since they run in turn, the engine's arena is off for them and glibc hands a
+ * block one freed to the next. The one memory rule: layers, decode steps and generations.
+ */
+export const sideBySideBytes = (items: readonly Pick<Footprint, 'resident' | 'transient'>[]): number => items.reduce((a, t) => a + t.resident, 0) + Math.max(0, ...items.map((t) => t.transient));
 
 /** Refuse (through `check`, naming `what` and the contenders) contenders that side by side would not fit. */
 export function checkSideBySide(what: string, items: readonly Footprint[], check: (what: string, bytes: number) => void): void {

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
+import type { Device } from '../engine/devices.ts';
 import type { AdapterRecord } from './adapter.ts';
 import { chooseWebGpu, refusal, type ProbeOptions } from './probe.ts';
 import { setupFingerprint, type BundledVulkan, type CandidateSource, type Icd } from './vulkan.ts';
@@ -102,7 +103,7 @@ export type DeviceRecord =
       software: boolean;
     };
 
-export function deviceRecord(provider: 'cpu' | 'webgpu', env: NodeJS.ProcessEnv = process.env): DeviceRecord {
+export function deviceRecord(provider: Device, env: NodeJS.ProcessEnv = process.env): DeviceRecord {
   if (provider === 'cpu') return { provider };
   const c = currentWebGpu(env);
   if (!c) return { provider, source: 'unknown', adapter: null, software: false };

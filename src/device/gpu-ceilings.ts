@@ -19,11 +19,7 @@ const WARMUP = 2;
 const COLS = 1024;
 
 /** Σ GPU program time of each run after the warm-up (ms). */
-const deviceMs = (e: Engine) =>
-  e
-    .endProfiling()
-    .slice(WARMUP)
-    .map((r) => (r.gpu?.programUs ?? 0) / 1000);
+const deviceMs = async (e: Engine) => (await e.endProfiling()).slice(WARMUP).map((r) => (r.gpu?.programUs ?? 0) / 1000);
 
 const webgpu = (profile: boolean) => ({ threads: 1, graphOpt: 'all' as const, device: 'webgpu' as const, profile });
 
@@ -34,8 +30,8 @@ export async function gpuMatmulGflops(n: number, runs: number): Promise<number[]
   const e = await Engine.create(g.toBytes(), webgpu(true));
   try {
     const a = f32(new Float32Array(n * n).fill(1), [n, n]);
-    for (let i = 0; i < WARMUP + runs; i++) await e.run({ a, b: a });
-    return deviceMs(e).map((ms) => (2 * n ** 3) / ms / 1e6);
+    for (let i = 0; i < WARMUP + runs; i++) await e.runTensors({ a, b: a });
+    return (await deviceMs(e)).map((ms) => (2 * n ** 3) / ms / 1e6);
   } finally {
     await e.release();
   }
@@ -50,14 +46,14 @@ export async function gpuReadGBps(mib: number, runs: number): Promise<number[]> 
   const g = new GraphBuilder('gpu-ceiling-read');
   g.output(g.node('ReduceSum', [g.input('x', [rows, COLS]), g.ints([1])], { keepdims: 0 }), 'sum');
   const e = await Engine.create(g.toBytes(), webgpu(true));
-  const big = (await maker.run({ one: f32(new Float32Array(COLS).fill(1), [1, COLS]) })).big!;
+  const big = (await maker.runTensors({ one: f32(new Float32Array(COLS).fill(1), [1, COLS]) })).big!;
   try {
     let sum: Float32Array = new Float32Array(0);
-    for (let i = 0; i < WARMUP + runs; i++) sum = (await e.run({ x: big })).sum!.data as Float32Array;
+    for (let i = 0; i < WARMUP + runs; i++) sum = (await e.runTensors({ x: big })).sum!.data as Float32Array;
     const bad = sum.findIndex((v) => v !== COLS);
     if (bad >= 0) throw new Error(`GPU read ceiling over ${mib} MiB: element ${bad} of the sum is ${sum[bad]}, not ${COLS}`);
     const bytes = rows * COLS * 4 + rows * 4;
-    return deviceMs(e).map((ms) => bytes / ms / 1e6);
+    return (await deviceMs(e)).map((ms) => bytes / ms / 1e6);
   } finally {
     big.dispose();
     await e.release();

@@ -39,7 +39,7 @@ export class Downloader {
   async download(t: ort.Tensor): Promise<ort.Tensor> {
     if (t.location === 'cpu') return t;
     const s = await this.session(t.type, t.dims.length);
-    return (await s.run({ x: t })).y!;
+    return (await s.runTensors({ x: t })).y!;
   }
 
   async release(): Promise<void> {

@@ -32,6 +32,11 @@ export interface RuntimeFeeds {
 /** Outputs read back, by name (float32 outputs only in this project). */
 export type HostOutputs = Record<string, Float32Array>;
 
+/**
+ * The one session abstraction: onnxruntime-node's `Engine` (src/engine/session.ts) and the
+ * page's onnxruntime-web session both are one. What an engine can do beyond it (Node's
+ * GPU-resident tensors) is a method of its own session, not another kind of session.
+ */
 export interface RuntimeSession {
   /** Wrap host arrays as this session's inputs (no copy where the engine allows): done once, before timing. */
   feeds(inputs: HostTensors): RuntimeFeeds;

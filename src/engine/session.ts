@@ -1,6 +1,11 @@
 /**
- * The compute engine: ONNX Runtime sessions on the CPU execution provider, or on the WebGPU
- * provider (`device: 'webgpu'`).
+ * onnxruntime-node's sessions, on the CPU execution provider or on the WebGPU provider
+ * (`device: 'webgpu'`): `Engine` is this engine's implementation of the one session interface
+ * (`RuntimeSession`, src/engine/runtime.ts, which the page's onnxruntime-web implements too),
+ * and `nodeRuntime` creates them for the measurement protocol. What only Node's engine does
+ * is an extension of the same session, not a second abstraction: `runTensors` takes and
+ * returns the engine's own tensors, GPU-resident ones included, which the decoder and its
+ * device cache pass from one run to the next.
  *
  * What the binding does matters for timing (see the README's "Method"): inputs are
  * wrapped without a copy, every output is copied into a fresh JS buffer, and a session
@@ -19,13 +24,13 @@ import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
 import { engineTmpdir, tempSubdir, truncatedByFullTemp } from '../core/temp.ts';
 import { hrtimeMs } from '../timing/measure.ts';
+import type { Device } from './devices.ts';
 import { GraphBuilder } from './graph.ts';
-import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession } from './runtime.ts';
+import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession, type SessionRequest } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
-/** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider. */
-export const DEVICES = ['cpu', 'webgpu'] as const;
-export type Device = (typeof DEVICES)[number];
+/** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider (the list is devices.ts's). */
+export type { Device } from './devices.ts';
 
 /** Where an output is left: copied to JS ('cpu', the default) or kept on the GPU ('gpu-buffer'). */
 export type OutputLocation = 'cpu' | 'gpu-buffer';
@@ -43,7 +48,7 @@ export interface EngineOptions {
   /** CPU threads of the session's pool (ignored on WebGPU, whose CPU side only dispatches). */
   threads: number;
   graphOpt: GraphOpt;
-  /** Turn the engine's profiler on; events are read back with `Engine.endProfiling`. */
+  /** Turn the engine's profiler on; its runs are read back with `Engine.endProfiling`. */
   profile?: boolean;
   /** Let idle pool threads spin (fast for one session; several sessions disturb each other). */
   spinning?: boolean;
@@ -72,7 +77,11 @@ export type Feeds = Record<string, ort.Tensor>;
 
 export const ortVersion = (): string => ort.env.versions.node ?? 'unknown';
 
-export class Engine {
+interface NodeFeeds extends RuntimeFeeds {
+  feeds: Feeds;
+}
+
+export class Engine implements RuntimeSession {
   private profileDir?: string;
 
   private constructor(
@@ -122,12 +131,24 @@ export class Engine {
     return this.options.device ?? 'cpu';
   }
 
-  run(feeds: Feeds, fetches?: readonly string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
+  /** One run on the engine's own tensors: outputs left where the session's `preferredOutputLocation` puts them (on the GPU too). */
+  runTensors(feeds: Feeds, fetches?: readonly string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
     return fetches ? this.session.run(feeds, fetches) : this.session.run(feeds);
   }
 
+  /** Host arrays as this session's inputs, wrapped without a copy. */
+  feeds(inputs: HostTensors): NodeFeeds {
+    return { runtimeFeeds: true, feeds: toFeeds(inputs) };
+  }
+
+  /** One run, every output read back into JS (the session's outputs must be on the CPU, the default). */
+  async run(feeds: RuntimeFeeds): Promise<HostOutputs> {
+    const out = await this.runTensors((feeds as NodeFeeds).feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+  }
+
   /** Stop profiling and parse the engine's trace into one `ProfiledRun` per `model_run`. */
-  endProfiling(): ProfiledRun[] {
+  async endProfiling(): Promise<ProfiledRun[]> {
     if (!this.profileDir) throw new Error('engine was created without profiling');
     this.session.endProfiling();
     const files = fs.readdirSync(this.profileDir).filter((f) => f.endsWith('.json'));
@@ -200,9 +221,8 @@ export const toFeeds = (t: HostTensors): Feeds => Object.fromEntries(Object.entr
 /** Settings of every session a `nodeRuntime` creates (the provider: 'cpu' by default). */
 export type NodeRuntimeOptions = Pick<EngineOptions, 'threads' | 'graphOpt' | 'device'>;
 
-interface NodeFeeds extends RuntimeFeeds {
-  feeds: Feeds;
-}
+/** A protocol's request as the engine's options: sessions side by side go without the arena and the spinning pool. */
+const requested = (r: SessionRequest): Pick<EngineOptions, 'profile' | 'arena' | 'spinning'> => ({ profile: r.profile ?? false, ...(r.sideBySide ? { arena: false, spinning: false } : {}) });
 
 /**
  * onnxruntime-node as the measurement protocol's runtime (src/engine/runtime.ts): sessions
@@ -217,18 +237,7 @@ export function nodeRuntime(o: NodeRuntimeOptions): Runtime {
   return {
     name: device === 'webgpu' ? `onnxruntime-node ${ortVersion()} WebGPU` : `onnxruntime-node ${ortVersion()} CPU, ${o.threads} thread(s)`,
     now: hrtimeMs,
-    async createSession(model, request = {}): Promise<RuntimeSession> {
-      const engine = await Engine.create(model, { ...o, device, profile: request.profile ?? false, ...(request.sideBySide ? { arena: false, spinning: false } : {}) });
-      return {
-        feeds: (inputs): NodeFeeds => ({ runtimeFeeds: true, feeds: toFeeds(inputs) }),
-        async run(feeds): Promise<HostOutputs> {
-          const out = await engine.run((feeds as NodeFeeds).feeds);
-          return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-        },
-        endProfiling: async () => engine.endProfiling(),
-        release: () => engine.release(),
-      };
-    },
+    createSession: (model, request = {}) => Engine.create(model, { ...o, device, ...requested(request) }),
   };
 }
 

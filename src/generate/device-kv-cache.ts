@@ -14,10 +14,10 @@
  * The same class runs on the CPU provider too (its tensors are then JS arrays), which is
  * how the tests check the in-graph update against the caller's, cheaply.
  */
-import { MASK_MIN, F32 } from '../core/constants.ts';
+import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
 import { Engine, f32, ort, type Device, type OutputLocation } from '../engine/session.ts';
-import type { CacheShape, ResidentCache } from '../model/cache.ts';
+import { predictedKvBytes, type CacheShape, type ResidentCache } from '../model/cache.ts';
 import { roundUp, type KvCache } from './kv-cache.ts';
 
 /** The small sessions a device cache needs besides the decoder's: zeros, pad, gather. */
@@ -59,7 +59,7 @@ class CacheOps {
   /** Host tensors copied onto the device (one Identity each, its output left there). */
   async upload(xs: readonly ort.Tensor[]): Promise<ort.Tensor[]> {
     this.uploadSession ??= await this.createUpload();
-    const out = await this.uploadSession.run(Object.fromEntries(xs.map((x, i) => [`x${i}`, x])));
+    const out = await this.uploadSession.runTensors(Object.fromEntries(xs.map((x, i) => [`x${i}`, x])));
     return xs.map((_, i) => out[`y${i}`]!);
   }
 
@@ -75,13 +75,13 @@ class CacheOps {
   async zeros(capacity: number): Promise<ort.Tensor> {
     const { rows, kvHeads, headDim } = this.shape;
     const shape = new ort.Tensor('int64', BigInt64Array.from([rows, kvHeads, capacity, headDim], BigInt), [4]);
-    return (await this.zerosSession.run({ shape })).zeros!;
+    return (await this.zerosSession.runTensors({ shape })).zeros!;
   }
 
   /** Every tensor padded with `extra` zero positions at the end. */
   async grow(xs: readonly ort.Tensor[], extra: number): Promise<ort.Tensor[]> {
     const pads = new ort.Tensor('int64', BigInt64Array.from([0, 0, 0, 0, 0, 0, extra, 0], BigInt), [8]);
-    const out = await this.padSession.run({ pads, ...Object.fromEntries(xs.map((x, i) => [`x${i}`, x])) });
+    const out = await this.padSession.runTensors({ pads, ...Object.fromEntries(xs.map((x, i) => [`x${i}`, x])) });
     return xs.map((_, i) => out[`y${i}`]!);
   }
 
@@ -89,7 +89,7 @@ class CacheOps {
   async gather(xs: readonly ort.Tensor[], src: ArrayLike<number>): Promise<ort.Tensor[]> {
     this.gatherSession ??= await this.createGather();
     const rows = new ort.Tensor('int64', BigInt64Array.from(Array.from(src), BigInt), [src.length]);
-    const out = await this.gatherSession.run({ rows, ...Object.fromEntries(xs.map((x, i) => [`x${i}`, x])) });
+    const out = await this.gatherSession.runTensors({ rows, ...Object.fromEntries(xs.map((x, i) => [`x${i}`, x])) });
     return xs.map((_, i) => out[`y${i}`]!);
   }
 
@@ -159,13 +159,11 @@ export class DeviceKvCache implements ResidentCache {
 
   /** Bytes allocated for K and V on the device. */
   allocatedBytes(): number {
-    const { layers, rows, kvHeads, headDim } = this.shape;
-    return F32 * 2 * layers * rows * kvHeads * this.capacity * headDim;
+    return predictedKvBytes(this.shape, this.capacity);
   }
 
   liveBytes(): number {
-    const { layers, rows, kvHeads, headDim } = this.shape;
-    return F32 * 2 * layers * rows * kvHeads * headDim * this.length;
+    return predictedKvBytes(this.shape, this.length);
   }
 
   /** Replace the tensors (disposing the old ones, each once: they may be shared). */

@@ -11,7 +11,7 @@
 import type * as ort from 'onnxruntime-node';
 import { F32, MASK_MIN } from '../core/constants.ts';
 import { f32 } from '../engine/session.ts';
-import type { CacheShape, DecodeCache } from '../model/cache.ts';
+import { predictedKvBytes, type CacheShape, type DecodeCache } from '../model/cache.ts';
 
 export class KvCache implements DecodeCache {
   readonly k: Float32Array[] = [];
@@ -43,13 +43,12 @@ export class KvCache implements DecodeCache {
 
   /** Bytes allocated for K and V (what a step reads is `capacity` positions of them). */
   allocatedBytes(): number {
-    return F32 * (2 * this.shape.layers * this.shape.rows * this.rowFloats(this.capacity) + this.scratch.reduce((a, s) => a + s.length, 0));
+    return predictedKvBytes(this.shape, this.capacity) + F32 * this.scratch.reduce((a, s) => a + s.length, 0);
   }
 
-  /** Bytes of the live part: 2 · layers · rows · g · hs · length · 4. */
+  /** Bytes of the live part. */
   liveBytes(): number {
-    const { layers, rows, kvHeads, headDim } = this.shape;
-    return 2 * layers * rows * kvHeads * headDim * this.length * F32;
+    return predictedKvBytes(this.shape, this.length);
   }
 
   /** Make room for `n` more positions (grows by whole chunks: one copy). */

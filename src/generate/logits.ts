@@ -3,6 +3,7 @@
  * following Hugging Face's warpers: temperature, top-k (ties at the k-th value are
  * kept), top-p (the smallest set of most likely tokens whose probability reaches p),
  * min-new-tokens (no eos before it), greedy (argmax) and seeded categorical sampling.
+ * Each processor works in place on a row and returns it, so they compose by nesting.
  */
 
 /**
@@ -44,10 +45,29 @@ export function applyTopP(row: Float32Array, p: number): Float32Array {
   return row;
 }
 
-/** Forbid `token` (eos before --min-new-tokens). */
-export function suppressToken(row: Float32Array, token: number): Float32Array {
+/** Forbid `token` (in place; −1 or a token beyond the row forbids nothing). */
+export function suppressToken<T extends Float32Array | Float64Array>(row: T, token: number): T {
   if (token >= 0 && token < row.length) row[token] = -Infinity;
   return row;
+}
+
+/**
+ * A rule that forbids a token at some steps: which one step `t` (the index of the new token,
+ * 0 for the prefill's) may not choose, and the processor that forbids it in a row of logits
+ * or log-probabilities. A search that reads rows applies it; one that takes an argmax (on the
+ * CPU, or in the device's graph) skips the token it names.
+ */
+export interface TokenBan {
+  /** The token step `t` may not choose, or −1. */
+  at(t: number): number;
+  /** Forbid it in `row`, in place. */
+  apply<T extends Float32Array | Float64Array>(row: T, t: number): T;
+}
+
+/** Hugging Face's MinNewTokensLengthLogitsProcessor: no `eos` before `min` new tokens. Every search's end-of-sequence rule. */
+export function minNewTokens(min: number, eos: number): TokenBan {
+  const at = (t: number) => (t < min ? eos : -1);
+  return { at, apply: (row, t) => suppressToken(row, at(t)) };
 }
 
 export function softmax(row: ArrayLike<number>): Float64Array {

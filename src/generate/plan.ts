@@ -12,7 +12,7 @@ import { UsageError } from '../core/errors.ts';
 import { currentWebGpu } from '../device/choice.ts';
 import { checkFits, decoderPrograms } from '../device/limits.ts';
 import { checkMemory } from '../core/memory.ts';
-import { checkSideBySide, formatGiB, type Footprint } from '../core/footprint.ts';
+import { checkSideBySide, formatGiB, sideBySideBytes, type Footprint } from '../core/footprint.ts';
 import { checkThreads } from '../core/threads.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { inspectCheckpoint, type CheckpointInfo } from '../model/checkpoint.ts';
@@ -231,6 +231,5 @@ function typeMemory(c: GenerateConfig, model: ModelConfig, spec: VariantSpec, ch
 
 /** The memory one type of a planned run is predicted to hold (resident and its transient). */
 export function predictedTypeMemory(c: GenerateConfig, plan: GeneratePlan, spec: VariantSpec): number {
-  const t = typeMemory(c, plan.model, spec, plan.checkpoint, plan.rows, plan.promptLength, plan.maxNewTokens);
-  return t.resident + t.transient;
+  return sideBySideBytes([typeMemory(c, plan.model, spec, plan.checkpoint, plan.rows, plan.promptLength, plan.maxNewTokens)]);
 }

@@ -17,7 +17,7 @@ import { DecoderModel, type EngineSettings } from '../model/model.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model/weights.ts';
 import { deviceNote, deviceOf, environment } from '../results/environment.ts';
 import { checkWebGpu } from '../engine/session.ts';
-import { verdict } from '../measure/layer.ts';
+import { verdict } from '../device/verify.ts';
 import { DeviceKvCache } from './device-kv-cache.ts';
 import { checkFirstStep } from './verify.ts';
 import { writeGenerateFile } from '../results/io.ts';
@@ -235,7 +235,7 @@ async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, 
     } finally {
       await at.release();
     }
-    const runs = engine.endProfiling().slice(1);
+    const runs = (await engine.endProfiling()).slice(1);
     const weightBytes = c.weights === 'constant' ? m.weightBytes : 0;
     const bytes = runs.map((r) => movedBytes(r, weightBytes));
     return {

@@ -11,7 +11,7 @@
 import type { EarlyStopping } from '../config/generate.ts';
 import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
-import { checkedLogSoftmax, sampleFrom, suppressToken, warp } from './logits.ts';
+import { checkedLogSoftmax, minNewTokens, sampleFrom, warp, type TokenBan } from './logits.ts';
 
 /** Where logits come from: a model with its KV cache, or a test's hand-made table. */
 export interface StepModel {
@@ -56,6 +56,9 @@ export interface SearchOptions {
 export type Generated = number[][];
 
 const rowOf = (logits: Float32Array, r: number, v: number) => logits.slice(r * v, (r + 1) * v);
+
+/** The end-of-sequence rule of a search: no eos before --min-new-tokens. */
+const noEarlyEos = (o: SearchOptions): TokenBan => minNewTokens(o.minNewTokens, o.eos);
 
 function allFinite(row: Float32Array): boolean {
   let poison = 0;
@@ -121,6 +124,7 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
   const out: Generated = Array.from({ length: m.rows }, () => []);
   const unfinished = new Array<boolean>(m.rows).fill(true);
   if (!o.doSample && choosesOnDevice(m)) return greedyOnDevice(m, o, out, unfinished);
+  const eos = noEarlyEos(o);
   let logits = await m.prefill();
   for (let t = 0; t < o.maxNewTokens; t++) {
     const next = new Int32Array(m.rows);
@@ -129,15 +133,14 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
       if (o.doSample) {
         const row = rowOf(logits, r, m.vocab);
         if (!allFinite(row)) throw nonFiniteLogits(row, t, r);
-        if (t < o.minNewTokens) suppressToken(row, o.eos);
-        const warped = warp(row, o);
+        const warped = warp(eos.apply(row, t), o);
         // −∞ is how the warpers drop a token; NaN or +∞ after them is an overflow (a tiny temperature)
         if (warped.some((v) => v !== v || v === Infinity)) throw nonFiniteLogits(warped.map((v) => (v === -Infinity ? 0 : v)), t, r, ` divided by --temperature ${o.temperature}`);
         tok = sampleFrom(warped, rng.uniform());
       } else {
-        // greedy reads the logits in place (no copy per row); eos is skipped before --min-new-tokens
+        // greedy reads the logits in place (no copy per row), skipping the token the rule forbids
         const row = logits.subarray(r * m.vocab, (r + 1) * m.vocab);
-        tok = argmaxExcept(row, t < o.minNewTokens ? o.eos : -1);
+        tok = argmaxExcept(row, eos.at(t));
         if (tok < 0) throw nonFiniteLogits(row, t, r);
       }
       next[r] = unfinished[r] ? tok : o.pad;
@@ -152,8 +155,8 @@ export async function greedyOrSample(m: StepModel, o: SearchOptions): Promise<Ge
 
 /** Greedy with the argmax taken on the device: the same choices as reading the logits (first maximum, eos skipped before min tokens). */
 async function greedyOnDevice(m: GreedyStepModel, o: SearchOptions, out: Generated, unfinished: boolean[]): Promise<Generated> {
-  const avoid = (t: number) => (t < o.minNewTokens ? o.eos : -1);
-  let ids = await m.prefillIds(avoid(0));
+  const eos = noEarlyEos(o);
+  let ids = await m.prefillIds(eos.at(0));
   for (let t = 0; t < o.maxNewTokens; t++) {
     const next = new Int32Array(m.rows);
     for (let r = 0; r < m.rows; r++) {
@@ -162,7 +165,7 @@ async function greedyOnDevice(m: GreedyStepModel, o: SearchOptions, out: Generat
       if (next[r] === o.eos) unfinished[r] = false;
     }
     if (t === o.maxNewTokens - 1 || !unfinished.includes(true)) break;
-    ids = await m.stepIds(next, avoid(t + 1));
+    ids = await m.stepIds(next, eos.at(t + 1));
   }
   return out;
 }
@@ -229,7 +232,7 @@ export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Genera
       const row = logits.subarray(r * V, (r + 1) * V);
       const lp = checkedLogSoftmax(row);
       if (!lp) throw nonFiniteLogits(row, t, r);
-      if (t < o.minNewTokens) lp[o.eos] = -Infinity;
+      noEarlyEos(o).apply(lp, t);
       for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
     }
     const newScores = new Float64Array(m.rows);

@@ -1,7 +1,7 @@
 /**
  * Does the decoder compute the right thing on its device? The first decode step (and the
  * prefill before it) runs on the device and on the CPU provider with the same weights and
- * tokens, and the logits' normwise error is judged against DEVICE_TOLERANCE. The decode
+ * tokens, and the logits' normwise error is judged against VERIFY_TOLERANCE. The decode
  * step is the one a generation repeats, and on a device it reads a cache the device wrote
  * (`cacheUpdate: 'graph'`), so checking it checks the in-graph cache update too.
  */

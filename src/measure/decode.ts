@@ -21,6 +21,7 @@ import { checkSideBySide, formatGiB, type Footprint } from '../core/footprint.ts
 import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import type { HostTensors, Runtime } from '../engine/runtime.ts';
+import { verdict } from '../device/verify.ts';
 import { stageTimes } from '../engine/stages.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { checkConfig, decodeStepCost, gpt2Config, headDim, modelKvHeads, parameterCount, type ModelConfig } from '../model/config.ts';
@@ -35,7 +36,7 @@ import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns } from '../timing/measure.ts';
 import { withSamples } from '../timing/stats.ts';
 import { plannedRounds, runConfigurations, timeSideBySide, type RunProgress, type Timed } from './alternate.ts';
-import { verdict, type ProfileOptions } from './layer.ts';
+import type { ProfileOptions } from './layer.ts';
 import { maxRelError } from '../attention/reference.ts';
 import { median } from 'simple-statistics';
 

@@ -6,8 +6,9 @@
  * its result. Platform-neutral: the runtime is onnxruntime-node in Node, onnxruntime-web in
  * the page, and what only Node does (the free-memory check, the `.npy` dump) comes in hooks.
  */
-import { layerCost, sideBySideBytes } from '../attention/cost.ts';
+import { layerCost } from '../attention/cost.ts';
 import { variantLabel } from '../attention/spec.ts';
+import { sideBySideBytes, type Footprint } from '../core/footprint.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
@@ -30,10 +31,16 @@ export interface GroupHooks {
   afterVariant?: (p: PreparedLayer, output: Float32Array, r: LayerResult) => void;
 }
 
+/** What one variant of a configuration holds for as long as its session lives, and what a run allocates and frees. */
+function layerFootprint(j: LayerJob): Footprint {
+  const c = layerCost(jobShape(j), j.mode);
+  return { label: variantLabel(j.spec), resident: c.residentBytes, transient: c.transientBytes };
+}
+
 /** The memory the variants of one configuration hold side by side. */
 export function groupMemory(jobs: readonly LayerJob[]): { what: string; bytes: number } {
   const first = jobs[0]!;
-  return { what: `batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, bytes: sideBySideBytes(jobs.map((j) => layerCost(jobShape(j), j.mode))) };
+  return { what: `batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, bytes: sideBySideBytes(jobs.map(layerFootprint)) };
 }
 
 export const failureOf = (j: Pick<LayerJob, 'spec' | 'batch' | 'seq'>, e: unknown): Failure => ({

@@ -7,16 +7,15 @@
  */
 import { median } from 'simple-statistics';
 import { layerCost } from '../attention/cost.ts';
-import { buildLayer, layerInputs, layerShape, layerWeights, outputToLogical, type LayerModel } from '../attention/layer.ts';
+import { buildLayer, layerInputs, layerShape, layerWeights, runLayer, type LayerModel } from '../attention/layer.ts';
 import type { PhysicalTensors } from '../attention/layouts.ts';
-import { randomParams, type LayerShape, type LogicalParams } from '../attention/params.ts';
-import { maxRelError, referenceAttention } from '../attention/reference.ts';
+import { randomParams, type LayerShape } from '../attention/params.ts';
+import { maxRelError, referenceAttention, referenceMacs } from '../attention/reference.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
+import { float64Fits, verdict, type Verdict } from '../device/verify.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
 import type { LayerResult } from '../results/schema.ts';
-
-type Verification = NonNullable<LayerResult['verify']>;
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns, type RepeatPolicy } from '../timing/measure.ts';
@@ -63,12 +62,6 @@ export function protocolOptions(
     seed: c.seed,
   };
 }
-
-/** Normwise relative error above which float32 output counts as wrong (float32 gives about 1e-7 on the CPU, 1e-6 on a GPU). */
-export const VERIFY_TOLERANCE = 1e-4;
-
-/** Largest reference (multiply-adds) verified in float64 at the configured shape. */
-export const VERIFY_MAX_MACS = 3e8;
 
 /** The inputs of a float64 check are drawn with another seed than the timed ones. */
 export const VERIFY_SEED_OFFSET = 7919;
@@ -147,9 +140,6 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
 /** Bytes of one configuration alone: for the memory check. */
 export const jobMemoryBytes = (j: LayerJob) => layerCost(jobShape(j), j.mode).memoryBytes;
 
-/** Multiply-adds of the float64 reference at a shape: the projection and the two batched products (half the seed mode's FLOPs). */
-const referenceMacs = (s: LayerShape) => layerCost(s, 'seed').flops / 2;
-
 /**
  * Where a job is checked: at its own shape when the float64 reference is small enough (or a
  * reference runtime is given), else at batch 1 and the sequence halved until it is (at
@@ -158,21 +148,10 @@ const referenceMacs = (s: LayerShape) => layerCost(s, 'seed').flops / 2;
 export function verifyShape(job: LayerJob, withReferenceRuntime: boolean): { batch: number; seq: number } {
   let { batch, seq } = job;
   const macs = (b: number, s: number) => referenceMacs(jobShape({ ...job, batch: b, seq: s }));
-  if (withReferenceRuntime || macs(batch, seq) <= VERIFY_MAX_MACS) return { batch, seq };
+  if (withReferenceRuntime || float64Fits(macs(batch, seq))) return { batch, seq };
   batch = 1;
-  while (seq > 16 && macs(batch, seq) > VERIFY_MAX_MACS) seq = Math.floor(seq / 2);
+  while (seq > 16 && !float64Fits(macs(batch, seq))) seq = Math.floor(seq / 2);
   return { batch, seq };
-}
-
-/** Run `layer` once on `rt` with `params` and return its output in logical layout. */
-async function runOnce(rt: Runtime, layer: LayerModel, params: LogicalParams): Promise<Float32Array> {
-  const session = await rt.createSession(layer.model, { sideBySide: true });
-  try {
-    const out = await session.run(session.feeds(layerInputs(layer, params)));
-    return outputToLogical(layer, out.out!);
-  } finally {
-    await session.release();
-  }
 }
 
 /**
@@ -182,20 +161,13 @@ async function runOnce(rt: Runtime, layer: LayerModel, params: LogicalParams): P
  * shapes are checked in float64 at a reduced one; the result says where. A result beyond
  * the tolerance is WRONG: it stays a result (timed, shown, marked) and gets no speedup.
  */
-export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<Verification> {
-  const useRuntime = o.reference !== undefined && referenceMacs(jobShape(job)) > VERIFY_MAX_MACS;
+export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<Verdict> {
+  const useRuntime = o.reference !== undefined && !float64Fits(referenceMacs(jobShape(job)));
   const { batch, seq } = verifyShape(job, useRuntime);
   const shape = jobShape({ ...job, batch, seq });
   const params = randomParams(shape, job.mode, o.seed + VERIFY_SEED_OFFSET);
   const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined);
-  const got = await runOnce(rt, layer, params);
-  const ref = useRuntime ? await runOnce(o.reference!, layer, params) : referenceAttention(params, shape, job.mode);
+  const got = await runLayer(rt, layer, params);
+  const ref = useRuntime ? await runLayer(o.reference!, layer, params) : referenceAttention(params, shape, job.mode);
   return verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq);
-}
-
-/** A check's record: wrong beyond VERIFY_TOLERANCE. */
-export function verdict(error: number, against: Verification['against'], batch: number, seq: number): Verification {
-  // a NaN or infinite output is as wrong as can be: JSON holds no NaN, so it is recorded as the largest double
-  const maxRelError = Number.isFinite(error) ? error : Number.MAX_VALUE;
-  return { maxRelError, tolerance: VERIFY_TOLERANCE, ok: maxRelError <= VERIFY_TOLERANCE, against, batch, seq };
 }

@@ -35,5 +35,8 @@ export interface ResidentCache extends DecodeCache {
   indexTensor(seq: number): ort.Tensor;
 }
 
-/** Bytes of the live cache at `context` positions: 2 · layers · rows · kvHeads · headDim · context · 4. */
-export const predictedKvBytes = (s: CacheShape, context: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * context * F32;
+/**
+ * Bytes of K and V at `positions` positions: 2 · layers · rows · kvHeads · headDim · positions · 4.
+ * The one formula: the cost model's prediction, and both caches' live and allocated bytes.
+ */
+export const predictedKvBytes = (s: CacheShape, positions: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * positions * F32;

@@ -196,7 +196,7 @@ export class DecoderModel {
   async forward(batch: TokenBatch, cache: DecodeCache | null): Promise<StepOutput> {
     if (this.cacheUpdate === 'graph') throw new Error("this decoder writes its cache in the graph (cacheUpdate 'graph'): use forwardResident");
     const e = await this.prepare(batch.rows);
-    const out = await e.run(this.stepFeeds(batch, cache));
+    const out = await e.runTensors(this.stepFeeds(batch, cache));
     return { logits: out.logits!.data as Float32Array, kv: out.kv!.data as Float32Array };
   }
 
@@ -211,7 +211,7 @@ export class DecoderModel {
     const e = await this.prepare(batch.rows);
     const feeds = this.stepFeeds(batch, cache);
     feeds[STEP_INPUTS.cacheIndex] = cache.indexTensor(batch.seq);
-    const out = await e.run(feeds);
+    const out = await e.runTensors(feeds);
     const O = STEP_OUTPUTS;
     const logits = out[O.logits]!;
     const onDevice = logits.location === 'gpu-buffer';

@@ -80,7 +80,7 @@ function pageDevice(o: PageEnvironmentInput): Device {
   const where = build.provider === 'wasm' ? `${o.threads} thread(s)` : `on ${a ? adapterName(a) : 'no adapter'}`;
   const description = `onnxruntime-web ${build.label} ${where}, ${browserName()}`;
   return {
-    kind: build.provider === 'wasm' ? 'browser-wasm' : 'browser-webgpu',
+    kind: o.device,
     provider: o.device === 'browser-webgpu-native' ? 'webgpu (native, compiled to WASM)' : build.provider === 'webgpu' ? 'webgpu (JSEP)' : 'wasm',
     description,
     software: a?.software ?? false,

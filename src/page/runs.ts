@@ -6,7 +6,7 @@
  * driver) before the next starts, probed again between configurations after two minutes, and
  * stopped between configurations by a cancel.
  */
-import { isBrowserDevice, ORT_BUILDS, type BrowserDevice } from '../browser/backends.ts';
+import { BROWSER_DEVICES, isBrowserDevice, ORT_BUILDS, type BrowserDevice } from '../browser/backends.ts';
 import type { HelloReply, PageMessage, RunKind } from '../browser/protocol.ts';
 import type { DecodeConfig } from '../config/decode.ts';
 import type { LayersConfig } from '../config/layers.ts';
@@ -70,7 +70,7 @@ async function check(kind: RunKind, params: URLSearchParams): Promise<Checked> {
   }
   const config = parsed.config as Checked['config'];
   const device = config.device;
-  if (!isBrowserDevice(device)) throw new Refusal(`--device ${device}: the page runs onnxruntime-web; choose browser-wasm, browser-webgpu or browser-webgpu-native`);
+  if (!isBrowserDevice(device)) throw new Refusal(`--device ${device}: the page runs onnxruntime-web; choose ${BROWSER_DEVICES.join(', ')}`);
   if (config.dump !== undefined) throw new Refusal(`--dump is not available with --device ${device} (the tensors stay in the page)`);
   const stored = loadStored();
   if (hasUnsaved(stored) && (stored.kind !== kind || stored.query !== parsed.query)) {

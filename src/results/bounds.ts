@@ -45,6 +45,7 @@ export const underRoofline = (r: Measured, c: Ceilings | null): LayerResult => (
 /** A decode step against (final) ceilings: its derived fields recomputed, the rest as measured. */
 export const decodeUnderRoofline = (r: DecodeResult, c: Ceilings | null): DecodeResult => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, c) });
 
+/** The variant every speedup is taken against (in layer sweeps, decode comparisons and generations alike). */
 export const BASELINE = 'multi-head';
 
 const sameLayer = (a: Measured, b: Measured) => a.mode === b.mode && a.batch === b.batch && a.seq === b.seq && a.heads === b.heads && a.headDim === b.headDim;

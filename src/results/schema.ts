@@ -18,6 +18,7 @@ import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
 import { Ceilings } from '../roofline/ceilings.ts';
+import { DEVICES } from '../engine/devices.ts';
 import { Stage as EngineStage } from '../engine/stages.ts';
 import { Samples, Summary } from '../timing/stats.ts';
 
@@ -86,7 +87,7 @@ export const Adapter = z.object({
 /** Where the numbers were computed. */
 export const Device = z.object({
   /** cpu: onnxruntime-node's CPU provider; webgpu: its WebGPU provider; browser-*: onnxruntime-web in a browser; unknown: an imported file. */
-  kind: z.enum(['cpu', 'webgpu', 'browser-wasm', 'browser-webgpu', 'unknown']),
+  kind: z.enum([...DEVICES, 'unknown']),
   /** The execution provider (e.g. CPUExecutionProvider, WebGpuExecutionProvider, wasm). */
   provider: z.string(),
   /** One line a chart can show under its title. */

@@ -6,16 +6,16 @@
 import { buildLayer, layerInputs, layerShape } from '../../src/attention/layer.ts';
 import { randomParams } from '../../src/attention/params.ts';
 import { parseVariant } from '../../src/attention/spec.ts';
-import { Engine, toFeeds } from '../../src/engine/session.ts';
+import { Engine } from '../../src/engine/session.ts';
 import { stageTimes } from '../../src/engine/stages.ts';
 
 const spec = parseVariant(process.argv[2] ?? 'multi-head');
 const shape = layerShape(spec, { batch: 1, seq: 16, heads: 4, headDim: 16 });
 const layer = buildLayer(spec, shape, 'full');
-const feeds = toFeeds(layerInputs(layer, randomParams(shape, 'full', 3)));
 const e = await Engine.create(layer.model, { threads: 1, graphOpt: 'all', device: 'webgpu', profile: true });
+const feeds = e.feeds(layerInputs(layer, randomParams(shape, 'full', 3)));
 for (let i = 0; i < 4; i++) await e.run(feeds);
-const runs = e.endProfiling().slice(1);
+const runs = (await e.endProfiling()).slice(1);
 await e.release();
 console.log(
   JSON.stringify({
