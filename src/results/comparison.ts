@@ -66,8 +66,7 @@ export const Compared = z.object({
   kvHeads: z.number().int().positive(),
   /** Multi-head's median time / this type's, from the same rounds, with its interval (null for multi-head, without it, or when either is wrong). */
   speedup: Speedup.nullable(),
-  /** Bounds a measurement broke (a time below its floor): a wrong bound, not a speed. */
-  flags: z.array(z.string()),
+  flags: Bounds.shape.flags,
   /** Its output against a reference: a type beyond the tolerance is WRONG, kept, shown as such, and gets no speedup. */
   verify: Verification.optional(),
 });

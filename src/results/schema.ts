@@ -283,7 +283,13 @@ export type GenerateConfigRecord = GenerateResultFile['config'];
 
 export const DECODE_SCHEMA = 'attnbench/decode@2';
 
-/** One attention type's decode step at one batch and context, measured in rounds alternating with the other types': the comparison record (its samples: the wall time of one step, outputs read back; its task: weights and the live cache read once, the new K/V rows and the logits written once) and the step's own fields. */
+/**
+ * One attention type's decode step at one batch and context, measured in rounds alternating
+ * with the other types': the comparison record and the step's own fields. Its samples are the
+ * wall time of one step (outputs read back); its task reads the weights and the live cache
+ * once and writes the new K/V rows and the logits once; its check is the prefill's and the
+ * step's logits against the float64 reference (batch 1; `seq` is the context checked).
+ */
 export const DecodeResult = z.object({
   ...Comparison.shape,
   /** Keys the step attends to: the cached positions plus the new token. */
@@ -293,8 +299,6 @@ export const DecodeResult = z.object({
   kvCacheBytes: z.number().nonnegative(),
   /** Rows / median step. */
   tokensPerSecond: z.number().nonnegative(),
-  /** The prefill and the decode step's logits against the float64 reference (batch 1; `seq` is the context checked). */
-  verify: Verification.optional(),
 });
 
 export const DecodeFailure = z.object({
