@@ -14,7 +14,6 @@ import { fromLegacy } from '../src/report/legacy.ts';
 import { loadRun } from '../src/report/load.ts';
 import type { GenerateRun, LayerRun } from '../src/results/io.ts';
 import type { LayerResult } from '../src/results/schema.ts';
-import { upgrade } from '../src/results/upgrade.ts';
 import { summarize, withSamples } from '../src/timing/stats.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';
 
@@ -238,8 +237,7 @@ test('a file with a time that is 0, negative or absurd (1e308 ms) is refused by 
     ['zero speedup', (f) => (f.results[1]!.speedup!.low = 0), /results\.1\.speedup\.low: a ratio of two times must be between/],
   ];
   for (const [name, edit, message] of cases) {
-    // the fixture is an attnbench/layers@2 file: edited with the record's names
-    const f = upgrade(JSON.parse(text)) as { results: LayerResult[] };
+    const f = JSON.parse(text) as { results: LayerResult[] };
     edit(f);
     const p = path.join(dir, `${name}.json`);
     fs.writeFileSync(p, JSON.stringify(f));

@@ -139,7 +139,7 @@ test('the commands: layers --legacy-out and import-legacy', () => {
 
   const bad = cli(['import-legacy', LAYERS, '--out', path.join(dir, 'no.json')]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@2\), not the seed's format\n$/);
+  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@3\), not the seed's format\n$/);
   assert.ok(!fs.existsSync(path.join(dir, 'no.json')));
   const noProfile = cli(['layers', '--profile-runs', '0', '--legacy-out', path.join(dir, 'x.json')]);
   assert.equal(noProfile.status, 2);

@@ -100,9 +100,9 @@ test('a layers@1 file loads, upgraded to @2: the host share split into what it m
 const raw = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as { schema: string; results: Record<string, unknown>[]; failures?: Record<string, unknown>[] };
 
 test('a comparison record has one name per field in every kind: older files read with the attention type, samples, profiled runs and speedup renamed, every value kept', () => {
-  const layers = raw('test/fixtures/layers.json');
+  const layers = raw('test/fixtures/layers-v2.json');
   assert.equal(layers.schema, 'attnbench/layers@2');
-  const l = readRun(path.join(ROOT, 'test/fixtures/layers.json'));
+  const l = readRun(path.join(ROOT, 'test/fixtures/layers-v2.json'));
   assert.ok(l.kind === 'layers');
   l.results.forEach((r, i) => {
     const old = layers.results[i]!;
@@ -116,9 +116,9 @@ test('a comparison record has one name per field in every kind: older files read
   assert.ok(d.kind === 'decode' && d.results.length === decode.results.length);
   d.results.forEach((r, i) => assert.deepEqual([r.attention, r.ms, r.profileRuns, r.flags], [decode.results[i]!.attention, decode.results[i]!.stepMs, decode.results[i]!.profiledRuns, decode.results[i]!.flags]));
 
-  const generate = raw('test/fixtures/generate.json');
+  const generate = raw('test/fixtures/generate-v2.json');
   assert.equal(generate.schema, 'attnbench/generate@2');
-  const g = readRun(path.join(ROOT, 'test/fixtures/generate.json'));
+  const g = readRun(path.join(ROOT, 'test/fixtures/generate-v2.json'));
   assert.ok(g.kind === 'generate');
   g.results.forEach((r, i) => {
     const old = generate.results[i]!;
@@ -128,7 +128,7 @@ test('a comparison record has one name per field in every kind: older files read
 });
 
 test('a failure and a journal written by an earlier attnbench read with the record\'s names', () => {
-  const layers = raw('test/fixtures/layers.json');
+  const layers = raw('test/fixtures/layers-v2.json');
   const dir = tmpDir();
   const withFailure = path.join(dir, 'failed.json');
   fs.writeFileSync(withFailure, JSON.stringify({ ...layers, failures: [{ variant: 'multi-query', batch: 2, seq: 8, error: 'out of memory' }] }));
