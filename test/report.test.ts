@@ -195,7 +195,7 @@ test('bad input: one error naming the file and the reason, nothing written', asy
     ['a broken field', [write('d.json', JSON.stringify({ ...valid, results: [{ ...valid.results[0], seq: -1 }] }))], /d\.json: invalid at results\.0\.seq/],
     ['the seed format', [SEED], /seed-excerpt\.json: this is the seed's format; convert it first: attnbench import-legacy/],
     ['a truncated journal', [write('e.journal.jsonl', journal.slice(0, -20))], new RegExp(`e\\.journal\\.jsonl: line ${layers.results.length} is truncated`)],
-    ['an empty result set', [write('f.json', JSON.stringify({ ...valid, results: [], failures: [{ variant: 'multi-head', batch: 1, seq: 8, error: 'x' }] }))], /f\.json: no results \(all 1 configurations failed\)/],
+    ['an empty result set', [write('f.json', JSON.stringify({ ...valid, results: [], failures: [{ attention: 'multi-head', batch: 1, seq: 8, error: 'x' }] }))], /f\.json: no results \(all 1 configurations failed\)/],
     ['a file twice', [LAYERS, LAYERS], /layers\.json: given twice/],
     ['a missing file', [path.join(dir, 'nope.json')], /nope\.json: cannot read \(ENOENT\)/],
   ];
