@@ -9,9 +9,12 @@
  */
 
 // the attention variants and their graphs
-export { ALIASES, kvHeads, MODES, parseVariant, VARIANT_KINDS, variantLabel, type Mode, type VariantKind, type VariantSpec } from './attention/spec.ts';
+export { kvHeads, MODES, parseVariant, variantLabel, type Mode, type VariantKind, type VariantSpec } from './attention/spec.ts';
+export { ALIASES, findVariant, LAYOUTS, layoutOf, register, VARIANT_KINDS, variantsHelp } from './attention/registry.ts';
+export { groupKvHeads, type Variant } from './attention/variant.ts';
 export { buildLayer, layerInputs, layerShape, outputToLogical, type LayerModel } from './attention/layer.ts';
-export { LAYOUTS, layoutOf, type Layout, type PhysicalTensors } from './attention/layouts.ts';
+export type { Layout, PhysicalTensors } from './attention/layouts.ts';
+export type { StepBuilder } from './attention/step.ts';
 export { randomParams, type LayerShape, type LogicalParams } from './attention/params.ts';
 export { maxRelError, referenceAttention } from './attention/reference.ts';
 export { layerCost, type LayerCost } from './attention/cost.ts';

@@ -56,7 +56,7 @@ export function sideBySideBytes(costs: readonly LayerCost[]): number {
   return costs.reduce((a, c) => a + c.residentBytes, 0) + Math.max(0, ...costs.map((c) => c.transientBytes));
 }
 
-/** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates. */
+/** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates; a layout with stages of its own adds theirs (`Layout.stageFlops`). */
 export function stageFlops(s: LayerShape, mode: Mode): Record<string, number> {
   const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
   const nm = modelDim(s);
@@ -71,7 +71,6 @@ export function stageFlops(s: LayerShape, mode: Mode): Record<string, number> {
   if (mode === 'full') {
     f.softmax = 5 * scores;
     f.proj = 2 * rows * nm * nm + rows * nm;
-    f.attention = f.weights! + f.softmax + f.output!; // the fused kernel's stage
   }
   return f;
 }

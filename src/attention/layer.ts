@@ -9,8 +9,9 @@
 import { swapLeadingAxes } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
-import { layoutOf, type Layout, type PhysicalTensors } from './layouts.ts';
+import type { Layout, PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
+import { layoutOf } from './registry.ts';
 import { checkMode, kvHeads, type Mode, type VariantSpec } from './spec.ts';
 
 export interface LayerModel {
@@ -42,7 +43,7 @@ export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode, par
   if (params) for (const [name, t] of Object.entries(layout.pack(params, shape, mode))) g.initializer(name, t.data, t.dims);
   // declare the weights from a packing of zero-size-free dummy shapes: dims only matter here
   else for (const [name, t] of Object.entries(weightDims(layout, shape, mode))) g.input(name, t);
-  if (mode === 'full' && spec.kind !== 'fused-gqa') g.input('mask', [S, S]);
+  if (mode === 'full' && layout.maskInput) g.input('mask', [S, S]);
   g.output(layout.build(g, x, shape, mode), 'out');
   return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode), constantWeights: params !== undefined };
 }
@@ -76,7 +77,7 @@ export function layerInputs(layer: LayerModel, p: LogicalParams): PhysicalTensor
       ? { dims: [s.batch, s.seq, nm], data: p.hidden }
       : { dims: [s.seq, s.batch, nm], data: swapLeadingAxes(p.hidden, s.batch, s.seq) };
   const t: PhysicalTensors = { hidden, ...(layer.constantWeights ? {} : layerWeights(layer, p)) };
-  if (mode === 'full' && layer.spec.kind !== 'fused-gqa') t.mask = { dims: [s.seq, s.seq], data: causalMask(s.seq) };
+  if (mode === 'full' && layout.maskInput) t.mask = { dims: [s.seq, s.seq], data: causalMask(s.seq) };
   return t;
 }
 

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { PRESETS } from './generate.ts';
 import { DEVICES } from './layers.ts';
 import { sharedConfig } from './shared.ts';
+import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
@@ -20,10 +21,7 @@ const quick = PRESETS.quick;
 const SHARED = sharedConfig('step').shape;
 
 export const DecodeConfig = z.object({
-  attention: z
-    .array(z.string())
-    .describe('attention types, comma-separated: multi-head, multi-query, multi-query-1, grouped-query:g, fused-gqa:g, multi-query-separate')
-    .default(quick.attention),
+  attention: variantList('attention types', { mode: 'full' }).default(quick.attention),
   layers: positive().describe('decoder blocks').default(quick.layers),
   hidden: positive().describe('hidden size').default(quick.hidden),
   heads: positive().describe('query heads').default(quick.heads),

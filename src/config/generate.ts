@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { seedSchema } from './parse.ts';
 import { sharedConfig } from './shared.ts';
+import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
@@ -25,10 +26,7 @@ export type EarlyStopping = z.infer<typeof EarlyStopping>;
 
 export const GenerateConfig = z.object({
   preset: z.enum(PRESET_NAMES).describe("quick: a small model (under a minute on 2 cores); seed: the seed's GPT-2 experiment (24 layers, hidden 1024, batch 8, max_length 1024)").default('quick'),
-  attention: z
-    .array(z.string())
-    .describe("attention types, comma-separated: multi-head, multi-query, multi-query-1, grouped-query:g, fused-gqa:g, multi-query-separate, or the seed's aliases (with --model: the checkpoint's own)")
-    .optional(),
+  attention: variantList('attention types', { mode: 'full', aliases: true, more: " (with --model: the checkpoint's own)" }).optional(),
   layers: positive().describe('decoder blocks').optional(),
   hidden: positive().describe('hidden size').optional(),
   heads: positive().describe('query heads').optional(),

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { sharedConfig } from './shared.ts';
+import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 
@@ -27,7 +28,7 @@ const count = () => z.number().int().nonnegative();
 const SHARED = sharedConfig('run').shape;
 
 export const LayersConfig = z.object({
-  variants: z.array(z.string()).max(MAX_LIST).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
+  variants: variantList('attention variants', { aliases: true }).max(MAX_LIST).default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
   batch: z.array(positive()).max(MAX_LIST).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
   seq: z
     .array(positive())

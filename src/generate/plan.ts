@@ -5,6 +5,7 @@
  * its caches or the prompts before the sizes are checked: the output path, the lengths and
  * the memory come first, from the numbers alone (a --batch of 10⁸ is refused, not built).
  */
+import { stepOf } from '../attention/registry.ts';
 import { parseVariant, variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { PRESETS, type GenerateConfig, type Preset } from '../config/generate.ts';
 import { UsageError } from '../core/errors.ts';
@@ -143,13 +144,12 @@ function buildPrompts(c: GenerateConfig, shape: PromptShape, model: ModelConfig)
   return Array.from({ length: shape.count }, (_, i) => [...shape.encoded[i % shape.encoded.length]!]);
 }
 
-/** The longest prompt, checked against the positions and the fused kernel's lack of a padding mask. */
+/** The longest prompt, checked against the positions and a step's lack of a padding mask (the fused kernel's). */
 function checkPrompts(shape: PromptShape, specs: VariantSpec[], model: ModelConfig): void {
   const { promptLength } = shape;
   if (promptLength > model.positions) throw new UsageError(`a prompt of ${promptLength} tokens is longer than --positions ${model.positions}`);
-  if (specs.some((s) => s.kind === 'fused-gqa') && !shape.equalLengths) {
-    throw new UsageError('fused-gqa needs prompts of equal length (its kernel takes no left-padding mask)');
-  }
+  const unpadded = specs.find((s) => !stepOf(s).leftPadding);
+  if (unpadded && !shape.equalLengths) throw new UsageError(`${unpadded.kind} needs prompts of equal length (its kernel takes no left-padding mask)`);
 }
 
 /** How many tokens to generate: --max-new-tokens, or --max-length (the preset's is capped at the positions) less the prompt. */

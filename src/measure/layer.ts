@@ -6,7 +6,7 @@
  * exactly this.
  */
 import { median } from 'simple-statistics';
-import { layerCost, stageFlops } from '../attention/cost.ts';
+import { layerCost } from '../attention/cost.ts';
 import { buildLayer, layerInputs, layerShape, layerWeights, outputToLogical, type LayerModel } from '../attention/layer.ts';
 import type { PhysicalTensors } from '../attention/layouts.ts';
 import { randomParams, type LayerShape, type LogicalParams } from '../attention/params.ts';
@@ -118,7 +118,7 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
     const walls = (await timeRuns(o.profileRuns + 1, () => prof.run(feeds), rt.now)).slice(1);
     const runs = (await prof.endProfiling()).slice(1);
     if (runs.length !== walls.length || runs.some((r) => r.kernels.length === 0)) return NO_STAGE_SPLIT;
-    const perStage = stageFlops(layer.shape, layer.mode);
+    const perStage = layer.layout.stageFlops(layer.shape, layer.mode);
     const constants = o.weights === 'constant' ? p.weightBytes : 0;
     const moved = runs.map((run) => movedBytes(run, constants));
     const stages = stageTimes(runs, layer.stages).map((st) => {

@@ -6,7 +6,7 @@
  * weights exist once, as constants the engine pre-packs (or as graph inputs, to measure
  * what that costs: `weights: 'input'`).
  *
- * Every attention block comes from the variant's step builder (`src/attention/step.ts`).
+ * Every attention block comes from the variant's step builder (its file in `src/attention/variants/`).
  * The cache is a graph input the caller owns and only reads; the graph returns the logits
  * of each row's last position and the new tokens' K and V rows of every layer as one small
  * tensor [layers, rows, S, 2·g·hs], which the caller appends in place.
@@ -22,7 +22,8 @@
  *
  * Node names carry stages: embed, norm, the layouts' attention stages, mlp, kv, lmhead.
  */
-import { STEP_BUILDERS, type StepIO } from '../attention/step.ts';
+import { stepOf } from '../attention/registry.ts';
+import type { StepIO } from '../attention/step.ts';
 import type { TensorNames } from '../attention/layouts.ts';
 import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { MASK_MIN } from '../core/constants.ts';
@@ -75,7 +76,7 @@ export interface StepGraphOptions {
 export type WeightsAs = 'constant' | 'input';
 
 /** Does this variant keep hidden states sequence-major ([S, rows], Megatron)? */
-export const sequenceMajor = (pm: PackedModel): boolean => STEP_BUILDERS[pm.spec.kind].order === 'sbm';
+export const sequenceMajor = (pm: PackedModel): boolean => stepOf(pm.spec).order === 'sbm';
 
 /**
  * The step graph for `rows` sequences. Inputs: tokens and positions [rows, S] (or [S, rows]
@@ -87,25 +88,11 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const c = pm.config;
   const G = pm.kvHeads;
   const nm = c.hidden;
-  const step = STEP_BUILDERS[pm.spec.kind];
+  const step = stepOf(pm.spec);
   const sbm = step.order === 'sbm';
   const g = new GraphBuilder(`attnbench-decoder-${pm.spec.kind}`);
   const I = STEP_INPUTS;
-  g.input(I.tokens, sbm ? ['S', rows] : [rows, 'S'], 'int64');
-  g.input(I.positions, sbm ? ['S', rows] : [rows, 'S'], 'int64');
-  g.input(I.cacheMask, [rows, 'T']);
-  g.input(I.selfMask, [rows, 'S', 'S']);
-  g.input(I.seqlensK, [rows], 'int32');
-  g.input(I.totalLength, [], 'int32');
-  for (let i = 0; i < c.layers; i++) {
-    g.input(I.kCache(i), [rows, G, 'T', headDim(c)]);
-    g.input(I.vCache(i), [rows, G, 'T', headDim(c)]);
-  }
-  if (inGraph) g.input(I.cacheIndex, [rows, G, 'S', 3], 'int64');
-  for (const [name, t] of Object.entries(pm.tensors)) {
-    if (weights === 'constant') g.initializer(name, t.data, t.dims);
-    else g.input(name, t.dims);
-  }
+  declareInputs(g, pm, rows, weights, sbm, inGraph);
 
   const norm = (x: string, p: string) =>
     g.inStage('norm', () => g.node('LayerNormalization', [x, `${p}_g`, `${p}_b`], { axis: -1, epsilon: { float: c.layerNormEps } }));
@@ -145,6 +132,28 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     g.output(g.node('ArgMax', [masked], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIdsAvoiding, 'int64');
   }
   return g;
+}
+
+/** The step's inputs (see `buildStepGraph`), and its weights as constants or inputs. */
+function declareInputs(g: GraphBuilder, pm: PackedModel, rows: number, weights: WeightsAs, sbm: boolean, inGraph: boolean): void {
+  const I = STEP_INPUTS;
+  const G = pm.kvHeads;
+  const D = headDim(pm.config);
+  g.input(I.tokens, sbm ? ['S', rows] : [rows, 'S'], 'int64');
+  g.input(I.positions, sbm ? ['S', rows] : [rows, 'S'], 'int64');
+  g.input(I.cacheMask, [rows, 'T']);
+  g.input(I.selfMask, [rows, 'S', 'S']);
+  g.input(I.seqlensK, [rows], 'int32');
+  g.input(I.totalLength, [], 'int32');
+  for (let i = 0; i < pm.config.layers; i++) {
+    g.input(I.kCache(i), [rows, G, 'T', D]);
+    g.input(I.vCache(i), [rows, G, 'T', D]);
+  }
+  if (inGraph) g.input(I.cacheIndex, [rows, G, 'S', 3], 'int64');
+  for (const [name, t] of Object.entries(pm.tensors)) {
+    if (weights === 'constant') g.initializer(name, t.data, t.dims);
+    else g.input(name, t.dims);
+  }
 }
 
 /**

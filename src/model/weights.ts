@@ -9,9 +9,9 @@
  *   biases, wo [nm, nm], bo) — query head h reads K/V head floor(h / (nh/g));
  *   fc [nm, inner], fcB [inner], proj [inner, nm], projB [nm]; lnf {g, b}.
  */
-import { layoutOf, type PhysicalTensors } from '../attention/layouts.ts';
+import type { PhysicalTensors } from '../attention/layouts.ts';
 import type { LayerShape, LogicalParams } from '../attention/params.ts';
-import { packStep } from '../attention/step.ts';
+import { stepOf } from '../attention/registry.ts';
 import type { VariantSpec } from '../attention/spec.ts';
 import { UsageError } from '../core/errors.ts';
 import { fastNormals } from '../core/rng.ts';
@@ -157,7 +157,7 @@ export const attentionShape = (c: ModelConfig, kvHeads: number, rows: number, se
 });
 
 /**
- * Pack for `spec`: attention tensors by the variant's layout (`packStep`: q pre-scaled),
+ * Pack for `spec`: attention tensors as the variant's decode step takes them (q pre-scaled),
  * MLP matrices as they are ([in, out]: the B operands of the products). Large tensors are
  * the logical arrays themselves, not copies.
  */
@@ -166,7 +166,7 @@ export function pack(w: ModelWeights, spec: VariantSpec): PackedModel {
   const g = modelKvHeads(c, spec);
   if (g !== w.kvHeads) throw new Error(`weights have ${w.kvHeads} K/V heads, ${spec.kind} needs ${g} (convert first)`);
   const nm = c.hidden;
-  const layout = layoutOf(spec);
+  const step = stepOf(spec);
   const shape = attentionShape(c, g, 1, 1);
   const t: PhysicalTensors = {
     wte: { dims: [c.vocab, nm], data: w.wte },
@@ -184,7 +184,7 @@ export function pack(w: ModelWeights, spec: VariantSpec): PackedModel {
     t[`${p}fc_b`] = { dims: [c.inner], data: b.fcB };
     t[`${p}proj`] = { dims: [c.inner, nm], data: b.proj };
     t[`${p}proj_b`] = { dims: [nm], data: b.projB };
-    for (const [name, tensor] of Object.entries(packStep(layout, spec.kind, b.attn, shape))) t[`${p}attn.${name}`] = tensor;
+    for (const [name, tensor] of Object.entries(step.pack(b.attn, shape))) t[`${p}attn.${name}`] = tensor;
   });
   return { config: c, spec, kvHeads: g, tensors: t };
 }

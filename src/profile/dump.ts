@@ -43,14 +43,7 @@ export function dumpLayer(root: string, layer: LayerModel, inputs: PhysicalTenso
 
 /** The physical output shape of a layer (what the graph returns). */
 function outputDims(layer: LayerModel): number[] {
-  const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = layer.shape;
-  if (layer.mode === 'full') return layer.layout.hiddenOrder === 'bsm' ? [B, S, H * D] : [S, B, H * D];
-  switch (layer.spec.kind) {
-    case 'multi-head':
-      return [B, H, S, D];
-    case 'grouped-query':
-      return [B, G, S * (H / G), D];
-    default:
-      return [B, S * H, D];
-  }
+  const { batch: B, seq: S, heads: H, headDim: D } = layer.shape;
+  if (layer.mode === 'seed') return layer.layout.seedOutputDims(layer.shape);
+  return layer.layout.hiddenOrder === 'bsm' ? [B, S, H * D] : [S, B, H * D];
 }

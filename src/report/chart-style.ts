@@ -6,7 +6,7 @@
  * sizes, and under the title a line saying where the data was measured.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { ALIASES, VARIANT_KINDS, type VariantKind } from '../attention/spec.ts';
+import { findVariant, VARIANT_KINDS } from '../attention/registry.ts';
 import type { Run } from '../results/io.ts';
 import type { Comparison } from '../results/comparison.ts';
 import type { Environment } from '../results/schema.ts';
@@ -55,7 +55,7 @@ export function highlight(field: string, shown = 1, faded = 0.15): Highlight {
 export const variantOrder = (xs: Iterable<string>) => {
   const rank = (name: string) => {
     const base = name.split(':')[0]!;
-    const i = VARIANT_KINDS.indexOf((Object.hasOwn(ALIASES, base) ? ALIASES[base] : undefined) ?? (base as VariantKind));
+    const i = VARIANT_KINDS.indexOf(findVariant(base)?.name ?? base);
     return i < 0 ? VARIANT_KINDS.length : i;
   };
   return [...new Set(xs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));

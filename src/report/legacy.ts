@@ -10,7 +10,7 @@
  * Mapping (documented in docs/seed-format.md):
  *   range GET_QKV / SPLIT_QKV / GET_ATTENTION_WEIGHTS / GET_ATTENTION_OUTPUT ↔ stage qkv / split / weights / output
  *   cpu us = hostMs·1000, cuda us = kernelMs·1000, all us = wallMs·1000
- *   TOTAL all / 1000 → totalMs (n = 1: the seed kept no repetitions) and profiledMs
+ *   TOTAL all / 1000 → ms (n = 1: the seed kept no repetitions) and profiledMs
  *   TOTAL cpu / TOTAL all → hostShare
  * Imported stages keep the original microseconds in `seedUs`, so import → export gives the
  * seed's bytes back. Stages the seed did not have (e.g. `other`) are written after the
@@ -20,7 +20,8 @@
 import { z } from 'zod';
 import { layerCost } from '../attention/cost.ts';
 import { SEED_STAGES } from '../attention/layouts.ts';
-import { ALIASES, kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
+import { ALIASES } from '../attention/registry.ts';
+import { kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
 import { SEED_LAYER } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
