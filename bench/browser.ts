@@ -55,7 +55,7 @@ const arms: Arm[] = [
 ];
 if (a.webgpu) arms.push({ name: 'webgpu (JSEP)', config: { device: 'browser-webgpu', threads: 2 } });
 
-const key = (r: LayerResult) => `${r.variant} b=${r.batch} s=${r.seq}`;
+const key = (r: LayerResult) => `${r.attention} b=${r.batch} s=${r.seq}`;
 /** arm → configuration → per-round medians and every sample as a ratio to its round's median */
 const data = new Map<string, Map<string, { medians: number[]; ratios: number[] }>>();
 const rounds = Number(a.rounds);
@@ -68,8 +68,8 @@ for (let round = 0; round < rounds; round++) {
     const byConfig = data.get(arm.name) ?? new Map<string, { medians: number[]; ratios: number[] }>();
     for (const r of file.results) {
       const d = byConfig.get(key(r)) ?? { medians: [], ratios: [] };
-      d.medians.push(r.totalMs.median);
-      d.ratios.push(...r.totalMs.samples.map((s) => s / r.totalMs.median));
+      d.medians.push(r.ms.median);
+      d.ratios.push(...r.ms.samples.map((s) => s / r.ms.median));
       byConfig.set(key(r), d);
     }
     data.set(arm.name, byConfig);

@@ -74,10 +74,10 @@ const torch: Map<string, number[][]> = new Map();
 let torchInfo: TorchOut | string = 'not run';
 for (let round = 0; round < Number(a.rounds); round++) {
   for (const r of (await runLayers(config, runOptions)).results) {
-    const e = ort.get(r.variant) ?? { samples: [], last: r };
-    e.samples.push(r.totalMs.samples);
+    const e = ort.get(r.attention) ?? { samples: [], last: r };
+    e.samples.push(r.ms.samples);
     e.last = r;
-    ort.set(r.variant, e);
+    ort.set(r.attention, e);
   }
   torchInfo = runTorch();
   if (typeof torchInfo !== 'string')

@@ -10,7 +10,7 @@ test('two variants through the API: a valid result file, and the speedup of one 
     { quickCeilings: true, progress: false, log: (l) => lines.push(l) },
   );
   assert.equal(api.LayerResultFile.parse(file).schema, api.LAYERS_SCHEMA, 'the result is a valid layer result file');
-  assert.deepEqual(file.results.map((r) => [r.variant, r.kvHeads, r.totalMs.n]), [['multi-head', 4, 1], ['multi-query-1', 1, 1]]);
+  assert.deepEqual(file.results.map((r) => [r.attention, r.kvHeads, r.ms.n]), [['multi-head', 4, 1], ['multi-query-1', 1, 1]]);
   assert.deepEqual(
     file.config,
     { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, mode: 'seed', repeats: 1, budgetMs: 6000, warmup: 2, weights: 'constant', profileRuns: 0, device: 'cpu', seed: 1 },
@@ -19,7 +19,7 @@ test('two variants through the API: a valid result file, and the speedup of one 
   assert.ok(lines.some((l) => /^layers: 2 configurations/.test(l)), 'progress goes to the log, not stdout');
 
   const [mha, mqa1] = file.results;
-  const speedup = mha!.totalMs.median / mqa1!.totalMs.median;
+  const speedup = mha!.ms.median / mqa1!.ms.median;
   assert.ok(Number.isFinite(speedup) && speedup > 0, `speedup ${speedup}`);
   assert.equal(mqa1!.speedup!.ratio, speedup, 'the result carries the same ratio, measured in the same rounds');
   assert.equal(mha!.speedup, null, 'multi-head has no speedup over itself');

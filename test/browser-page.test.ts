@@ -98,8 +98,8 @@ test('a small WASM sweep on 2 threads, cross-origin isolated: every configuratio
     out,
     onConsoleError: (t) => consoleErrors.push(t),
     onResult: (r) => {
-      assert.ok(readJournal(journalPath(out)).some((j) => j.variant === r.variant && j.seq === r.seq), 'in the journal as it arrives');
-      streamed.push(`${r.variant}@${r.seq}`);
+      assert.ok(readJournal(journalPath(out)).some((j) => j.attention === r.attention && j.seq === r.seq), 'in the journal as it arrives');
+      streamed.push(`${r.attention}@${r.seq}`);
     },
   });
   assert.deepEqual(consoleErrors, []);
@@ -113,18 +113,18 @@ test('a small WASM sweep on 2 threads, cross-origin isolated: every configuratio
   assert.equal(streamed.length, 6);
   assert.deepEqual(file.failures, []);
   assert.deepEqual(
-    file.results.map((r) => `${r.variant}@${r.seq}`),
+    file.results.map((r) => `${r.attention}@${r.seq}`),
     ['multi-head@32', 'multi-query-1@32', 'grouped-query:4@32', 'multi-head@128', 'multi-query-1@128', 'grouped-query:4@128'],
     'in the grid order',
   );
   for (const r of file.results) {
-    assert.equal(r.totalMs.n, 3);
+    assert.equal(r.ms.n, 3);
     assert.ok(r.verify?.ok && r.verify.against === 'float64 reference' && r.verify.seq === r.seq, `verified at its own shape: ${JSON.stringify(r.verify)}`);
     // the stage split from onnxruntime-web's profiler, by node-name prefix as in Node, with the bytes each kernel moved
-    assert.equal(r.profiledRuns, 2);
+    assert.equal(r.profileRuns, 2);
     assert.deepEqual(r.stages.slice(0, 4).map((s) => s.name), ['qkv', 'split', 'weights', 'output']);
     assert.ok(r.implementationBytes! > 0 && r.taskFloorMs! > 0 && r.computeFraction! > 0, 'floors and fractions against the page\'s ceilings');
-    assert.equal(r.speedup === null, r.variant === 'multi-head', 'a speedup with its interval for every variant but the baseline');
+    assert.equal(r.speedup === null, r.attention === 'multi-head', 'a speedup with its interval for every variant but the baseline');
   }
   assert.ok(!fs.existsSync(journalPath(out)), 'the journal goes once the file is written');
   assert.equal(readLayerFile(out).results.length, 6, "the CLI's reader takes it");
@@ -153,7 +153,7 @@ test('WebGPU on the software adapter: hand-arranged layers verify, and the devic
   const d = file.environment.device;
   assert.equal(d.kind, 'browser-webgpu');
   assert.ok(d.software && d.adapter?.architecture === 'swiftshader', `the adapter is marked as software: ${JSON.stringify(d.adapter)}`);
-  assert.deepEqual(file.results.map((r) => [r.variant, r.verify?.ok]), [['multi-head', true], ['grouped-query:2', true]]);
+  assert.deepEqual(file.results.map((r) => [r.attention, r.verify?.ok]), [['multi-head', true], ['grouped-query:2', true]]);
   assert.ok(file.results.every((r) => r.verify!.maxRelError < 1e-5));
   assert.match(d.profiler!, /GPU program times/);
   assert.ok(file.results[0]!.stages.some((s) => s.kernelMs > 0), 'GPU program times by stage');
@@ -166,12 +166,12 @@ test("the native WebGPU build's wrong fused attention: a result marked WRONG, no
   const file = await runHeadless(c, quiet);
   assert.equal(file.environment.device.kind, 'browser-webgpu-native', 'the file says which build computed it');
   const [mha, fused] = file.results;
-  assert.deepEqual([mha?.variant, fused?.variant], ['multi-head', 'fused-gqa:2'], 'the wrong result stays a result');
+  assert.deepEqual([mha?.attention, fused?.attention], ['multi-head', 'fused-gqa:2'], 'the wrong result stays a result');
   assert.equal(mha!.verify!.ok, true);
   assert.equal(fused!.verify!.ok, false);
   assert.ok(fused!.verify!.maxRelError > 1e-2, `far beyond float32 rounding: ${fused!.verify!.maxRelError}`);
   assert.equal(fused!.speedup, null, 'a wrong answer has no speed');
-  assert.ok(fused!.totalMs.n === 3, 'it is still timed');
+  assert.ok(fused!.ms.n === 3, 'it is still timed');
   const report = await buildReport(loadRuns([await writeTo(file, 'native.json')]));
   assert.match(report.get('total-time.svg')!.toString(), /WRONG/);
   assert.match(report.get('summary.md')!.toString(), /\| fused-gqa:2 \|.*\| WRONG \d/);
@@ -188,7 +188,7 @@ test('a page that dies mid-sweep loses no finished configuration: --resume runs 
   const kept = readJournal(journalPath(out));
   assert.equal(kept.length, 3, 'the first configuration (its three variants) was journaled before the page died');
   const ran: string[] = [];
-  const file = await runHeadless(c, { ...quiet, out, resume: true, onResult: (r) => ran.push(`${r.variant}@${r.seq}`) });
+  const file = await runHeadless(c, { ...quiet, out, resume: true, onResult: (r) => ran.push(`${r.attention}@${r.seq}`) });
   assert.deepEqual(ran, ['multi-head@32', 'multi-query-1@32', 'grouped-query:4@32'], 'only what was missing');
   assert.equal(readLayerFile(out).results.length, 6);
   assert.equal(file.results.length, 6);
@@ -258,7 +258,7 @@ test('the page by hand: bad input refused in place, cancel and resume, kept over
     const file = path.join(tmpDir(), download.suggestedFilename());
     await download.saveAs(file);
     const read = readLayerFile(file);
-    assert.deepEqual(read.results.map((r) => `${r.variant}@${r.seq}`), ['multi-head@8', 'multi-query-1@8', 'multi-head@1024', 'multi-query-1@1024', 'multi-head@2048', 'multi-query-1@2048']);
+    assert.deepEqual(read.results.map((r) => `${r.attention}@${r.seq}`), ['multi-head@8', 'multi-query-1@8', 'multi-head@1024', 'multi-query-1@1024', 'multi-head@2048', 'multi-query-1@2048']);
     assert.equal(read.environment.device.browser?.headless, false, 'a person ran it');
     assert.ok(read.results.every((r) => r.verify?.ok));
     assert.ok(await page.isHidden('#stored'), 'nothing left to keep once downloaded');
@@ -273,11 +273,11 @@ test('the page by hand: bad input refused in place, cancel and resume, kept over
 test('the decode-step comparison in the page: types interleaved, verified, speedups with intervals, a file report draws', { timeout: TEST_LIMIT_MS }, async () => {
   const c = parseConfig(DecodeConfig, { layers: 1, hidden: 32, heads: 4, vocab: 97, context: [8, 64], batch: [2], repeats: 5, warmup: 1, profileRuns: 1, threads: 2, device: 'browser-wasm' });
   const file = await runHeadlessDecode(c, quiet);
-  assert.equal(file.schema, 'attnbench/decode@1');
+  assert.equal(file.schema, 'attnbench/decode@2');
   assert.deepEqual(file.results.map((r) => `${r.attention}@${r.context}`), ['multi-head@8', 'multi-query-1@8', 'grouped-query:2@8', 'multi-head@64', 'multi-query-1@64', 'grouped-query:2@64']);
   for (const r of file.results) {
     assert.ok(r.verify?.ok && r.verify.seq === 49, `prefill (48 tokens) and step logits against float64: ${JSON.stringify(r.verify)}`);
-    assert.equal(r.stepMs.n, 5);
+    assert.equal(r.ms.n, 5);
     assert.equal(r.speedup === null, r.attention === 'multi-head');
     assert.ok(r.taskFloorMs! > 0 && r.stages.length > 0);
   }

@@ -16,18 +16,18 @@ test('a tiny sweep prints a table and writes a valid, complete result file', () 
   const r = cli(['layers', ...TINY, '--variants', 'multi-head,MultiQuery1,grouped-query:2', '--seq', '8-32*2', '--verify', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   const file = readLayerFile(out);
-  assert.equal(file.schema, 'attnbench/layers@2');
+  assert.equal(file.schema, 'attnbench/layers@3');
   assert.equal(file.results.length, 9);
-  assert.deepEqual([...new Set(file.results.map((x) => x.variant))], ['multi-head', 'multi-query-1', 'grouped-query:2']);
+  assert.deepEqual([...new Set(file.results.map((x) => x.attention))], ['multi-head', 'multi-query-1', 'grouped-query:2']);
   for (const x of file.results) {
-    assert.equal(x.totalMs.n, 3);
-    assert.equal(x.totalMs.samples.length, 3);
-    assert.ok(x.totalMs.min <= x.totalMs.median && x.totalMs.median <= x.totalMs.max);
+    assert.equal(x.ms.n, 3);
+    assert.equal(x.ms.samples.length, 3);
+    assert.ok(x.ms.min <= x.ms.median && x.ms.median <= x.ms.max);
     assert.deepEqual(x.stages.slice(0, 4).map((s) => s.name), ['qkv', 'split', 'weights', 'output']);
     assert.ok(x.verify && x.verify.ok && x.verify.maxRelError < 1e-5, `verify ${JSON.stringify(x.verify)}`);
     assert.ok(x.flops > 0 && x.gflops > 0 && x.computeFraction! > 0);
     assert.ok(x.implementationBytes! > 0 && x.taskFloorMs! > 0 && x.implementationFloorMs! >= x.taskFloorMs!, 'both floors, the implementation one never under the task one');
-    assert.equal(x.speedup === null, x.variant === 'multi-head', 'every variant but multi-head has a speedup');
+    assert.equal(x.speedup === null, x.attention === 'multi-head', 'every variant but multi-head has a speedup');
   }
   assert.ok(file.environment.ceilings!.matmulGflops > 0 && file.environment.ceilings!.readGBps > 0);
   assert.equal(file.environment.malloc.MALLOC_MMAP_MAX_, '0', 'the launcher applies the malloc settings and records them');
@@ -65,7 +65,7 @@ test('--resume continues from the journal and keeps what was measured', () => {
   assert.match(r.stderr, /1 already in the journal/);
   const file = readLayerFile(out);
   assert.deepEqual(file.results.map((x) => x.seq), [8, 16]);
-  assert.deepEqual(file.results[0]!.totalMs.samples, measured.totalMs.samples, 'the journaled result is kept, not re-measured');
+  assert.deepEqual(file.results[0]!.ms.samples, measured.ms.samples, 'the journaled result is kept, not re-measured');
 });
 
 test('--dump writes .npy files that a NumPy reader loads, with a manifest', () => {
@@ -142,7 +142,7 @@ test('result files are checked against the schema on read', () => {
   fs.writeFileSync(bad, JSON.stringify({ schema: 'attnbench/layers@2', environment: {}, results: [] }));
   assert.throws(() => readLayerFile(bad), /bad\.json: invalid at environment\.cpu/);
   fs.writeFileSync(bad, JSON.stringify({ schema: 'attnbench/layers@0' }));
-  assert.throws(() => readLayerFile(bad), /schema is "attnbench\/layers@0", expected "attnbench\/layers@2"/);
+  assert.throws(() => readLayerFile(bad), /schema is "attnbench\/layers@0", expected "attnbench\/layers@3"/);
   fs.writeFileSync(bad, '{"schema": ');
   assert.throws(() => readLayerFile(bad), /bad\.json: not JSON/);
   assert.equal(LayerResultFile.safeParse({}).success, false);

@@ -25,7 +25,7 @@ const held = (out: string): LayerResult[] => readJournal(journalPath(out));
 test('a sweep killed twice, each time mid-write, resumes to a complete result that keeps every finished configuration', { timeout: TEST_LIMIT_MS }, async () => {
   const out = path.join(tmpDir(), 'r.json');
   const kept = new Map<number, number[]>();
-  const remember = () => held(out).forEach((r) => kept.set(r.seq, r.totalMs.samples));
+  const remember = () => held(out).forEach((r) => kept.set(r.seq, r.ms.samples));
 
   // first run: killed once it has finished two configurations; then a torn line, as a kill in the middle of a write leaves
   const first = start([...TINY, ...SEQS, '--out', out]);
@@ -48,7 +48,7 @@ test('a sweep killed twice, each time mid-write, resumes to a complete result th
   const file = readLayerFile(out);
   assert.deepEqual(file.results.map((r) => r.seq), Array.from({ length: 32 }, (_, i) => 8 * (i + 1)), 'every configuration, in the grid order');
   for (const [seq, samples] of kept) {
-    assert.deepEqual(file.results.find((r) => r.seq === seq)!.totalMs.samples, samples, `seq ${seq}: measured once, kept, not re-run`);
+    assert.deepEqual(file.results.find((r) => r.seq === seq)!.ms.samples, samples, `seq ${seq}: measured once, kept, not re-run`);
   }
   assert.ok(kept.size >= 3);
   assert.ok(!fs.existsSync(journalPath(out)) && !fs.existsSync(lockPath(out)), 'journal and lock are gone once the file is written');

@@ -25,15 +25,15 @@ const base = loadRun(LAYERS) as LayerRun;
 /** Every time of `run` replaced by five tight samples around `factor` × its median (±0.5 %): a clear signal. */
 function tight(run: LayerRun, factor = 1, only?: (r: LayerResult) => boolean, file = `x${factor}.json`): LayerRun {
   const set = (r: LayerResult): LayerResult => {
-    const m = r.totalMs.median * (only && !only(r) ? 1 : factor);
-    return { ...r, totalMs: withSamples([0.995, 0.998, 1, 1.002, 1.005].map((k) => k * m)) };
+    const m = r.ms.median * (only && !only(r) ? 1 : factor);
+    return { ...r, ms: withSamples([0.995, 0.998, 1, 1.002, 1.005].map((k) => k * m)) };
   };
   return { ...run, file, results: run.results.map(set) };
 }
 
 /** A copy of the fixture run with every sample scaled by `factor` (its own, wide spread kept). */
 function scaled(factor: number, only: (r: LayerResult) => boolean = () => true): LayerRun {
-  const scale = (r: LayerResult) => (only(r) ? { ...r, totalMs: withSamples(r.totalMs.samples.map((x) => x * factor)) } : r);
+  const scale = (r: LayerResult) => (only(r) ? { ...r, ms: withSamples(r.ms.samples.map((x) => x * factor)) } : r);
   return { ...base, file: `s${factor}.json`, results: base.results.map(scale) };
 }
 
@@ -49,7 +49,7 @@ test('a run against itself: every ratio 1, every interval around it, nothing fla
 });
 
 test('slower when the whole 95 % interval of B/A is above 1, faster when below, else within the noise', () => {
-  const isMha = (r: LayerResult) => r.variant === 'multi-head';
+  const isMha = (r: LayerResult) => r.attention === 'multi-head';
   const c = compareRuns(tight(base), tight(base, 1.5, isMha));
   for (const r of c.rows) {
     const mha = r.config.startsWith('multi-head ');
@@ -63,14 +63,14 @@ test('slower when the whole 95 % interval of B/A is above 1, faster when below, 
   // the fixture's own spread (3 samples, some ±40 %): even 1.5× is within the noise where the spread is that wide
   const wide = compareRuns(base, scaled(1.5));
   const mha232 = wide.rows.find((r) => r.config === 'multi-head batch 2 seq 32')!;
-  assert.equal(mha232.verdict, 'same', `samples ${base.results[0]!.totalMs.samples.join(', ')}: interval ${mha232.low}–${mha232.high}`);
+  assert.equal(mha232.verdict, 'same', `samples ${base.results[0]!.ms.samples.join(', ')}: interval ${mha232.low}–${mha232.high}`);
   assert.ok(compareRuns(base, scaled(1.01)).rows.every((r) => r.verdict === 'same'), 'a 1 % change is within the noise of 3 samples');
 });
 
 test('a side with one sample has no interval: a point estimate, and the row says so', () => {
   const seed = fromLegacy(JSON.parse(fs.readFileSync(SEED, 'utf8')), SEED, { heads: 16, headDim: 64 });
   const a: LayerRun = { kind: 'layers', file: 'seed.json', label: 'seed', environment: seed.environment, results: seed.results, failures: [] };
-  const b: LayerRun = { ...a, file: 'seed-slower.json', results: a.results.map((r) => ({ ...r, totalMs: withSamples([r.totalMs.median * 1.02]) })) };
+  const b: LayerRun = { ...a, file: 'seed-slower.json', results: a.results.map((r) => ({ ...r, ms: withSamples([r.ms.median * 1.02]) })) };
   const c = compareRuns(a, b);
   assert.ok(c.rows.length > 0);
   for (const r of c.rows) {
@@ -171,7 +171,7 @@ test('the command: exit 0, exit 1 with --fail-above on a slowdown beyond the noi
   assert.equal(worse.status, 1, worse.stderr);
   assert.match(worse.stderr, /^attnbench: \d+ configuration\(s\) slower by more than 5% beyond the noise: multi-head batch 2 seq 32 ms per call ×3\.000/);
   // 30 % slower where the fixture's own samples spread from 0.09 to 0.18 ms: within the noise, the gate holds
-  const noisy = cli(['compare', LAYERS, write('noisy.json', scaled(1.3, (r) => r.variant === 'multi-head' && r.batch === 2 && r.seq === 32)), '--fail-above', '5']);
+  const noisy = cli(['compare', LAYERS, write('noisy.json', scaled(1.3, (r) => r.attention === 'multi-head' && r.batch === 2 && r.seq === 32)), '--fail-above', '5']);
   assert.equal(noisy.status, 0, noisy.stdout);
   const bad = cli(['compare', LAYERS, path.join(dir, 'missing.json')]);
   assert.equal(bad.status, 2);
@@ -182,7 +182,7 @@ test('the command: exit 0, exit 1 with --fail-above on a slowdown beyond the noi
 
 test('a pair whose ratio cannot be computed is shown without one, never as a speed, and fails the gate', () => {
   // what the reader refuses in files (its time rule), a caller of the API can still pass
-  const at = (results: LayerResult[], i: number, xs: number[]) => results.map((r, k) => (k === i ? { ...r, totalMs: withSamples(xs) } : r));
+  const at = (results: LayerResult[], i: number, xs: number[]) => results.map((r, k) => (k === i ? { ...r, ms: withSamples(xs) } : r));
   const huge: LayerRun = { ...base, file: 'huge.json', results: at(base.results, 0, [1e308, 1e308, 1e308, 1e308, 1e308]) };
   const negative: LayerRun = { ...base, file: 'negative.json', results: at(base.results, 1, [-0.2, -0.18, -0.19]) };
   for (const [a, b, why] of [
@@ -231,9 +231,9 @@ test('a file with a time that is 0, negative or absurd (1e308 ms) is refused by 
   const dir = tmpDir();
   const text = fs.readFileSync(LAYERS, 'utf8');
   const cases: [string, (f: { results: LayerResult[] }) => void, RegExp][] = [
-    ['huge', (f) => (f.results[0]!.totalMs = { ...f.results[0]!.totalMs, median: 1e308, max: 1e308, samples: f.results[0]!.totalMs.samples.map(() => 1e308) }), /results\.0\.totalMs\.median: a measured time must be between 1 ns and a year .*; it is 1e\+308$/],
-    ['negative', (f) => (f.results[3]!.totalMs.samples[1] = -0.122), /results\.3\.totalMs\.samples\.1: a measured time must be between .*; it is -0\.122$/],
-    ['zero', (f) => (f.results[5]!.totalMs.min = 0), /results\.5\.totalMs\.min: a measured time .*; it is 0$/],
+    ['huge', (f) => (f.results[0]!.ms = { ...f.results[0]!.ms, median: 1e308, max: 1e308, samples: f.results[0]!.ms.samples.map(() => 1e308) }), /results\.0\.ms\.median: a measured time must be between 1 ns and a year .*; it is 1e\+308$/],
+    ['negative', (f) => (f.results[3]!.ms.samples[1] = -0.122), /results\.3\.ms\.samples\.1: a measured time must be between .*; it is -0\.122$/],
+    ['zero', (f) => (f.results[5]!.ms.min = 0), /results\.5\.ms\.min: a measured time .*; it is 0$/],
     ['zero speedup', (f) => (f.results[1]!.speedup!.low = 0), /results\.1\.speedup\.low: a ratio of two times must be between/],
   ];
   for (const [name, edit, message] of cases) {

@@ -59,7 +59,7 @@ test('an interrupted decode keeps its finished configurations; --resume runs onl
   assert.doesNotMatch(run.stderr(), /unexpected error|a bug in attnbench/);
   assert.ok(!fs.existsSync(out), 'no result file from an interrupted run');
   assert.ok(!fs.existsSync(lockPath(out)), 'the lock went with the run');
-  const kept = new Map(journaled(out).map((r) => [key(r), r.stepMs.samples]));
+  const kept = new Map(journaled(out).map((r) => [key(r), r.ms.samples]));
   assert.ok(kept.size >= 6 && kept.size % 3 === 0, `whole configurations kept: ${kept.size}`);
 
   // without --resume or --overwrite the finished work is not discarded
@@ -84,7 +84,7 @@ test('an interrupted decode keeps its finished configurations; --resume runs onl
     Array.from({ length: 32 }, (_, i) => 16 * (i + 1)).flatMap((c) => [c, c, c]),
     'every configuration once, in the configuration order',
   );
-  for (const [k, samples] of kept) assert.deepEqual(file.results.find((r) => key(r) === k)!.stepMs.samples, samples, `${k}: measured once, kept, not run again`);
+  for (const [k, samples] of kept) assert.deepEqual(file.results.find((r) => key(r) === k)!.ms.samples, samples, `${k}: measured once, kept, not run again`);
   assert.ok(file.results.filter((r) => r.attention !== 'multi-head').every((r) => r.speedup !== null), 'every resumed configuration still has its speedups');
   assert.ok(!fs.existsSync(journalPath(out)) && !fs.existsSync(lockPath(out)), 'journal and lock gone once the file is written');
 

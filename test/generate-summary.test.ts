@@ -72,7 +72,7 @@ test('one type: step series, statistics, floors, cache sizes and throughput from
   assert.equal(r.prefillMs.median, 20);
   assert.equal(r.cacheGrowMs, 0.5);
   assert.equal(r.beamReorderMsPerStep, null, 'no beams, no reorders');
-  assert.equal(r.speedupVsMha, null, 'filled in against multi-head later');
+  assert.equal(r.speedup, null, 'filled in against multi-head later');
 });
 
 test('speedups: multi-head over each type in the same rounds, with intervals; none without multi-head', () => {
@@ -80,15 +80,15 @@ test('speedups: multi-head over each type in the same rounds, with intervals; no
   const tq = timing('multi-query-1', 1, [run([3, 3, 4], 2, 1), run([3, 4, 4], 2.2, 1)]);
   const [mha, mqa] = [summarizeType(tm, context), summarizeType(tq, context)];
   const [a, b] = withSpeedups([mha, mqa], [tm, tq]);
-  assert.equal(a!.speedupVsMha, null, 'multi-head has no speedup over itself');
-  const step = b!.speedupVsMha!;
+  assert.equal(a!.speedup, null, 'multi-head has no speedup over itself');
+  const step = b!.speedup!;
   assert.equal(step.ratio, median([6, 6, 12, 6, 8, 12]) / median([3, 3, 4, 3, 4, 4]), 'the median of every step of every round');
   assert.ok(step.low <= step.ratio && step.ratio <= step.high && step.n === 2 && step.method === 'paired-bootstrap');
   // resampling whole rounds: the ratio of each round alone bounds the interval
   assert.ok(step.low >= 6 / 4 - 1e-12 && step.high <= 8 / 3.5 + 1e-12, JSON.stringify(step));
-  assert.equal(b!.speedupVsMhaAtMaxContext, median([6, 7, 12]) / median([3, 3.5, 4]), 'medians of the last steps');
-  assert.equal(b!.generateSpeedupVsMha!.ratio, 4.2 / 2.1);
-  assert.equal(withSpeedups([mqa], [tq])[0]!.speedupVsMha, null);
+  assert.equal(b!.speedupAtMaxContext, median([6, 7, 12]) / median([3, 3.5, 4]), 'medians of the last steps');
+  assert.equal(b!.generateSpeedup!.ratio, 4.2 / 2.1);
+  assert.equal(withSpeedups([mqa], [tq])[0]!.speedup, null);
 });
 
 test('a type whose device check failed keeps its record and its check, but gets no speedup; a wrong multi-head gives none to any type', () => {
@@ -97,16 +97,16 @@ test('a type whose device check failed keeps its record and its check, but gets 
   const tq = { ...timing('multi-query-1', 1, [run([3, 3, 4], 2, 1), run([3, 4, 4], 2.2, 1)]), verify: check(2e-7) };
   const tf = { ...timing('fused-gqa:2', 2, [run([2, 2, 3], 1.5, 2), run([2, 3, 3], 1.6, 2)]), verify: check(6e-4) };
   const [, q, f] = withSpeedups([tm, tq, tf].map((t) => summarizeType(t, context)), [tm, tq, tf]);
-  assert.ok(q!.speedupVsMha !== null && q!.verify!.ok, 'a right type has its speedup');
+  assert.ok(q!.speedup !== null && q!.verify!.ok, 'a right type has its speedup');
   assert.equal(f!.verify!.ok, false);
   assert.equal(f!.verify!.maxRelError, 6e-4);
-  assert.equal(f!.speedupVsMha, null);
-  assert.equal(f!.generateSpeedupVsMha, null);
-  assert.equal(f!.speedupVsMhaAtMaxContext, null);
+  assert.equal(f!.speedup, null);
+  assert.equal(f!.generateSpeedup, null);
+  assert.equal(f!.speedupAtMaxContext, null);
   assert.ok(f!.decodeMsPerToken.n === 6, 'its times are kept');
   const wrongBase = { ...tm, verify: check(1e-1) };
   const all = withSpeedups([wrongBase, tq].map((t) => summarizeType(t, context)), [wrongBase, tq]);
-  assert.equal(all[1]!.speedupVsMha, null, 'no speedup over a wrong baseline');
+  assert.equal(all[1]!.speedup, null, 'no speedup over a wrong baseline');
   // a CPU run records no check at all
   assert.equal(summarizeType(timing('multi-head', 4, [run([6, 6, 12], 4, 4)]), context).verify, undefined);
 });

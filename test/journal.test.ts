@@ -168,7 +168,7 @@ test("a layer sweep's journal names its run and each result's ceilings: another 
 
   const file = await runLayers(sweep, { ...quiet, resume: true });
   assert.deepEqual(file.results.map((r) => r.seq), [8, 16]);
-  assert.deepEqual(file.results[0]!.totalMs.samples, first.totalMs.samples, 'the finished configuration is kept, not measured again');
+  assert.deepEqual(file.results[0]!.ms.samples, first.ms.samples, 'the finished configuration is kept, not measured again');
   assert.ok(file.environment.ceilings!.probes.length >= 2, "the bounds are the fastest of the earlier session's probing and this one's");
   assert.ok(!fs.existsSync(journalPath(out)), 'the journal goes once the file is written');
 });

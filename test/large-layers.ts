@@ -17,7 +17,7 @@ const BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 /** The fixture's results by variant, the template of each new one. */
 function templates(file: LayerResultFile): Map<string, LayerResult> {
   const byVariant = new Map<string, LayerResult>();
-  for (const r of file.results) if (!byVariant.has(r.variant)) byVariant.set(r.variant, r);
+  for (const r of file.results) if (!byVariant.has(r.attention)) byVariant.set(r.attention, r);
   return byVariant;
 }
 
@@ -25,13 +25,13 @@ function templates(file: LayerResultFile): Map<string, LayerResult> {
 function resultAt(t: LayerResult, variant: string, batch: number, seq: number): LayerResult {
   const k = (batch * seq) / (t.batch * t.seq);
   const scale = (x: number) => x * k;
-  const s = t.totalMs;
+  const s = t.ms;
   return {
     ...t,
-    variant,
+    attention: variant,
     batch,
     seq,
-    totalMs: { ...s, median: scale(s.median), min: scale(s.min), max: scale(s.max), p90: scale(s.p90), stddev: scale(s.stddev), samples: s.samples.map(scale) },
+    ms: { ...s, median: scale(s.median), min: scale(s.min), max: scale(s.max), p90: scale(s.p90), stddev: scale(s.stddev), samples: s.samples.map(scale) },
     stages: t.stages.map((st) => ({ ...st, wallMs: scale(st.wallMs), kernelMs: scale(st.kernelMs), hostMs: scale(st.hostMs) })),
     profiledMs: t.profiledMs === null ? null : scale(t.profiledMs),
     flops: t.flops * k,

@@ -45,26 +45,26 @@ test('the mapping: classes, stages, totals, host share, marked as imported', () 
   assert.equal(file.environment.ceilings, null);
   assert.equal(file.environment.device.kind, 'unknown');
   assert.match(file.environment.device.description, /^unknown: a CUDA GPU .*V100/);
-  assert.deepEqual([...new Set(file.results.map((r) => r.variant))], ['multi-head', 'multi-query', 'multi-query-1']);
+  assert.deepEqual([...new Set(file.results.map((r) => r.attention))], ['multi-head', 'multi-query', 'multi-query-1']);
   const [batch, seqs] = seed.MultiQuery![1]!;
   const [seq, table] = seqs[0]!;
   const rows = table.slice(1) as [string, number, number, number][];
   const total = rows.find((r) => r[0] === 'TOTAL')!;
-  const r = file.results.find((x) => x.variant === 'multi-query' && x.batch === batch && x.seq === seq)!;
+  const r = file.results.find((x) => x.attention === 'multi-query' && x.batch === batch && x.seq === seq)!;
   assert.deepEqual([r.heads, r.kvHeads, r.headDim, r.mode], [16, 1, 64, 'seed']);
-  assert.equal(r.totalMs.median, total[3] / 1000, 'total = TOTAL all us, in ms');
-  assert.deepEqual(r.totalMs.samples, [r.totalMs.median]);
-  assert.equal(r.totalMs.n, 1);
+  assert.equal(r.ms.median, total[3] / 1000, 'total = TOTAL all us, in ms');
+  assert.deepEqual(r.ms.samples, [r.ms.median]);
+  assert.equal(r.ms.n, 1);
   assert.equal(r.seedCpuShare, total[1] / total[3], "the seed's cpu part = the notebook's cpu ratio");
   assert.equal(r.outsideKernelsShare, null, 'which is not our share outside the kernels');
   assert.deepEqual(r.stages.map((s) => s.name), ['qkv', 'split', 'weights', 'output']);
   const qkv = rows[0]!;
   assert.equal(qkv[0], 'GET_QKV');
   assert.deepEqual([r.stages[0]!.hostMs, r.stages[0]!.kernelMs, r.stages[0]!.wallMs], [qkv[1] / 1000, qkv[2] / 1000, qkv[3] / 1000]);
-  assert.equal(r.profiledRuns, 500, "the seed's repeat rule at sequence length 64");
+  assert.equal(r.profileRuns, 500, "the seed's repeat rule at sequence length 64");
   assert.ok(r.gflops > 0 && r.computeFraction === null && r.taskFloorMs === null && r.implementationFloorMs === null);
-  const mha = file.results.find((x) => x.variant === 'multi-head' && x.batch === batch && x.seq === seq)!;
-  assert.equal(r.speedup!.ratio, mha.totalMs.median / r.totalMs.median, "the seed's speedup, a point estimate");
+  const mha = file.results.find((x) => x.attention === 'multi-head' && x.batch === batch && x.seq === seq)!;
+  assert.equal(r.speedup!.ratio, mha.ms.median / r.ms.median, "the seed's speedup, a point estimate");
   assert.deepEqual([r.speedup!.low, r.speedup!.high, r.speedup!.n], [r.speedup!.ratio, r.speedup!.ratio, 1], 'no interval from one number');
 });
 
@@ -73,7 +73,7 @@ test('our results in the seed format: TOTAL stays row 5, extra stages after it, 
   const text = toLegacy(ours.results);
   const seed = JSON.parse(text) as SeedFile;
   assert.deepEqual(Object.keys(seed), ['MultiHead', 'MultiQuery1', 'grouped-query:4']);
-  const gqa = ours.results.find((r) => r.variant === 'grouped-query:4' && r.batch === 2 && r.seq === 32)!;
+  const gqa = ours.results.find((r) => r.attention === 'grouped-query:4' && r.batch === 2 && r.seq === 32)!;
   const table = seed['grouped-query:4']![0]![1][0]![1];
   assert.deepEqual(table[0], ['key', 'cpu us', 'cuda us', 'all us']);
   assert.deepEqual(
@@ -85,7 +85,7 @@ test('our results in the seed format: TOTAL stays row 5, extra stages after it, 
   const sum = gqa.stages.reduce((a, s) => a + s.wallMs, 0) * 1000;
   assert.ok(Math.abs(total[3] - sum) < 1e-9 * sum, 'TOTAL all = every stage');
   const back = fromLegacy(seed, 'ours', { heads: 4, headDim: 16 });
-  const gqaBack = back.results.find((r) => r.variant === 'grouped-query:4' && r.batch === 2 && r.seq === 32)!;
+  const gqaBack = back.results.find((r) => r.attention === 'grouped-query:4' && r.batch === 2 && r.seq === 32)!;
   assert.equal(gqaBack.kvHeads, 4);
   gqa.stages.forEach((s, i) => {
     const b = gqaBack.stages[i]!;
@@ -139,7 +139,7 @@ test('the commands: layers --legacy-out and import-legacy', () => {
 
   const bad = cli(['import-legacy', LAYERS, '--out', path.join(dir, 'no.json')]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@2\), not the seed's format\n$/);
+  assert.match(bad.stderr, /^attnbench: error: .*layers\.json: is already a result file \(schema attnbench\/layers@3\), not the seed's format\n$/);
   assert.ok(!fs.existsSync(path.join(dir, 'no.json')));
   const noProfile = cli(['layers', '--profile-runs', '0', '--legacy-out', path.join(dir, 'x.json')]);
   assert.equal(noProfile.status, 2);

@@ -19,7 +19,7 @@ const run = await runLayers({
   repeats: 5, budgetMs: 1000, warmup: 1, threads: 1, graphOpt: 'all', profiledRuns: 0,
   verify: false, resume: false, seed: 1, progress: false, quickCeilings: true, log: () => {},
 });
-const ms = (variant) => run.results.find((r) => r.variant === variant).totalMs.median;
+const ms = (variant) => run.results.find((r) => r.attention === variant).ms.median;
 console.log(\`multi-query: \${(ms('multi-head') / ms('multi-query')).toFixed(2)}× the speed of multi-head\`);
 `;
 

@@ -26,7 +26,7 @@ const NAMES = ['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnPropert
 function renamed(name: string): string[] {
   const dir = tmpDir();
   const layers = JSON.parse(fs.readFileSync(LAYERS, 'utf8'));
-  for (const r of layers.results) if (r.variant === 'multi-query-1') r.variant = name;
+  for (const r of layers.results) if (r.attention === 'multi-query-1') r.attention = name;
   const gen = JSON.parse(fs.readFileSync(GENERATE, 'utf8'));
   for (const r of gen.results) if (r.attention === 'multi-query') r.attention = name;
   const files = [path.join(dir, 'layers.json'), path.join(dir, 'generate.json')];

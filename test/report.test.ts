@@ -55,20 +55,20 @@ test('every chart renders from the fixtures with its series, labels and data poi
     const { texts, marks } = get(`speedup-batch-${batch}`);
     for (const t of ['sequence length', 'speedup over multi-head (×)', 'variant', 'multi-query-1', 'grouped-query:4']) assert.ok(texts.includes(t), `speedup-batch-${batch}: '${t}'`);
     assert.ok(!texts.includes('multi-head'), 'the baseline has no legend entry of its own');
-    for (const r of layers.results.filter((x) => x.batch === batch && x.variant !== 'multi-head')) {
-      const mha = layers.results.find((x) => x.variant === 'multi-head' && x.batch === batch && x.seq === r.seq)!;
-      const speedup = (mha.totalMs.median / r.totalMs.median).toFixed(2);
-      const found = marksWith(marks, 'point', `variant: ${r.variant};`, `sequence length: ${r.seq};`, `speedup (×): ${speedup}`, `95 % low: ${r.speedup!.low.toFixed(2)}`);
-      assert.ok(found.length >= 1, `speedup-batch-${batch}: a point for ${r.variant} at ${r.seq} with ${speedup}×`);
+    for (const r of layers.results.filter((x) => x.batch === batch && x.attention !== 'multi-head')) {
+      const mha = layers.results.find((x) => x.attention === 'multi-head' && x.batch === batch && x.seq === r.seq)!;
+      const speedup = (mha.ms.median / r.ms.median).toFixed(2);
+      const found = marksWith(marks, 'point', `variant: ${r.attention};`, `sequence length: ${r.seq};`, `speedup (×): ${speedup}`, `95 % low: ${r.speedup!.low.toFixed(2)}`);
+      assert.ok(found.length >= 1, `speedup-batch-${batch}: a point for ${r.attention} at ${r.seq} with ${speedup}×`);
     }
     const spec = charts.find((c) => c.id === `speedup-batch-${batch}`)!.spec as unknown as { layer: { mark: { type: string }; encoding: { y2?: { field: string } }; data: { values: { speedupLow: number; speedupHigh: number }[] } }[] };
     const bars = spec.layer.find((l) => l.mark.type === 'rule' && l.encoding.y2?.field === 'speedupHigh')!;
-    assert.equal(bars.data.values.length, layers.results.filter((x) => x.batch === batch && x.variant !== 'multi-head').length, 'an interval bar per point');
+    assert.equal(bars.data.values.length, layers.results.filter((x) => x.batch === batch && x.attention !== 'multi-head').length, 'an interval bar per point');
     assert.ok(bars.data.values.every((v) => v.speedupLow <= v.speedupHigh));
   }
   const total = get('total-time');
   assert.ok(total.texts.includes('time per call (ms, log scale)') && total.texts.includes('batch 2') && total.texts.includes('batch 4'));
-  for (const r of layers.results) assert.ok(marksWith(total.marks, 'point', `variant: ${r.variant};`, `batch: ${r.batch};`, `median ms: ${r.totalMs.median.toFixed(3)}`).length, `time point ${r.variant} ${r.batch} ${r.seq}`);
+  for (const r of layers.results) assert.ok(marksWith(total.marks, 'point', `variant: ${r.attention};`, `batch: ${r.batch};`, `median ms: ${r.ms.median.toFixed(3)}`).length, `time point ${r.attention} ${r.batch} ${r.seq}`);
 
   const stages = get('stages');
   for (const s of ['qkv', 'split', 'weights', 'output', 'other']) assert.ok(stages.texts.includes(s), `stage legend '${s}'`);
@@ -195,7 +195,7 @@ test('bad input: one error naming the file and the reason, nothing written', asy
     ['a broken field', [write('d.json', JSON.stringify({ ...valid, results: [{ ...valid.results[0], seq: -1 }] }))], /d\.json: invalid at results\.0\.seq/],
     ['the seed format', [SEED], /seed-excerpt\.json: this is the seed's format; convert it first: attnbench import-legacy/],
     ['a truncated journal', [write('e.journal.jsonl', journal.slice(0, -20))], new RegExp(`e\\.journal\\.jsonl: line ${layers.results.length} is truncated`)],
-    ['an empty result set', [write('f.json', JSON.stringify({ ...valid, results: [], failures: [{ variant: 'multi-head', batch: 1, seq: 8, error: 'x' }] }))], /f\.json: no results \(all 1 configurations failed\)/],
+    ['an empty result set', [write('f.json', JSON.stringify({ ...valid, results: [], failures: [{ attention: 'multi-head', batch: 1, seq: 8, error: 'x' }] }))], /f\.json: no results \(all 1 configurations failed\)/],
     ['a file twice', [LAYERS, LAYERS], /layers\.json: given twice/],
     ['a missing file', [path.join(dir, 'nope.json')], /nope\.json: cannot read \(ENOENT\)/],
   ];

@@ -49,9 +49,9 @@ function refused(file: string, field: string, message: RegExp): void {
 
 test('layer results: a time of 0, below 0 or absurd (1e308 ms) is refused, naming the file and the field', () => {
   const measured = /a measured time must be between 1 ns and a year \(0\.000001 to 31557600000 ms\); it is /;
-  refused(edited(LAYERS, 'zero.json', (f) => (f.results[2].totalMs.samples[0] = 0)), 'results.2.totalMs.samples.0', new RegExp(measured.source + '0$'));
-  refused(edited(LAYERS, 'neg.json', (f) => (f.results[0].totalMs.median = -0.122)), 'results.0.totalMs.median', new RegExp(measured.source + '-0\\.122$'));
-  refused(edited(LAYERS, 'huge.json', (f) => (f.results[1].totalMs.max = 1e308)), 'results.1.totalMs.max', new RegExp(measured.source + '1e\\+308$'));
+  refused(edited(LAYERS, 'zero.json', (f) => (f.results[2].ms.samples[0] = 0)), 'results.2.ms.samples.0', new RegExp(measured.source + '0$'));
+  refused(edited(LAYERS, 'neg.json', (f) => (f.results[0].ms.median = -0.122)), 'results.0.ms.median', new RegExp(measured.source + '-0\\.122$'));
+  refused(edited(LAYERS, 'huge.json', (f) => (f.results[1].ms.max = 1e308)), 'results.1.ms.max', new RegExp(measured.source + '1e\\+308$'));
   refused(edited(LAYERS, 'profiled.json', (f) => (f.results[1].profiledMs = 0)), 'results.1.profiledMs', measured);
   refused(edited(LAYERS, 'stage.json', (f) => (f.results[4].stages[1].kernelMs = -0.001)), 'results.4.stages.1.kernelMs', /a time must be between 0 and a year \(0 to 31557600000 ms\); it is -0\.001$/);
   refused(edited(LAYERS, 'speedup.json', (f) => (f.results[1].speedup.high = 1e300)), 'results.1.speedup.high', /a ratio of two times must be between .*; it is 1e\+300$/);
@@ -68,7 +68,7 @@ test('layer results: a time of 0, below 0 or absurd (1e308 ms) is refused, namin
 test('a stage of 0 ms (fused away, or too short for the profiler) and a spread of 0 are times like any other', () => {
   const file = edited(LAYERS, 'zero-stage.json', (f) => {
     f.results[0].stages[0] = { ...f.results[0].stages[0], wallMs: 0, kernelMs: 0, hostMs: 0, wallStats: { median: 0, min: 0, max: 0, p90: 0, stddev: 0, n: 3 } };
-    f.results[1].totalMs.stddev = 0;
+    f.results[1].ms.stddev = 0;
   });
   const run = readRun(file);
   assert.ok(run.kind === 'layers');
@@ -92,26 +92,26 @@ test('generation and decode results, and a journal: the same rule, in seconds wh
   assert.ok(gen.kind === 'generate' && gen.results.some((r) => r.cacheGrowMs === 0 && r.beamReorderMs === 0));
 
   const step = { median: 1, min: 1, max: 1, p90: 1, stddev: 0, n: 1, samples: [1] };
-  assert.ok(DecodeResult.shape.stepMs.safeParse(step).success);
+  assert.ok(DecodeResult.shape.ms.safeParse(step).success);
   for (const bad of [0, -1, 1e308, Number.POSITIVE_INFINITY, Number.NaN]) {
-    const r = DecodeResult.shape.stepMs.safeParse({ ...step, samples: [bad] });
+    const r = DecodeResult.shape.ms.safeParse({ ...step, samples: [bad] });
     assert.ok(!r.success, `a decode step of ${bad} ms`);
     assert.match(r.error.issues[0]!.message, /a measured time must be between 1 ns and a year/);
   }
 
   // a journal's entries reuse the layer result: its line is named
   const result = (JSON.parse(fs.readFileSync(LAYERS, 'utf8')) as Json).results[0];
-  const lines = [{ kind: 'header', version: 1, identity: {} }, { kind: 'result', session: 0, result }, { kind: 'result', session: 0, result: { ...result, totalMs: { ...result.totalMs, p90: 0 } } }];
+  const lines = [{ kind: 'header', version: 1, identity: {} }, { kind: 'result', session: 0, result }, { kind: 'result', session: 0, result: { ...result, ms: { ...result.ms, p90: 0 } } }];
   const journal = path.join(tmpDir(), 'sweep.json.journal.jsonl');
   fs.writeFileSync(journal, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  assert.throws(() => readRun(journal), (e: Error) => e instanceof UsageError && /sweep\.json\.journal\.jsonl: line 3 is invalid at result\.totalMs\.p90: a measured time .*; it is 0$/.test(e.message));
+  assert.throws(() => readRun(journal), (e: Error) => e instanceof UsageError && /sweep\.json\.journal\.jsonl: line 3 is invalid at result\.ms\.p90: a measured time .*; it is 0$/.test(e.message));
 });
 
 test('the writer refuses what the reader would: no file is written with a time outside the rule', () => {
   const f = JSON.parse(fs.readFileSync(LAYERS, 'utf8')) as Json;
-  f.results[0].totalMs.samples[2] = Number.POSITIVE_INFINITY;
+  f.results[0].ms.samples[2] = Number.POSITIVE_INFINITY;
   const out = path.join(tmpDir(), 'out.json');
-  assert.throws(() => writeLayerFile(out, f as never), /totalMs/);
+  assert.throws(() => writeLayerFile(out, f as never), /"ms",\s+"samples",\s+2/);
   assert.ok(!fs.existsSync(out));
 });
 

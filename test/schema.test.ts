@@ -93,9 +93,9 @@ test('a layers@1 file loads, upgraded to @2: the host share split into what it m
   run.results.forEach((r, i) => {
     assert.equal(r.outsideKernelsShare, v1.results[i]!.hostShare, "our runs' host share was the share outside the kernels");
     assert.equal(r.seedCpuShare, undefined);
-    assert.equal(r.totalMs.median, v1.results[i]!.totalMs.median, 'measurements are kept');
+    assert.equal(r.ms.median, v1.results[i]!.totalMs.median, 'measurements are kept');
     assert.equal(r.taskFloorMs, null);
-    assert.equal(r.speedup === null, r.variant === 'multi-head');
+    assert.equal(r.speedup === null, r.attention === 'multi-head');
   });
   assert.equal(run.kind === 'layers' && run.results.length > 0, true);
 });
@@ -108,4 +108,66 @@ test('one device list: every device a run can choose is a kind its result record
   assert.deepEqual(LayersConfig.shape.device.unwrap().options, [...DEVICES]);
   assert.deepEqual(DecodeConfig.shape.device.unwrap().options, [...DEVICES]);
   assert.deepEqual(GenerateConfig.shape.device.unwrap().options, [...NODE_DEVICES]);
+});
+
+/** A result file's JSON as it lies on disk. */
+const raw = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as { schema: string; results: Record<string, unknown>[]; failures?: Record<string, unknown>[] };
+
+test('a comparison record has one name per field in every kind: older files read with the attention type, samples, profiled runs and speedup renamed, every value kept', () => {
+  const layers = raw('test/fixtures/layers-v2.json');
+  assert.equal(layers.schema, 'attnbench/layers@2');
+  const l = readRun(path.join(ROOT, 'test/fixtures/layers-v2.json'));
+  assert.ok(l.kind === 'layers');
+  l.results.forEach((r, i) => {
+    const old = layers.results[i]!;
+    assert.deepEqual([r.attention, r.ms, r.profileRuns, r.speedup], [old.variant, old.totalMs, old.profiledRuns, old.speedup]);
+    for (const k of ['variant', 'totalMs', 'profiledRuns']) assert.ok(!(k in r), `${k} is renamed`);
+  });
+
+  const decode = raw('test/fixtures/decode-v1.json');
+  assert.equal(decode.schema, 'attnbench/decode@1');
+  const d = readRun(path.join(ROOT, 'test/fixtures/decode-v1.json'));
+  assert.ok(d.kind === 'decode' && d.results.length === decode.results.length);
+  d.results.forEach((r, i) => assert.deepEqual([r.attention, r.ms, r.profileRuns, r.flags], [decode.results[i]!.attention, decode.results[i]!.stepMs, decode.results[i]!.profiledRuns, decode.results[i]!.flags]));
+
+  const generate = raw('test/fixtures/generate-v2.json');
+  assert.equal(generate.schema, 'attnbench/generate@2');
+  const g = readRun(path.join(ROOT, 'test/fixtures/generate-v2.json'));
+  assert.ok(g.kind === 'generate');
+  g.results.forEach((r, i) => {
+    const old = generate.results[i]!;
+    assert.deepEqual([r.speedup, r.speedupAtMaxContext, r.generateSpeedup], [old.speedupVsMha, old.speedupVsMhaAtMaxContext, old.generateSpeedupVsMha]);
+  });
+  assert.ok(g.results.some((r) => r.speedup !== null), 'the fixture holds speedups to carry over');
+});
+
+test('a failure and a journal written by an earlier attnbench read with the record\'s names', () => {
+  const layers = raw('test/fixtures/layers-v2.json');
+  const dir = tmpDir();
+  const withFailure = path.join(dir, 'failed.json');
+  fs.writeFileSync(withFailure, JSON.stringify({ ...layers, failures: [{ variant: 'multi-query', batch: 2, seq: 8, error: 'out of memory' }] }));
+  const run = readRun(withFailure);
+  assert.ok(run.kind === 'layers');
+  assert.deepEqual(run.failures, [{ attention: 'multi-query', batch: 2, seq: 8, error: 'out of memory' }]);
+
+  const journal = path.join(dir, 'sweep.json.journal.jsonl');
+  const lines = [{ kind: 'header', version: 1, identity: { run: 'layers' } }, ...layers.results.slice(0, 2).map((result) => ({ kind: 'result', session: 0, result }))];
+  fs.writeFileSync(journal, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const journaled = readRun(journal);
+  assert.deepEqual(journaled.results.map((r) => (r as { attention: string }).attention), layers.results.slice(0, 2).map((r) => r.variant));
+});
+
+test('an upgrade fills what an older file did not record with the configuration\'s own defaults', () => {
+  const v1 = JSON.parse(fs.readFileSync(V1, 'utf8')) as Record<string, unknown>;
+  v1.config = {};
+  const file = path.join(tmpDir(), 'bare.json');
+  fs.writeFileSync(file, JSON.stringify(v1));
+  const run = readRun(file);
+  assert.ok(run.kind === 'generate');
+  const defaults = GenerateConfig.parse({});
+  for (const k of ['temperature', 'topK', 'topP', 'seed', 'lengthPenalty', 'earlyStopping', 'cacheChunk', 'preset'] as const) assert.deepEqual(run.config[k], defaults[k], `config.${k}`);
+
+  const layers = readRun(path.join(ROOT, 'test/fixtures/layers-v1.json'));
+  assert.ok(layers.kind === 'layers');
+  assert.equal(layers.config?.profileRuns, layers.results[0]!.profileRuns, 'the profiled runs its results recorded');
 });

@@ -61,7 +61,7 @@ test('it runs through layers in both modes, beside multi-head, and matches the f
       { quickCeilings: true, progress: false, log: () => {} },
     );
     assert.deepEqual(file.failures, [], mode);
-    const r = file.results.find((x) => x.variant === 'throwaway-gqa:2');
+    const r = file.results.find((x) => x.attention === 'throwaway-gqa:2');
     assert.ok(r, `${mode}: a result for the throwaway variant`);
     assert.equal(r.kvHeads, 2);
     assert.equal(r.verify?.ok, true, `${mode}: its output verified against the reference`);

@@ -38,11 +38,11 @@ test('layers --device webgpu: the result carries the adapter, GPU stage times, G
   assert.equal(ceilings.peak, null);
   assert.ok(ceilings.matmulGflops > 0 && ceilings.readGBps > 0);
   assert.equal(file.config?.device, 'webgpu');
-  const by = (v: string) => file.results.find((x) => x.variant === v)!;
+  const by = (v: string) => file.results.find((x) => x.attention === v)!;
   for (const res of file.results) {
     // stages from GPU events: each stage that ran a program has GPU time (a reshape-only stage runs none); the share outside the GPU programs is a share
     const ran = res.stages.filter((s) => s.ops.length > 0);
-    assert.ok(ran.length >= 3 && ran.every((s) => s.kernelMs > 0 && s.wallMs >= s.kernelMs), `${res.variant}: ${JSON.stringify(res.stages)}`);
+    assert.ok(ran.length >= 3 && ran.every((s) => s.kernelMs > 0 && s.wallMs >= s.kernelMs), `${res.attention}: ${JSON.stringify(res.stages)}`);
     assert.ok(res.outsideKernelsShare !== null && res.outsideKernelsShare >= 0 && res.outsideKernelsShare < 1);
     // checked without --verify: every variant on a device is; at this size against float64
     assert.equal(res.verify?.against, 'float64 reference');
@@ -95,12 +95,12 @@ test('generate --device webgpu: the cache on the GPU, each type\'s first step ch
     assert.ok(res.decodeMsPerToken.n === 2 * 3 && res.decodeMsPerToken.median > 0);
   }
   for (const a of ['multi-head', 'multi-query-1']) assert.ok(by(a).verify!.ok && by(a).verify!.maxRelError < 1e-5, `${a}: ${JSON.stringify(by(a).verify)}`);
-  assert.ok(by('multi-query-1').speedupVsMha !== null);
+  assert.ok(by('multi-query-1').speedup !== null);
   if (device.software) {
     const fused = by('fused-gqa:2');
     assert.equal(fused.verify!.ok, false, JSON.stringify(fused.verify));
-    assert.equal(fused.speedupVsMha, null);
-    assert.equal(fused.generateSpeedupVsMha, null);
+    assert.equal(fused.speedup, null);
+    assert.equal(fused.generateSpeedup, null);
     assert.match(r.stdout, /\| fused-gqa:2 \|.*\| WRONG \d/);
   }
   fs.rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import { UsageError } from '../core/errors.ts';
 import { logLine, progressBar } from '../core/progress.ts';
 import { decodeModel, inDecodeOrder } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
-import { boundsOf, underRoofline } from '../results/bounds.ts';
+import { underRoofline } from '../results/bounds.ts';
 import { gitCommit } from '../results/environment.ts';
 import { journaledLayerRun, journalPath, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
@@ -99,7 +99,7 @@ async function sweepInPage(c: LayersConfig, variants: VariantSpec[], device: Bro
       o.onResult?.(r);
     }
     failures.push(...m.failures);
-    for (const f of m.failures) process.stderr.write(`\nattnbench: ${f.variant} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
+    for (const f of m.failures) process.stderr.write(`\nattnbench: ${f.attention} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
   }, done.length);
   const grid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
   const ceilings = got.ceilings ?? null;
@@ -133,7 +133,7 @@ export async function runHeadlessDecode(c: DecodeConfig, o: HeadlessOptions = {}
     environment: onThisHost(got.environment!, got.ceilings),
     config: { ...c, verify: true },
     model,
-    results: inDecodeOrder(c, results).map((r) => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, ceilings) })),
+    results: inDecodeOrder(c, results).map((r) => ({ ...r, ...underRoofline(r, ceilings) })),
     failures,
   };
 }

@@ -10,15 +10,15 @@
  * cache is a large share of what a step reads at long contexts.
  */
 import { z } from 'zod';
-import { logicalCores } from '../core/platform.ts';
-import { GRAPH_OPTS } from '../engine/runtime.ts';
 import { PRESETS } from './generate.ts';
 import { DEVICES } from '../engine/devices.ts';
+import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const quick = PRESETS.quick;
+const SHARED = sharedConfig('step').shape;
 
 export const DecodeConfig = z.object({
   attention: variantList('attention types', { mode: 'full' }).default(quick.attention),
@@ -37,14 +37,14 @@ export const DecodeConfig = z.object({
     .default('auto'),
   budgetMs: count().describe('time budget for the timed steps of one configuration (auto repeats)').default(4000),
   warmup: positive().describe('warm-up steps per type and configuration').default(2),
-  threads: positive().describe('engine intra-op threads').default(logicalCores),
-  graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
+  threads: SHARED.threads,
+  graphOpt: SHARED.graphOpt,
   profileRuns: count().describe('profiled steps for the stage split (0: none)').default(2),
   device: z
     .enum(DEVICES)
     .describe('where the steps run: cpu (onnxruntime-node), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native')
     .default('cpu'),
-  weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every step').default('constant'),
+  weights: SHARED.weights,
   verify: z.boolean().describe("check each type's prefill and decode-step logits against the float64 reference (always on in a browser)").default(false),
   seed: count().describe('random seed for weights and caches').default(1),
 });

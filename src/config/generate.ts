@@ -9,13 +9,14 @@
  * checkpoint's and the types default to its own.
  */
 import { z } from 'zod';
-import { logicalCores } from '../core/platform.ts';
 import { NODE_DEVICES } from '../engine/devices.ts';
 import { seedSchema } from './parse.ts';
+import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
+const SHARED = sharedConfig('step').shape;
 
 export const PRESET_NAMES = ['quick', 'seed'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -36,7 +37,7 @@ export const GenerateConfig = z.object({
   prompt: z.array(z.string()).describe('a prompt (repeatable); default: random token ids').default([]),
   promptLength: positive().describe('length of the random prompts').optional(),
   batch: positive().describe('prompts generated at once (with --prompt: their count, or cycled up to --batch)').optional(),
-  threads: positive().describe('engine intra-op threads').default(logicalCores),
+  threads: SHARED.threads,
   kvCache: z.boolean().describe('keep keys and values in a KV cache; --no-kv-cache recomputes the whole sequence every step (use_cache=False)').default(true),
   doSample: z.boolean().describe('sample instead of greedy').default(false),
   temperature: z.number().describe('sampling temperature').default(1),
@@ -51,7 +52,7 @@ export const GenerateConfig = z.object({
   minNewTokens: count().describe('no eos before this many new tokens (default: all of them, so every run does the same work)').optional(),
   repeats: positive().describe('timed generations per type, after one warm-up: the types alternate, one generation each per round').optional(),
   device: z.enum(NODE_DEVICES).describe('where the decoder runs: cpu (onnxruntime-node) or webgpu (its WebGPU provider, the KV cache kept on the GPU)').default('cpu'),
-  weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every step').default('constant'),
+  weights: SHARED.weights,
   profileStep: z.boolean().describe('profile one decode step per type at the largest context (its stages and the bytes it moves); --no-profile-step skips it').default(true),
   cacheChunk: positive().describe('KV-cache capacity grows in chunks of this many positions').default(256),
 });

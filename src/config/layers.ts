@@ -9,9 +9,8 @@
 import { z } from 'zod';
 import { MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
-import { logicalCores } from '../core/platform.ts';
 import { DEVICES } from '../engine/devices.ts';
-import { GRAPH_OPTS } from '../engine/runtime.ts';
+import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
@@ -19,6 +18,7 @@ const positive = () => z.number().int().positive();
 /** The seed's layer (its profile_attention_types.py: nh = 16, hs = 64). */
 export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
+const SHARED = sharedConfig('run').shape;
 
 export const LayersConfig = z.object({
   variants: variantList('attention variants', { aliases: true }).max(MAX_LIST).default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
@@ -37,14 +37,14 @@ export const LayersConfig = z.object({
     .default('auto'),
   budgetMs: count().describe('time budget for the timed runs of one configuration (auto repeats)').default(6000),
   warmup: positive().describe('warm-up runs per configuration').default(2),
-  threads: positive().describe('engine intra-op threads').default(logicalCores),
-  graphOpt: z.enum(GRAPH_OPTS).describe('engine graph optimisation level').default('all'),
+  threads: SHARED.threads,
+  graphOpt: SHARED.graphOpt,
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   device: z
     .enum(DEVICES)
     .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native (the native build, known wrong on fused attention)')
     .default('cpu'),
-  weights: z.enum(['constant', 'input']).describe('weights as graph constants the engine pre-packs (as a deployed model), or as inputs fed with every run').default('constant'),
+  weights: SHARED.weights,
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
   seed: seedSchema().describe('random seed for inputs and weights').default(1),

@@ -128,9 +128,9 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
     beamReorderMs: median(t.runs.map((r) => r.output.timing.reorderMs.reduce((a, b) => a + b, 0))),
     beamReorderMsPerStep: reorders.length > 0 ? summarize(reorders) : null,
     cacheGrowMs: median(t.runs.map((r) => r.output.timing.growMs)),
-    speedupVsMha: null,
-    speedupVsMhaAtMaxContext: null,
-    generateSpeedupVsMha: null,
+    speedup: null,
+    speedupAtMaxContext: null,
+    generateSpeedup: null,
     ...(t.verify ? { verify: t.verify } : {}),
   };
 }
@@ -159,9 +159,9 @@ export function withSpeedups(results: GenerateResult[], types: readonly TypeTimi
     const gen = ratioInterval(mha.generateSeconds.samples, r.generateSeconds.samples, { paired: mha.generateSeconds.n === r.generateSeconds.n, seed });
     return {
       ...r,
-      speedupVsMha: step,
-      speedupVsMhaAtMaxContext: mha.atMaxContext && r.atMaxContext ? mha.atMaxContext.ms / r.atMaxContext.ms : null,
-      generateSpeedupVsMha: { baseline: BASELINE, ...gen },
+      speedup: step,
+      speedupAtMaxContext: mha.atMaxContext && r.atMaxContext ? mha.atMaxContext.ms / r.atMaxContext.ms : null,
+      generateSpeedup: { baseline: BASELINE, ...gen },
     };
   });
 }

@@ -28,7 +28,7 @@ import { checkConfig, decodeStepCost, gpt2Config, headDim, modelKvHeads, paramet
 import { buildStepGraph, sequenceMajor, STEP_INPUTS } from '../model/graph.ts';
 import { referenceLogits } from '../model/reference.ts';
 import { pack, randomWeights, type ModelWeights, type PackedModel } from '../model/weights.ts';
-import { BASELINE, boundsOf, pairedSpeedup } from '../results/bounds.ts';
+import { boundsOf, withSpeedups } from '../results/bounds.ts';
 import type { DecodeFailure, DecodeResult } from '../results/schema.ts';
 import type { MatmulShape } from '../roofline/ceilings.ts';
 import { estimateRates, floorMs } from '../roofline/floor.ts';
@@ -247,7 +247,7 @@ export function estimateDecodeMs(types: readonly TypeModel[], batch: number, con
   const stepMs = types.map((tm) => 2 * floorMs(decodeStepCost(tm.packed.config, tm.packed.kvHeads, batch, context), rates) + 1);
   const roundMs = stepMs.reduce((a, b) => a + b, 0);
   const { rounds } = plannedRounds(o, DECODE_STEPS, types.length, roundMs);
-  return roundMs * (rounds + Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0)) + 300 * types.length;
+  return roundMs * (rounds + Math.max(1, o.policy.warmup) + (o.profileRuns ? o.profileRuns + 1 : 0)) + 300 * types.length;
 }
 
 const decodeFailure = (tm: Pick<TypeModel, 'label'>, batch: number, context: number, e: unknown): DecodeFailure => ({
@@ -288,17 +288,17 @@ export async function measureDecodeGroup(
 }
 
 /** A profiled session of its own: the step's stages and the bytes its kernels moved (weights once). */
-async function profileStep(rt: Runtime, t: Timed<TypeModel>, batch: number, o: DecodeOptions): Promise<Pick<DecodeResult, 'stages' | 'profiledRuns' | 'implementationBytes'>> {
-  const none = { stages: [], profiledRuns: 0, implementationBytes: null };
-  if (o.profiledRuns === 0) return none;
+async function profileStep(rt: Runtime, t: Timed<TypeModel>, batch: number, o: DecodeOptions): Promise<Pick<DecodeResult, 'stages' | 'profileRuns' | 'implementationBytes'>> {
+  const none = { stages: [], profileRuns: 0, implementationBytes: null };
+  if (o.profileRuns === 0) return none;
   const session = await rt.createSession(stepGraph(t.item, batch, o), { profile: true, sideBySide: true });
   try {
     const feeds = session.feeds(t.inputs);
-    await timeRuns(o.profiledRuns + 1, () => session.run(feeds), rt.now);
+    await timeRuns(o.profileRuns + 1, () => session.run(feeds), rt.now);
     const runs = (await session.endProfiling()).slice(1);
     if (runs.length === 0 || runs.some((r) => r.kernels.length === 0)) return none;
     const bytes = runs.map((r) => movedBytes(r, o.weights === 'constant' ? t.item.weightBytes : 0));
-    return { stages: stageTimes(runs, []), profiledRuns: runs.length, implementationBytes: bytes.every((b) => b !== null) ? median(bytes as number[]) : null };
+    return { stages: stageTimes(runs, []), profileRuns: runs.length, implementationBytes: bytes.every((b) => b !== null) ? median(bytes as number[]) : null };
   } finally {
     await session.release();
   }
@@ -316,7 +316,7 @@ async function decodeResult(
   const c = t.item.packed.config;
   const G = t.item.packed.kvHeads;
   const cost = decodeStepCost(c, G, batch, context);
-  const stepMs = withSamples(t.samples);
+  const ms = withSamples(t.samples);
   const split = await profileStep(rt, t, batch, o);
   return {
     attention: t.item.label,
@@ -325,28 +325,20 @@ async function decodeResult(
     context,
     parameters: t.item.parameters,
     kvCacheBytes: predictedKvBytes({ layers: c.layers, rows: batch, kvHeads: G, headDim: headDim(c) }, context - 1),
-    stepMs,
+    ms,
     budgetLimited,
-    tokensPerSecond: batch / (stepMs.median / 1000),
+    tokensPerSecond: batch / (ms.median / 1000),
     ...split,
     flops: cost.flops,
     bytes: cost.bytes,
-    ...boundsOf({ ...cost, implementationBytes: split.implementationBytes, ms: stepMs, stages: split.stages }, o.ceilings),
+    ...boundsOf({ ...cost, implementationBytes: split.implementationBytes, ms, stages: split.stages }, o.ceilings),
     speedup: null,
     ...(verify ? { verify } : {}),
   };
 }
 
 /** Each type's speedup over multi-head from the same rounds; none for multi-head, without it, or when either verified wrong. */
-export function withDecodeSpeedups(group: readonly DecodeResult[], seed: number): DecodeResult[] {
-  const wrong = (r: DecodeResult) => r.verify !== undefined && !r.verify.ok;
-  const base = group.find((r) => r.attention === BASELINE);
-  return group.map((r) =>
-    !base || r === base || wrong(r) || wrong(base) || base.stepMs.samples.length !== r.stepMs.samples.length
-      ? { ...r, speedup: null }
-      : { ...r, speedup: pairedSpeedup(base.stepMs.samples, r.stepMs.samples, seed) },
-  );
-}
+export const withDecodeSpeedups = (group: readonly DecodeResult[], seed: number): DecodeResult[] => withSpeedups(group, seed);
 
 export interface DecodeRunOptions extends DecodeOptions {
   /** Results already measured: their (type, batch, context) are skipped. */

@@ -10,7 +10,7 @@ import { layerCost } from '../attention/cost.ts';
 import { variantLabel } from '../attention/spec.ts';
 import { sideBySideBytes, type Footprint } from '../core/footprint.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
+import { underRoofline, withLayerSpeedups, type Measured } from '../results/bounds.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
 import { seedRepeats } from '../timing/measure.ts';
 import { withSamples } from '../timing/stats.ts';
@@ -44,7 +44,7 @@ export function groupMemory(jobs: readonly LayerJob[]): { what: string; bytes: n
 }
 
 export const failureOf = (j: Pick<LayerJob, 'spec' | 'batch' | 'seq'>, e: unknown): Failure => ({
-  variant: variantLabel(j.spec),
+  attention: variantLabel(j.spec),
   batch: j.batch,
   seq: j.seq,
   error: e instanceof Error ? e.message : String(e),
@@ -67,9 +67,9 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
       fail(t.item.job, e);
     }
   }
-  const results = withSpeedups(measured, o.seed).map((r) => underRoofline(r, o.ceilings));
+  const results = withLayerSpeedups(measured, o.seed).map((r) => underRoofline(r, o.ceilings));
   for (const t of timed) {
-    const r = results.find((x) => x.variant === variantLabel(t.item.job.spec));
+    const r = results.find((x) => x.attention === variantLabel(t.item.job.spec));
     if (r) hooks.afterVariant?.(t.item, t.output.out!, r);
   }
   return { results, failures };
@@ -79,9 +79,9 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
 async function finishVariant(rt: Runtime, p: PreparedLayer, samples: number[], budgetLimited: boolean, o: ProfileOptions): Promise<Measured> {
   const { job, layer } = p;
   const cost = layerCost(layer.shape, job.mode);
-  const split = o.profiledRuns > 0 ? await profileStages(rt, p, o) : NO_STAGE_SPLIT;
+  const split = o.profileRuns > 0 ? await profileStages(rt, p, o) : NO_STAGE_SPLIT;
   const r: Measured = {
-    variant: variantLabel(job.spec),
+    attention: variantLabel(job.spec),
     mode: job.mode,
     batch: job.batch,
     seq: job.seq,
@@ -89,7 +89,7 @@ async function finishVariant(rt: Runtime, p: PreparedLayer, samples: number[], b
     kvHeads: layer.shape.kvHeads,
     headDim: job.headDim,
     dtype: 'float32',
-    totalMs: withSamples(samples),
+    ms: withSamples(samples),
     budgetLimited,
     ...split,
     flops: cost.flops,

@@ -33,7 +33,7 @@ export interface LayerJob {
 export interface ProfileOptions {
   policy: RepeatPolicy;
   /** Profiled runs for the stage split (0 skips it). */
-  profiledRuns: number;
+  profileRuns: number;
   /** The ceilings measured so far (the run's final ones replace them when the file is written). */
   ceilings: Ceilings | null;
   /** Weights as graph constants (pre-packed by the engine) or as inputs of every run. */
@@ -55,7 +55,7 @@ export function protocolOptions(
 ): ProfileOptions {
   return {
     policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
-    profiledRuns: c.profileRuns,
+    profileRuns: c.profileRuns,
     ceilings,
     weights: c.weights,
     verify: c.verify,
@@ -92,9 +92,9 @@ export function prepareLayer(job: LayerJob, o: Pick<ProfileOptions, 'weights' | 
   return { job, layer, physical: { ...inputs, ...weights }, inputs, weightBytes };
 }
 
-export type StageSplit = Pick<LayerResult, 'stages' | 'profiledRuns' | 'profiledMs' | 'residualMs' | 'outsideKernelsShare' | 'implementationBytes'>;
+export type StageSplit = Pick<LayerResult, 'stages' | 'profileRuns' | 'profiledMs' | 'residualMs' | 'outsideKernelsShare' | 'implementationBytes'>;
 
-export const NO_STAGE_SPLIT: StageSplit = { stages: [], profiledRuns: 0, profiledMs: null, residualMs: null, outsideKernelsShare: null, implementationBytes: null };
+export const NO_STAGE_SPLIT: StageSplit = { stages: [], profileRuns: 0, profiledMs: null, residualMs: null, outsideKernelsShare: null, implementationBytes: null };
 
 /**
  * The stage split: a profiled session of its own (the timed runs carry no profiler cost).
@@ -102,13 +102,13 @@ export const NO_STAGE_SPLIT: StageSplit = { stages: [], profiledRuns: 0, profile
  * kernels moved; for the run: the bytes every kernel moved plus the weights once. A runtime
  * whose profiler reports no kernel of a run gives no split (NO_STAGE_SPLIT).
  */
-export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<ProfileOptions, 'profiledRuns' | 'weights'>): Promise<StageSplit> {
+export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<ProfileOptions, 'profileRuns' | 'weights'>): Promise<StageSplit> {
   const { layer } = p;
   const prof = await rt.createSession(layer.model, { profile: true, sideBySide: true });
   try {
     const feeds = prof.feeds(p.inputs);
     // the first profiled run is a warm-up; the rest pair up with their wall times
-    const walls = (await timeRuns(o.profiledRuns + 1, () => prof.run(feeds), rt.now)).slice(1);
+    const walls = (await timeRuns(o.profileRuns + 1, () => prof.run(feeds), rt.now)).slice(1);
     const runs = (await prof.endProfiling()).slice(1);
     if (runs.length !== walls.length || runs.some((r) => r.kernels.length === 0)) return NO_STAGE_SPLIT;
     const perStage = layer.layout.stageFlops(layer.shape, layer.mode);
@@ -126,7 +126,7 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
     const cover = runs.map(runCoverage);
     return {
       stages,
-      profiledRuns: runs.length,
+      profileRuns: runs.length,
       profiledMs: median(walls),
       residualMs: median(cover.map((c, i) => walls[i]! - c.coveredUs / 1000)),
       outsideKernelsShare: median(cover.map((c, i) => Math.min(1, Math.max(0, 1 - c.kernelUs / 1000 / walls[i]!)))),

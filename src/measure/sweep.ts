@@ -41,11 +41,11 @@ export function sweepGroups(grid: SweepGrid): LayerJob[][] {
   return groups;
 }
 
-export const sameJob = (j: LayerJob, r: Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>) =>
-  variantLabel(j.spec) === r.variant && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
+export const sameJob = (j: LayerJob, r: Pick<LayerResult, 'attention' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>) =>
+  variantLabel(j.spec) === r.attention && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
 
 /** Results in the grid's order (resumed results first would scramble tables). */
-export function inGridOrder<T extends Pick<LayerResult, 'variant' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>>(grid: SweepGrid, results: readonly T[]): T[] {
+export function inGridOrder<T extends Pick<LayerResult, 'attention' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>>(grid: SweepGrid, results: readonly T[]): T[] {
   const all = sweepJobs(grid);
   const rank = (r: T) => all.findIndex((j) => sameJob(j, r));
   return [...results].sort((a, b) => rank(a) - rank(b));
@@ -63,7 +63,7 @@ export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c:
   });
   const roundMs = runMs.reduce((a, b) => a + b, 0);
   const { rounds } = plannedRounds(o, seedRepeats(jobs[0]!.seq), jobs.length, roundMs);
-  const perVariant = Math.max(1, o.policy.warmup) + (o.profiledRuns ? o.profiledRuns + 1 : 0) + (o.verify ? 1 : 0);
+  const perVariant = Math.max(1, o.policy.warmup) + (o.profileRuns ? o.profileRuns + 1 : 0) + (o.verify ? 1 : 0);
   return roundMs * (rounds + perVariant) + 100 * jobs.length;
 }
 

@@ -11,7 +11,8 @@ import type { LayersConfig } from '../config/layers.ts';
 import { decodeModel } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { buildCharts } from '../report/charts.ts';
-import { boundsOf, underRoofline } from '../results/bounds.ts';
+import { underRoofline } from '../results/bounds.ts';
+import { decodeResultNames, layerResultNames } from '../results/upgrade.ts';
 import type { Run } from '../results/io.ts';
 import {
   DECODE_SCHEMA,
@@ -44,8 +45,9 @@ function fileOf(stored: StoredRun, config: Record<string, unknown>): unknown {
       schema: LAYERS_SCHEMA,
       environment,
       config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
-      results: inGridOrder(grid, stored.results as LayerResult[]).map((r) => underRoofline(r, ceilings)),
-      failures: stored.failures as Failure[],
+      // kept by an earlier version of the page: the record's names (upgrade.ts)
+      results: inGridOrder(grid, stored.results.map(layerResultNames) as LayerResult[]).map((r) => underRoofline(r, ceilings)),
+      failures: stored.failures.map(layerResultNames) as Failure[],
     };
   }
   const c = config as DecodeConfig;
@@ -54,7 +56,7 @@ function fileOf(stored: StoredRun, config: Record<string, unknown>): unknown {
     environment,
     config: c,
     model: decodeModel(c),
-    results: (stored.results as DecodeResult[]).map((r) => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, ceilings) })),
+    results: (stored.results.map(decodeResultNames) as DecodeResult[]).map((r) => underRoofline(r, ceilings)),
     failures: stored.failures as DecodeFailure[],
   };
 }
@@ -84,7 +86,7 @@ export function renderTables(container: HTMLElement, run: Run): void {
     tables.push({
       title: 'Failed',
       columns: [{ key: 'what', label: 'configuration' }, { key: 'error', label: 'error' }],
-      rows: failures.map((f) => ({ what: 'variant' in f ? `${f.variant} b=${f.batch} s=${f.seq}` : `${f.attention} batch ${f.batch} context ${f.context}`, error: f.error })),
+      rows: failures.map((f) => ({ what: 'seq' in f ? `${f.attention} b=${f.batch} s=${f.seq}` : `${f.attention} batch ${f.batch} context ${f.context}`, error: f.error })),
     });
   }
   container.innerHTML = tables.map((t) => `<h3>${t.title}</h3>${htmlTable(t)}`).join('\n');

@@ -11,8 +11,8 @@ import { variantLabel } from '../attention/spec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { LayerResult } from '../results/schema.ts';
 
-export const dumpFolderName = (r: Pick<LayerResult, 'variant' | 'mode' | 'batch' | 'seq'>) =>
-  `${r.variant.replace(':', '-g')}_${r.mode}_b${r.batch}_s${r.seq}`;
+export const dumpFolderName = (r: Pick<LayerResult, 'attention' | 'mode' | 'batch' | 'seq'>) =>
+  `${r.attention.replace(':', '-g')}_${r.mode}_b${r.batch}_s${r.seq}`;
 
 export function dumpLayer(root: string, layer: LayerModel, inputs: PhysicalTensors, output: Float32Array, r: LayerResult): string {
   const dir = path.join(root, dumpFolderName(r));
@@ -35,7 +35,7 @@ export function dumpLayer(root: string, layer: LayerModel, inputs: PhysicalTenso
       layer.mode === 'seed'
         ? 'out = (q @ k) @ v with no scale, mask or softmax, in this variant\'s own layout (see README, "The variants")'
         : 'out = causal self-attention (scale 1/sqrt(headDim), softmax, heads merged, output projection), in the hidden order above',
-    totalMsMedian: r.totalMs.median,
+    totalMsMedian: r.ms.median,
   };
   writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return dir;

@@ -23,7 +23,7 @@ import { checkDecodeOutputs } from '../results/outputs.ts';
 import { journaledDecodeRun, journalResults, type DecodeJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { DECODE_SCHEMA, type DecodeFailure, type DecodeResult, type DecodeResultFile } from '../results/schema.ts';
-import { decodeUnderRoofline } from '../results/bounds.ts';
+import { underRoofline } from '../results/bounds.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { runCeilings, settleBounds } from './run-ceilings.ts';
 import type { LayersRunOptions } from './run-layers.ts';
@@ -88,7 +88,7 @@ async function decodeInNode(c: DecodeConfig, model: ModelConfig, journal: Journa
         options.onResult?.(result);
       }),
   }).finally(() => bar?.stop());
-  const { ceilings: final, results } = await settleBounds(run.ceilings, (cs) => outcome.results.map((r) => decodeUnderRoofline(r, cs)), run.again, log);
+  const { ceilings: final, results } = await settleBounds(run.ceilings, (cs) => outcome.results.map((r) => underRoofline(r, cs)), run.again, log);
   return {
     schema: DECODE_SCHEMA,
     environment: environment(c.threads, c.graphOpt, final),

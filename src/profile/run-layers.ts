@@ -162,7 +162,7 @@ function checkOnAdapter(jobs: readonly LayerJob[]): void {
 }
 
 function reportFailure(f: Failure): void {
-  process.stderr.write(`\nattnbench: skipped ${f.variant} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
+  process.stderr.write(`\nattnbench: skipped ${f.attention} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
 }
 
 export function formatDuration(ms: number): string {

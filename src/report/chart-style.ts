@@ -8,6 +8,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { findVariant, VARIANT_KINDS } from '../attention/registry.ts';
 import type { Run } from '../results/io.ts';
+import type { Comparison } from '../results/comparison.ts';
 import type { Environment } from '../results/schema.ts';
 
 export interface Chart {
@@ -60,8 +61,8 @@ export const variantOrder = (xs: Iterable<string>) => {
   return [...new Set(xs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
 };
 
-/** The colour encoding by variant (or attention type) every chart uses. */
-export const variantColor = (field: string, names: Iterable<string>) => ({ field, type: 'nominal', title: field, scale: { domain: variantOrder(names) } });
+/** The colour encoding by variant (or attention type) every chart uses; `title`: the legend's, where it is not the field's name. */
+export const variantColor = (field: string, names: Iterable<string>, title = field) => ({ field, type: 'nominal', title, scale: { domain: variantOrder(names) } });
 
 /**
  * A chart: its Vega-Lite spec gets the title (and a subtitle saying what is plotted) and the
@@ -93,16 +94,26 @@ export function machine(env: Environment | null): string {
 /** One panel per batch size, headed "batch 8". */
 export const BATCH_COLUMN = { field: 'batch', type: 'ordinal', title: null, header: { labelExpr: "'batch ' + datum.value", labelFontWeight: 'bold' } };
 
-/** A result's point fields against multi-head: its speedup with the interval (null: no baseline, or wrong), and whether it verified wrong. */
-export const versusBaseline = (r: { speedup: { ratio: number; low: number; high: number } | null; verify?: { ok: boolean } }) => ({
+/**
+ * A comparison record (comparison.ts: a layer, a decode step) as a chart point, the one shape
+ * every chart of records draws: its run, type and batch; its median, fastest and slowest
+ * sample and how many there were; its speedup over multi-head with the interval (null: no
+ * baseline, or wrong) and whether it verified wrong. Each kind's charts add their own fields.
+ */
+export const recordPoint = (run: string, r: Comparison) => ({
+  run,
+  attention: r.attention,
+  batch: r.batch,
+  ms: r.ms.median,
+  minMs: r.ms.min,
+  maxMs: r.ms.max,
+  n: r.ms.n,
   speedup: r.speedup?.ratio ?? null,
   speedupLow: r.speedup?.low ?? null,
   speedupHigh: r.speedup?.high ?? null,
   wrong: r.verify !== undefined && !r.verify.ok,
 });
-
-/** A timed figure's point fields: its median, fastest and slowest sample, and how many there were. */
-export const spreadOf = (s: { median: number; min: number; max: number; n: number }) => ({ ms: s.median, minMs: s.min, maxMs: s.max, n: s.n });
+export type RecordPoint = ReturnType<typeof recordPoint>;
 
 /** Tooltip lines of a timed figure: its median and the fastest and slowest sample (fields ms, minMs, maxMs). */
 export const spreadTips = (unit = 'ms'): Enc[] => [

@@ -25,6 +25,7 @@
  * Such a pair is shown as having no ratio, never as a speed.
  */
 import { UsageError } from '../core/errors.ts';
+import type { Comparison as ComparisonRecord } from '../results/comparison.ts';
 import type { Run } from '../results/io.ts';
 import { RATIO_RANGE } from '../results/schema.ts';
 import { markdownTable, type Table } from '../table/table.ts';
@@ -84,36 +85,23 @@ interface Measured {
 const fieldMap = (entries: [string, FieldValue][]) => new Map<string, FieldValue>(entries);
 const keyOf = (m: Measured) => JSON.stringify([m.name, [...m.fields]]);
 
+/** A comparison record (comparison.ts) as a measurement: named by its type, batch and `length`, comparable where every one of `fields` is equal. */
+const ofRecord = (r: ComparisonRecord, length: [string, number], fields: [string, FieldValue][], metric: string): Measured => ({
+  name: JSON.stringify([r.attention, r.batch, length[1]]),
+  fields: fieldMap(fields),
+  config: `${r.attention} batch ${r.batch} ${length[0]} ${length[1]}`,
+  metric,
+  s: r.ms,
+});
+
 function measured(run: Run): Measured[] {
   if (run.kind === 'layers') {
-    return run.results.map((r) => ({
-      name: JSON.stringify([r.variant, r.batch, r.seq]),
-      fields: fieldMap([
-        ['mode', r.mode],
-        ['heads', r.heads],
-        ['head size', r.headDim],
-      ]),
-      config: `${r.variant} batch ${r.batch} seq ${r.seq}`,
-      metric: 'ms per call',
-      s: r.totalMs,
-    }));
+    return run.results.map((r) => ofRecord(r, ['seq', r.seq], [['mode', r.mode], ['heads', r.heads], ['head size', r.headDim]], 'ms per call'));
   }
   if (run.kind === 'decode') {
     const m = run.model;
-    return run.results.map((r) => ({
-      name: JSON.stringify([r.attention, r.batch, r.context]),
-      fields: fieldMap([
-        ['K/V heads', r.kvHeads],
-        ['layers', m.layers],
-        ['hidden', m.hidden],
-        ['heads', m.heads],
-        ['vocab', m.vocab],
-        ['MLP width', m.inner],
-      ]),
-      config: `${r.attention} batch ${r.batch} context ${r.context}`,
-      metric: 'ms per decode step',
-      s: r.stepMs,
-    }));
+    const model: [string, FieldValue][] = [['layers', m.layers], ['hidden', m.hidden], ['heads', m.heads], ['vocab', m.vocab], ['MLP width', m.inner]];
+    return run.results.map((r) => ofRecord(r, ['context', r.context], [['K/V heads', r.kvHeads], ...model], 'ms per decode step'));
   }
   const { config: c, resolved: p } = run;
   const m = p.model;

@@ -6,24 +6,14 @@
  */
 import type { DecodeRun } from '../results/io.ts';
 import { BASELINE } from '../results/tables.ts';
-import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc } from './chart-style.ts';
+import { BATCH_COLUMN, chart, HEIGHT, highlight, recordPoint, spreadRule, spreadTips, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type RecordPoint } from './chart-style.ts';
 import { thinGrid } from './thin.ts';
 
-interface DecodePoint {
-  run: string;
-  attention: string;
-  batch: number;
+/** A decode step as the charts draw it: the record's point and the step's own figures. */
+interface DecodePoint extends RecordPoint {
   context: number;
-  ms: number;
-  minMs: number;
-  maxMs: number;
-  n: number;
   floorMs: number | null;
-  speedup: number | null;
-  speedupLow: number | null;
-  speedupHigh: number | null;
   kvMiB: number;
-  wrong: boolean;
 }
 
 const CONTEXT_AXIS = { field: 'context', type: 'quantitative', title: 'context (keys attended)' };
@@ -31,13 +21,9 @@ const CONTEXT_AXIS = { field: 'context', type: 'quantitative', title: 'context (
 function points(runs: readonly DecodeRun[]): DecodePoint[] {
   return runs.flatMap((run) =>
     run.results.map((r) => ({
-      run: run.label,
-      attention: r.attention,
-      batch: r.batch,
+      ...recordPoint(run.label, r),
       context: r.context,
-      ...spreadOf(r.stepMs),
       floorMs: r.taskFloorMs,
-      ...versusBaseline(r),
       kvMiB: r.kvCacheBytes / 2 ** 20,
     })),
   );

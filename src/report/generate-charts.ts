@@ -4,7 +4,7 @@
  * over multi-head.
  */
 import type { GenerateRun } from '../results/io.ts';
-import type { GenerateResult } from '../results/schema.ts';
+import type { GenerateResult, Speedup } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
 import { chart, HEIGHT, highlight, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
 
@@ -139,15 +139,18 @@ function kvCacheChart(x: GenerateContext): Chart {
   });
 }
 
+/** A speedup and its interval's ends (all null without one). */
+const withInterval = (s: Speedup | null) => [s?.ratio ?? null, s?.low ?? null, s?.high ?? null] as const;
+
 /** Speedup over multi-head of the median decode step, the step at the largest context, and the whole generation. */
 function decodeSpeedupChart(x: GenerateContext): Chart | null {
   const measures = ['decode step (median)', 'decode step at max context', 'whole generation'];
   const data = x.results.flatMap(({ run, r }) =>
     (
       [
-        [measures[0]!, r.speedupVsMha?.ratio ?? null, r.speedupVsMha?.low ?? null, r.speedupVsMha?.high ?? null],
-        [measures[1]!, r.speedupVsMhaAtMaxContext, null, null],
-        [measures[2]!, r.generateSpeedupVsMha?.ratio ?? null, r.generateSpeedupVsMha?.low ?? null, r.generateSpeedupVsMha?.high ?? null],
+        [measures[0]!, ...withInterval(r.speedup)],
+        [measures[1]!, r.speedupAtMaxContext, null, null],
+        [measures[2]!, ...withInterval(r.generateSpeedup)],
       ] as const
     )
       // multi-head against itself is 1 by definition

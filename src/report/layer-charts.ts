@@ -10,29 +10,18 @@ import type { LayerRun } from '../results/io.ts';
 import type { LayerResult } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
-import { BATCH_COLUMN, chart, HEIGHT, highlight, spreadOf, spreadRule, spreadTips, variantColor, WIDTH, versusBaseline, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { BATCH_COLUMN, chart, HEIGHT, highlight, recordPoint, spreadRule, spreadTips, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight, type RecordPoint } from './chart-style.ts';
 import { MAX_BARS, thinGrid, type Budget, type Grid } from './thin.ts';
 
-interface LayerPoint {
-  run: string;
-  variant: string;
-  batch: number;
+/** A layer result as the charts draw it: the record's point (its speedup: multi-head's time over this one's from the same rounds) and the layer's own figures. */
+interface LayerPoint extends RecordPoint {
   seq: number;
-  ms: number;
-  minMs: number;
-  maxMs: number;
-  n: number;
-  /** Multi-head's time over this one's, measured in the same rounds, and its 95 % interval (null: no baseline, or a wrong result). */
-  speedup: number | null;
-  speedupLow: number | null;
-  speedupHigh: number | null;
   /** Our share of a call outside the compute kernels (null: not profiled). */
   outsideKernels: number | null;
   /** The seed's cpu / (cpu + cuda), in results imported from it. */
   seedCpuShare: number | null;
   gflops: number;
   intensity: number;
-  wrong: boolean;
 }
 
 /** One result of one run, as a chart may draw it. */
@@ -67,7 +56,7 @@ const SEQ_AXIS = { field: 'seq', type: 'quantitative', title: 'sequence length' 
 const GRID: Grid<Drawable> = {
   x: (d) => d.r.seq,
   panel: (d) => d.r.batch,
-  series: (d) => `${d.runIndex} ${d.r.variant}`,
+  series: (d) => `${d.runIndex} ${d.r.attention}`,
   xName: 'sequence lengths',
   panelName: 'batch sizes',
 };
@@ -77,12 +66,8 @@ const drawable = (all: readonly Drawable[], budget?: Budget) => thinGrid(all, GR
 
 function layerPoints(drawn: readonly Drawable[]): LayerPoint[] {
   return drawn.map(({ run, r }) => ({
-    run: run.label,
-    variant: r.variant,
-    batch: r.batch,
+    ...recordPoint(run.label, r),
     seq: r.seq,
-    ...spreadOf(r.totalMs),
-    ...versusBaseline(r),
     outsideKernels: r.outsideKernelsShare,
     seedCpuShare: r.seedCpuShare ?? null,
     gflops: r.gflops,
@@ -101,11 +86,12 @@ function context(runs: readonly LayerRun[], section?: { id: string; title: strin
     points,
     drawn: thin.note,
     multiRun,
-    color: variantColor('variant', points.map((p) => p.variant)),
+    // layer results call the attention type a variant: so do their legends and tooltips
+    color: variantColor('attention', points.map((p) => p.attention), 'variant'),
     runDash: multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {},
     runShape: multiRun ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {},
-    pick: highlight('variant'),
-    baseTip: [...(multiRun ? [{ field: 'run' }] : []), { field: 'variant' }, { field: 'batch' }, { field: 'seq', title: 'sequence length' }],
+    pick: highlight('attention'),
+    baseTip: [...(multiRun ? [{ field: 'run' }] : []), { field: 'attention', title: 'variant' }, { field: 'batch' }, { field: 'seq', title: 'sequence length' }],
     ...(section ? { section } : {}),
   };
 }
@@ -129,7 +115,7 @@ const batchPanels = (x: LayerContext, spec: Record<string, unknown>, points: rea
 function speedupCharts(x: LayerContext): Chart[] {
   const batches = [...new Set(x.points.map((p) => p.batch))].sort((a, b) => a - b);
   return batches.flatMap((batch) => {
-    const data = x.points.filter((p) => p.batch === batch && p.variant !== BASELINE && p.speedup !== null);
+    const data = x.points.filter((p) => p.batch === batch && p.attention !== BASELINE && p.speedup !== null);
     if (data.length === 0) return [];
     return [
       layerChart(x, {
@@ -212,18 +198,16 @@ function totalTimeChart(x: LayerContext): Chart {
   });
 }
 
-/** Stacked bars: each call split into its stages, a panel per variant and batch size (and run). */
-function stagesChart(x: LayerContext): Chart | null {
+/** One row per stage of each drawn result, for the stacked bars: a panel per variant and batch size (and run), wrapped so a row of panels holds one variant. */
+function stageRows(x: LayerContext, drawn: readonly Drawable[]) {
   const variants = x.color.scale.domain;
-  // a bar needs room: fewer sequence lengths per panel than the other charts draw points
-  const thin = drawable(x.all, { xs: MAX_BARS });
-  const rows = thin.points.flatMap(({ run, runIndex, r }) =>
+  return drawn.flatMap(({ run, runIndex, r }) =>
     r.stages.map((s, order) => ({
-      panel: `${r.variant} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
+      panel: `${r.attention} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
       // variant, then run, then batch: each wrapped row of panels is one variant
-      panelOrder: variants.indexOf(r.variant) * 1e9 + runIndex * 1e6 + r.batch,
+      panelOrder: variants.indexOf(r.attention) * 1e9 + runIndex * 1e6 + r.batch,
       run: run.label,
-      variant: r.variant,
+      attention: r.attention,
       batch: r.batch,
       seq: r.seq,
       stage: s.name,
@@ -233,6 +217,13 @@ function stagesChart(x: LayerContext): Chart | null {
       hostMs: s.hostMs,
     })),
   );
+}
+
+/** Stacked bars: each call split into its stages, a panel per variant and batch size (and run). */
+function stagesChart(x: LayerContext): Chart | null {
+  // a bar needs room: fewer sequence lengths per panel than the other charts draw points
+  const thin = drawable(x.all, { xs: MAX_BARS });
+  const rows = stageRows(x, thin.points);
   if (rows.length === 0) return null;
   const stagePick = highlight('stage');
   return layerChart(x, {
@@ -261,7 +252,7 @@ function stagesChart(x: LayerContext): Chart | null {
           order: { field: 'order' },
           opacity: stagePick.opacity,
           tooltip: [
-            { field: 'variant' },
+            { field: 'attention', title: 'variant' },
             { field: 'batch' },
             { field: 'seq', title: 'sequence length' },
             { field: 'stage' },
@@ -328,13 +319,9 @@ function seedCpuShareChart(x: LayerContext): Chart | null {
   });
 }
 
-/** Achieved GFLOP/s against FLOP per byte, under the roof of each run's measured ceilings. */
-function rooflineChart(x: LayerContext): Chart | null {
-  const withCeilings = x.runs.flatMap((run) => (run.environment?.ceilings ? [{ label: run.label, rates: ceilingRates(run.environment.ceilings) }] : []));
-  // log axes: a configuration without a cost (no bytes or no rate) has no place on them
-  const points = x.points.filter((p) => p.intensity > 0 && p.gflops > 0);
-  if (points.length === 0) return null;
-  const xs = points.map((p) => p.intensity);
+/** The roof of each run's measured ceilings over the intensities `xs`: the x range that shows every ridge, and the roof's lines and labels in it. */
+function roofOf(runs: readonly LayerRun[], xs: readonly number[]) {
+  const withCeilings = runs.flatMap((run) => (run.environment?.ceilings ? [{ label: run.label, rates: ceilingRates(run.environment.ceilings) }] : []));
   // the ridge point (matmul ceiling / bandwidth) of every roof, so its slope always shows
   const ridges = withCeilings.map(({ rates }) => rates.matmulGflops / rates.readGBps);
   const lo = Math.min(Math.min(...xs) / 4, ...ridges.map((r) => r / 2));
@@ -352,11 +339,20 @@ function rooflineChart(x: LayerContext): Chart | null {
         ? { intensity: hi, gflops: rates.matmulGflops, text: `${prefix}matmul ceiling ${rates.matmulGflops.toFixed(0)} GFLOP/s` }
         : { intensity: lo, gflops: lo * rates.readGBps, text: `${prefix}streaming read ${rates.readGBps.toFixed(1)} GB/s` };
     });
+  return { runs: withCeilings.length, lo, hi, roof, labels };
+}
+
+/** Achieved GFLOP/s against FLOP per byte, under the roof of each run's measured ceilings. */
+function rooflineChart(x: LayerContext): Chart | null {
+  // log axes: a configuration without a cost (no bytes or no rate) has no place on them
+  const points = x.points.filter((p) => p.intensity > 0 && p.gflops > 0);
+  if (points.length === 0) return null;
+  const { runs, lo, hi, roof, labels } = roofOf(x.runs, points.map((p) => p.intensity));
   // with a roof, wide enough to show its slope and flat part; without one, just the points
-  const xScale = withCeilings.length ? { type: 'log', domain: [lo, hi], nice: false } : { type: 'log', nice: false, padding: 12 };
+  const xScale = runs ? { type: 'log', domain: [lo, hi], nice: false } : { type: 'log', nice: false, padding: 12 };
   const xEnc = { field: 'intensity', type: 'quantitative', title: 'arithmetic intensity (FLOP per byte, log scale)', scale: xScale };
   const yEnc = { field: 'gflops', type: 'quantitative', title: 'achieved GFLOP/s (log scale)', scale: { type: 'log', nice: false, padding: 12 } };
-  const roofDash: Enc = withCeilings.length > 1 ? { strokeDash: { field: 'run', type: 'nominal', title: 'ceilings of' } } : {};
+  const roofDash: Enc = runs > 1 ? { strokeDash: { field: 'run', type: 'nominal', title: 'ceilings of' } } : {};
   const layers: unknown[] = [];
   if (roof.length) {
     const label = (align: 'left' | 'right') => ({

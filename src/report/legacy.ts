@@ -10,7 +10,7 @@
  * Mapping (documented in docs/seed-format.md):
  *   range GET_QKV / SPLIT_QKV / GET_ATTENTION_WEIGHTS / GET_ATTENTION_OUTPUT ↔ stage qkv / split / weights / output
  *   cpu us = hostMs·1000, cuda us = kernelMs·1000, all us = wallMs·1000
- *   TOTAL all / 1000 → totalMs (n = 1: the seed kept no repetitions) and profiledMs
+ *   TOTAL all / 1000 → ms (n = 1: the seed kept no repetitions) and profiledMs
  *   TOTAL cpu / TOTAL all → hostShare
  * Imported stages keep the original microseconds in `seedUs`, so import → export gives the
  * seed's bytes back. Stages the seed did not have (e.g. `other`) are written after the
@@ -26,7 +26,7 @@ import { SEED_LAYER } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
 import { seedRepeats } from '../timing/measure.ts';
-import { underRoofline, withSpeedups, type Measured } from '../results/bounds.ts';
+import { underRoofline, withLayerSpeedups, type Measured } from '../results/bounds.ts';
 
 const HEADER = ['key', 'cpu us', 'cuda us', 'all us'] as const;
 const TOTAL = 'TOTAL';
@@ -104,17 +104,17 @@ export function fromLegacy(json: unknown, file: string, shape: { heads: number; 
     for (const [batch, seqs] of batches) {
       for (const [seq, table] of seqs) {
         const where = `${file}: ${cls} batch ${batch} seq ${seq}`;
-        results.push(importConfig(table, where, { variant, batch, seq, heads: shape.heads, kvHeads: kv, headDim: shape.headDim }));
+        results.push(importConfig(table, where, { attention: variant, batch, seq, heads: shape.heads, kvHeads: kv, headDim: shape.headDim }));
       }
     }
   }
   if (results.length === 0) throw new UsageError(`${file}: no results`);
   // the seed kept one number per configuration: its speedups are point estimates (n = 1)
-  return { schema: LAYERS_SCHEMA, environment: importEnvironment(file), results: withSpeedups(results).map((r) => underRoofline(r, null)), failures: [] };
+  return { schema: LAYERS_SCHEMA, environment: importEnvironment(file), results: withLayerSpeedups(results).map((r) => underRoofline(r, null)), failures: [] };
 }
 
 interface Config {
-  variant: string;
+  attention: string;
   batch: number;
   seq: number;
   heads: number;
@@ -151,10 +151,10 @@ function importConfig(table: z.infer<typeof Table>, where: string, c: Config): M
     ...c,
     mode: 'seed',
     dtype: 'float32',
-    totalMs: { median: ms, min: ms, max: ms, p90: ms, stddev: 0, n: 1, samples: [ms] },
+    ms: { median: ms, min: ms, max: ms, p90: ms, stddev: 0, n: 1, samples: [ms] },
     budgetLimited: false,
     stages,
-    profiledRuns: seedRepeats(c.seq),
+    profileRuns: seedRepeats(c.seq),
     profiledMs: ms,
     // the seed measured only inside its ranges: nothing is known outside them
     residualMs: null,
@@ -196,12 +196,12 @@ export function toLegacy(results: readonly LayerResult[]): string {
   const byClass = new Map<string, Map<number, Map<number, LayerResult>>>();
   for (const r of results) {
     if (r.stages.length === 0) {
-      throw new UsageError(`the seed's format needs the stage split, but ${r.variant} batch ${r.batch} seq ${r.seq} has none (use --profile-runs > 0)`);
+      throw new UsageError(`the seed's format needs the stage split, but ${r.attention} batch ${r.batch} seq ${r.seq} has none (use --profile-runs > 0)`);
     }
-    const cls = CLASS_OF_VARIANT.get(r.variant) ?? r.variant;
+    const cls = CLASS_OF_VARIANT.get(r.attention) ?? r.attention;
     const batches = byClass.get(cls) ?? byClass.set(cls, new Map()).get(cls)!;
     const seqs = batches.get(r.batch) ?? batches.set(r.batch, new Map()).get(r.batch)!;
-    if (seqs.has(r.seq)) throw new UsageError(`the seed's format holds one result per configuration, but ${r.variant} batch ${r.batch} seq ${r.seq} appears twice`);
+    if (seqs.has(r.seq)) throw new UsageError(`the seed's format holds one result per configuration, but ${r.attention} batch ${r.batch} seq ${r.seq} appears twice`);
     seqs.set(r.seq, r);
   }
   const doc = Object.fromEntries(

@@ -67,15 +67,15 @@ const noted = (table: Table, note: string | null): Table => (note ? { ...table, 
 /** The seed's plots as a table: speedup of each variant over multi-head, per batch and length. */
 function speedupTable(run: LayerRun, of: string): Table | null {
   const rs = run.results;
-  const variants = [...new Set(rs.map((r) => r.variant))].filter((v) => v !== BASELINE);
-  if (!rs.some((r) => r.variant === BASELINE) || variants.length === 0) return null;
+  const variants = [...new Set(rs.map((r) => r.attention))].filter((v) => v !== BASELINE);
+  if (!rs.some((r) => r.attention === BASELINE) || variants.length === 0) return null;
   const all = [...new Map(rs.map((r) => [`${r.batch} ${r.seq}`, r])).values()].sort((a, b) => a.batch - b.batch || a.seq - b.seq);
   const capped = capRows(all, run.file);
   const configs = capped.rows;
   // looked up, not searched: a search per cell was quadratic in the results
   const key = (v: string, b: number, s: number) => JSON.stringify([v, b, s]);
   const byKey = new Map<string, (typeof rs)[number]>();
-  for (const r of rs) if (!byKey.has(key(r.variant, r.batch, r.seq))) byKey.set(key(r.variant, r.batch, r.seq), r);
+  for (const r of rs) if (!byKey.has(key(r.attention, r.batch, r.seq))) byKey.set(key(r.attention, r.batch, r.seq), r);
   const find = (v: string, b: number, s: number) => byKey.get(key(v, b, s));
   return noted({
     title: `Speedup over multi-head — ${of}`,
@@ -89,7 +89,7 @@ function speedupTable(run: LayerRun, of: string): Table | null {
     ],
     rows: configs.map((c) => {
       const at = (v: string) => find(v, c.batch, c.seq);
-      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.totalMs.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`speedup${i}`, speedupText(at(v)?.speedup ?? null)])) };
+      return { batch: c.batch, seq: c.seq, baselineMs: at(BASELINE)?.ms.median ?? null, ...Object.fromEntries(variants.map((v, i) => [`speedup${i}`, speedupText(at(v)?.speedup ?? null)])) };
     }),
   }, capped.note);
 }

@@ -1,11 +1,12 @@
 /**
- * A layer result against the machine's bounds, and against multi-head: the rates its
- * median run reached, their fractions of the ceilings, its task and implementation floors,
+ * A comparison record (a layer, a decode step) against the machine's bounds, and against
+ * multi-head: the rates its median run reached, their fractions of the ceilings, its task and implementation floors,
  * the bounds it broke, and its speedup with a confidence interval. Pure functions of the
  * measured fields, so a run whose ceilings were probed again (a long or resumed sweep)
  * recomputes them against the final bounds when it writes its file.
  */
-import type { Bounds, DecodeResult, LayerResult, Speedup } from './schema.ts';
+import type { Bounds, Comparison, Speedup } from './comparison.ts';
+import type { LayerResult } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
 import { ratioInterval } from '../timing/interval.ts';
@@ -25,7 +26,7 @@ export interface Bounded {
 }
 
 /** The derived fields of any measurement (a layer, a decode step) against the ceilings. */
-export function boundsOf(m: Bounded, c: Ceilings | null): Pick<LayerResult, Derived> {
+export function boundsOf(m: Bounded, c: Ceilings | null): Bounds {
   const achieved = achievedRates({ flops: m.flops, bytes: m.bytes }, m.ms.median);
   const rates = c ? ceilingRates(c) : null;
   const taskFloorMs = rates ? floorMs({ flops: m.flops, bytes: m.bytes }, rates) : null;
@@ -40,29 +41,34 @@ export function boundsOf(m: Bounded, c: Ceilings | null): Pick<LayerResult, Deri
   };
 }
 
-export const underRoofline = (r: Measured, c: Ceilings | null): LayerResult => ({ ...r, ...boundsOf({ ...r, ms: r.totalMs }, c) });
-
-/** A decode step against (final) ceilings: its derived fields recomputed, the rest as measured. */
-export const decodeUnderRoofline = (r: DecodeResult, c: Ceilings | null): DecodeResult => ({ ...r, ...boundsOf({ ...r, ms: r.stepMs }, c) });
+/** A record against (final) ceilings: its derived fields recomputed from its own, the rest as measured. */
+export const underRoofline = <T extends Omit<Comparison, Derived>>(r: T, c: Ceilings | null): T & Bounds => ({ ...r, ...boundsOf(r, c) });
 
 /** The variant every speedup is taken against (in layer sweeps, decode comparisons and generations alike). */
 export const BASELINE = 'multi-head';
 
-const sameLayer = (a: Measured, b: Measured) => a.mode === b.mode && a.batch === b.batch && a.seq === b.seq && a.heads === b.heads && a.headDim === b.headDim;
-const wrong = (r: Measured) => r.verify !== undefined && !r.verify.ok;
+/** What a speedup is computed from: the type, its samples in round order, and its check. */
+type Speedable = Pick<Comparison, 'attention' | 'ms' | 'verify' | 'speedup'>;
+const wrong = (r: Speedable) => r.verify !== undefined && !r.verify.ok;
 
 /**
  * Each result's speedup over multi-head measured in the same rounds: the ratio of medians
  * with a paired bootstrap interval. None for multi-head itself, without a multi-head result
- * of the same rounds, or when either result verified wrong (a wrong answer has no speed).
+ * of the same rounds (`same`: measured together; by default the whole group), or when either
+ * result verified wrong (a wrong answer has no speed).
  */
-export function withSpeedups<T extends Measured>(group: readonly T[], seed = 1): T[] {
+export function withSpeedups<T extends Speedable>(group: readonly T[], seed = 1, same: (a: T, b: T) => boolean = () => true): T[] {
   return group.map((r) => {
-    const base = group.find((b) => b.variant === BASELINE && sameLayer(b, r));
-    if (!base || r.variant === BASELINE || wrong(r) || wrong(base) || base.totalMs.samples.length !== r.totalMs.samples.length) return { ...r, speedup: null };
-    return { ...r, speedup: pairedSpeedup(base.totalMs.samples, r.totalMs.samples, seed) };
+    const base = group.find((b) => b.attention === BASELINE && same(b, r));
+    if (!base || r.attention === BASELINE || wrong(r) || wrong(base) || base.ms.samples.length !== r.ms.samples.length) return { ...r, speedup: null };
+    return { ...r, speedup: pairedSpeedup(base.ms.samples, r.ms.samples, seed) };
   });
 }
+
+const sameLayer = (a: Measured, b: Measured) => a.mode === b.mode && a.batch === b.batch && a.seq === b.seq && a.heads === b.heads && a.headDim === b.headDim;
+
+/** A sweep's layer results with their speedups: multi-head of the same layer, batch and length is the baseline. */
+export const withLayerSpeedups = <T extends Measured>(group: readonly T[], seed = 1): T[] => withSpeedups(group, seed, sameLayer);
 
 /** Median of the baseline's runs over median of these, with a paired bootstrap interval (sample i of both from round i). */
 export const pairedSpeedup = (baseline: readonly number[], runs: readonly number[], seed: number): Speedup => ({

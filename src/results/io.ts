@@ -43,7 +43,7 @@ import { parseVariant, variantLabel } from '../attention/spec.ts';
 import type { DecodeConfig } from '../config/decode.ts';
 import type { LayersConfig } from '../config/layers.ts';
 import { attnbenchVersion } from './environment.ts';
-import { upgrade } from './upgrade.ts';
+import { decodeResultNames, layerResultNames, upgrade } from './upgrade.ts';
 
 /** A layer result file or a journal, as read. */
 export interface LayerRun {
@@ -169,9 +169,10 @@ const runJournalEntry = <R extends z.ZodType>(result: R) =>
   ]);
 /** A journal entry of a run whose results are R (the type of runJournalEntry's schemas). */
 export type RunJournalEntry<R> = { kind: 'ceilings'; session: number; ceilings: Ceilings } | { kind: 'result'; session: number; result: R };
-export const LayerJournalEntry = runJournalEntry(LayerResult);
+// a result journaled by an earlier attnbench reads with the record's names (upgrade.ts)
+export const LayerJournalEntry = runJournalEntry(z.preprocess(layerResultNames, LayerResult));
 export type LayerJournalEntry = z.infer<typeof LayerJournalEntry>;
-export const DecodeJournalEntry = runJournalEntry(DecodeResult);
+export const DecodeJournalEntry = runJournalEntry(z.preprocess(decodeResultNames, DecodeResult));
 export type DecodeJournalEntry = z.infer<typeof DecodeJournalEntry>;
 
 /**
@@ -312,7 +313,7 @@ function parseJournal(file: string, text: string, torn: 'drop' | 'refuse'): Laye
       if (torn === 'drop' && i === lines.length - 1) return;
       throw new UsageError(`${file}: line ${i + 1} is truncated or not JSON` + (torn === 'refuse' ? " (an interrupted sweep? finish it with 'attnbench layers --resume')" : ''));
     }
-    out.push(validate(LayerResult, entry, `${file}: line ${i + 1}`));
+    out.push(validate(LayerResult, layerResultNames(entry), `${file}: line ${i + 1}`));
   });
   return out;
 }
