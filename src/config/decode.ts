@@ -14,12 +14,13 @@ import { logicalCores } from '../core/platform.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
 import { PRESETS } from './generate.ts';
 import { DEVICES } from './layers.ts';
+import { configObject } from './parse.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const quick = PRESETS.quick;
 
-export const DecodeConfig = z.object({
+export const DecodeConfig = configObject({
   attention: z
     .array(z.string())
     .describe('attention types, comma-separated: multi-head, multi-query, multi-query-1, grouped-query:g, fused-gqa:g, multi-query-separate')

@@ -7,7 +7,7 @@
  * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
  */
 import { z } from 'zod';
-import { MAX_LIST, seedSchema } from './parse.ts';
+import { configObject, MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { logicalCores } from '../core/platform.ts';
 import { GRAPH_OPTS } from '../engine/runtime.ts';
@@ -26,7 +26,7 @@ export type DeviceName = (typeof DEVICES)[number];
 export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
 
-export const LayersConfig = z.object({
+export const LayersConfig = configObject({
   variants: z.array(z.string()).max(MAX_LIST).describe('attention variants, comma-separated').default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
   batch: z.array(positive()).max(MAX_LIST).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
   seq: z
