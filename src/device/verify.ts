@@ -4,7 +4,7 @@
  * sequence 32 on software adapters, docs/webgpu.md §3), so every device run checks what it
  * times: a layer's output, or a decoder's first step logits, against the float64 reference
  * or the CPU provider's answer to the same inputs. The runners are beside what they run
- * (src/attention/verify.ts, src/model/verify.ts); the rule is here, once.
+ * (src/generate/verify.ts; the WebGPU tests' layer check, test/webgpu/check-layer.ts); the rule is here, once.
  */
 
 /**

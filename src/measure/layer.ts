@@ -55,7 +55,7 @@ export function protocolOptions(
   ceilings: Ceilings | null,
 ): ProfileOptions {
   return {
-    policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
+    policy: { repeats: c.repeats, budgetMs: c.budgetMs, warmup: c.warmup },
     profiledRuns: c.profileRuns,
     ceilings,
     weights: c.weights,
@@ -143,9 +143,6 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
     await prof.release();
   }
 }
-
-/** Bytes of one configuration alone: for the memory check. */
-export const jobMemoryBytes = (j: LayerJob) => layerCost(jobShape(j), j.mode).memoryBytes;
 
 /** Multiply-adds of the float64 reference at a shape: the projection and the two batched products (half the seed mode's FLOPs). */
 const referenceMacs = (s: LayerShape) => layerCost(s, 'seed').flops / 2;

@@ -1,18 +1,19 @@
 /**
- * Does a layer compute the right thing on a device? It runs once on fresh random inputs,
+ * Does a layer compute the right thing on a device? (The WebGPU tests' check: the runs
+ * themselves verify through src/measure/layer.ts.) It runs once on fresh random inputs,
  * and its output is compared with the float64 reference, or (for shapes whose reference
  * would take too long in JS) with the CPU provider's output for the same inputs, at the
  * same shape: a reduced shape could hide a kernel that goes wrong only at larger sequences
  * (the fused kernel on WebGPU, from 32).
  */
-import { judge, type DeviceCheck } from '../device/verify.ts';
-import { Engine, type Device, type Feeds, type GraphOpt } from '../engine/session.ts';
-import { layerCost } from './cost.ts';
-import { toFeeds } from '../engine/session.ts';
-import { buildLayer, layerInputs, outputToLogical, type LayerModel } from './layer.ts';
-import { randomParams, type LayerShape } from './params.ts';
-import { maxRelError, referenceAttention } from './reference.ts';
-import type { Mode, VariantSpec } from './spec.ts';
+import { judge, type DeviceCheck } from '../../src/device/verify.ts';
+import { Engine, type Device, type Feeds, type GraphOpt } from '../../src/engine/session.ts';
+import { layerCost } from '../../src/attention/cost.ts';
+import { toFeeds } from '../../src/engine/session.ts';
+import { buildLayer, layerInputs, outputToLogical, type LayerModel } from '../../src/attention/layer.ts';
+import { randomParams, type LayerShape } from '../../src/attention/params.ts';
+import { maxRelError, referenceAttention } from '../../src/attention/reference.ts';
+import type { Mode, VariantSpec } from '../../src/attention/spec.ts';
 
 /** Largest float64 reference (multiply-adds) computed in JS; above it the CPU provider is the reference. */
 export const FLOAT64_MAX_MACS = 3e8;
