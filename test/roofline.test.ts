@@ -15,7 +15,7 @@ import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts'
 import { boundFlags, floorMs } from '../src/roofline/floor.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { settleBounds } from '../src/profile/run-ceilings.ts';
-import { probeRead } from '../src/roofline/ceilings.ts';
+import { peakNote, probeRead } from '../src/roofline/ceilings.ts';
 import { ceilingsOf, probe, type Ceilings } from '../src/roofline/probes.ts';
 import { movedBytes } from '../src/roofline/traffic.ts';
 import { timeRuns } from '../src/timing/measure.ts';
@@ -50,7 +50,7 @@ test('the decode step of a known small model: FLOPs and bytes by hand', () => {
   assert.equal(cost.flops, 2 * 2 * (weights - 8) + 2 * 2 * 2 * 2 * 4 * 5);
 });
 
-test('the theoretical peak reads the CPU: AVX-512 (Intel) 64 FLOP/cycle, AVX2 32, Zen 4 its 256-bit units; the clock from the model name', () => {
+test('the theoretical peak reads the CPU: AVX-512 (Intel, Zen 5) 64 FLOP/cycle, AVX2 32, Zen 4 its 256-bit units; the clock from the model name', () => {
   const info = parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor @ 2.50GHz\ncpu MHz\t\t: 2500.006\nflags\t\t: fpu avx avx2 fma avx512f\n\nprocessor\t: 1\n');
   assert.equal(info.model, 'Intel(R) Xeon(R) Processor @ 2.50GHz');
   assert.equal(flopsPerCycle(info.flags, info.vendor).value, 64);
@@ -58,6 +58,19 @@ test('the theoretical peak reads the CPU: AVX-512 (Intel) 64 FLOP/cycle, AVX2 32
   assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma', 'avx512f']), 'AuthenticAMD').value, 32);
   assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma']), 'GenuineIntel').value, 32);
   assert.equal(nominalGhz('AMD EPYC 9R14 96-Core Processor', 2600), 2.6);
+  // Zen 5 (family 26) has 512-bit units: this host's EPYC, whose hypervisor names it only "AMD EPYC"
+  const zen5 = parseCpuinfo('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2600.000\nflags\t\t: avx avx2 fma avx512f avx512_vp2intersect\n');
+  assert.equal(zen5.family, 26);
+  assert.equal(flopsPerCycle(zen5.flags, zen5.vendor, zen5.family).value, 64);
+  assert.equal(flopsPerCycle(zen5.flags, zen5.vendor, 25).value, 32, 'Zen 4 (family 25) stays at its 256-bit units');
+});
+
+test('the peak is shown as a bound only where it is one: below a measured rate it is named nominal', () => {
+  const peak = { gflops: 166.4, cores: 2, ghz: 2.6, flopsPerCycle: 32, method: 'm' };
+  assert.equal(peakNote({ matmulGflops: 120, peak }), 'theoretical peak 166');
+  assert.equal(peakNote({ matmulGflops: 202, peak }), 'nominal peak 166; this CPU boosts past it');
+  assert.equal(peakNote({ matmulGflops: 202, peak }, ' GFLOP/s'), 'nominal peak 166 GFLOP/s; this CPU boosts past it');
+  assert.equal(peakNote({ matmulGflops: 202, peak: null }), null);
 });
 
 test('floors and flags: a time below a floor, or a rate above the ceiling, is a broken bound', () => {

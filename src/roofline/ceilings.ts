@@ -67,7 +67,7 @@ export const Ceilings = z.object({
   readGBps: z.number().positive(),
   /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
   copyGBps: z.number().positive(),
-  /** The CPU's theoretical peak (nominal clock), shown beside the measured bound; null where the OS does not say. */
+  /** The CPU's theoretical peak (nominal clock), recorded beside the measured bound and shown as one only where it is above it (`peakNote`); null where the OS does not say. */
   peak: CpuPeak.nullable(),
   /** Every probing of the run, in order. */
   probes: z.array(Probe).min(1),
@@ -227,6 +227,17 @@ export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
   const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
   return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
+}
+
+/**
+ * The CPU's peak as shown beside the matmul ceiling: a bound only where it is above what the
+ * probes measured. At the nominal clock it is below the measured rate on a CPU that boosts,
+ * and then it is shown as what it is, never as a bound. Null where no peak was read.
+ */
+export function peakNote(c: Pick<Ceilings, 'matmulGflops' | 'peak'>, unit = ''): string | null {
+  if (!c.peak) return null;
+  const gflops = `${c.peak.gflops.toFixed(0)}${unit}`;
+  return c.peak.gflops >= c.matmulGflops ? `theoretical peak ${gflops}` : `nominal peak ${gflops}; this CPU boosts past it`;
 }
 
 const fastest = (xs: readonly number[]) => Math.max(...xs);

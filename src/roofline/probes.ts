@@ -1,7 +1,7 @@
 /**
  * The ceilings in Node: the probes of `ceilings.ts` through onnxruntime-node with the run's
- * own provider and threads. On the CPU, the processor's theoretical peak is shown beside
- * them. On WebGPU the same graphs run on the GPU and their rates come from the GPU program
+ * own provider and threads. On the CPU, the processor's theoretical peak is recorded beside
+ * them (shown as a bound only where it is one). On WebGPU the same graphs run on the GPU and their rates come from the GPU program
  * times of the provider's profiler (the stage split's clock too, so stage rates and
  * ceilings compare like with like), at sizes fit for the adapter (`gpuCeilingSizes`: a
  * software adapter cannot take a 4096³ product fifteen times in reasonable time); a GPU's
@@ -15,7 +15,7 @@ import { cpuPeak } from './cpu.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 
 // the neutral definitions, re-exported for the modules that import them from here
-export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, probeShapes, shapeLabel, type MatmulShape } from './ceilings.ts';
+export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, peakNote, probeShapes, shapeLabel, type MatmulShape } from './ceilings.ts';
 
 export interface ProbeOptions extends NeutralProbeOptions {
   threads: number;
