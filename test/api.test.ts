@@ -34,6 +34,22 @@ test('the API refuses bad configurations with a one-line UsageError naming the f
   assert.throws(() => api.parseVariant('grouped-query'), api.UsageError);
 });
 
+test('a misspelled key, in a configuration or in the options, is refused by name with the nearest known key', async () => {
+  const refused = (re: RegExp) => (e: Error) => e instanceof api.UsageError && re.test(e.message);
+  await assert.rejects(api.runLayers({ profiledRuns: 0 } as api.LayersConfigInput), refused(/^unknown option 'profiledRuns' \(did you mean 'profileRuns'\?\)$/));
+  // an option put in the configuration is no configuration field
+  await assert.rejects(api.runLayers({ quickCeilings: true } as api.LayersConfigInput), refused(/unknown option 'quickCeilings'/));
+  await assert.rejects(api.runLayers({}, { quickCeiling: true } as api.LayersRunOptions), refused(/unknown option 'quickCeiling' \(did you mean 'quickCeilings'\?\)/));
+  await assert.rejects(api.runDecode({ contexts: [64] } as api.DecodeConfigInput), refused(/unknown option 'contexts' \(did you mean 'context'\?\)/));
+  await assert.rejects(api.runDecode({}, { overwite: true } as api.DecodeRunOptions), refused(/unknown option 'overwite' \(did you mean 'overwrite'\?\)/));
+  await assert.rejects(api.runGenerate({ numBeam: 2 } as api.GenerateConfigInput), refused(/unknown option 'numBeam' \(did you mean 'numBeams'\?\)/));
+  await assert.rejects(api.runGenerate({}, { resume: true } as api.GenerateRunOptions), refused(/unknown option 'resume' \(known: out, overwrite, /));
+  await assert.rejects(api.measureCeilings({ threads: 1, graphOpt: 'all', quik: true } as api.ProbeOptions), refused(/unknown option 'quik' \(did you mean 'quick'\?\)/));
+  // the schemas themselves refuse it, for a program that parses a configuration on its own
+  assert.throws(() => api.LayersConfig.parse({ sequence: [64] }), /unknown option 'sequence' \(did you mean 'seq'\?\)/);
+  assert.throws(() => api.GenerateConfig.parse({ xyzzy: 1 }), /unknown option 'xyzzy' \(known: preset, /);
+});
+
 test('the schemas and the variants are exported as they are used', () => {
   assert.deepEqual(api.VARIANT_KINDS.slice(0, 3), ['multi-head', 'multi-query', 'multi-query-1']);
   assert.equal(api.variantLabel(api.parseVariant('MultiQuery1')), 'multi-query-1');

@@ -123,6 +123,7 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
     [['--variants', 'fused-gqa:4'], /exists in --mode full only/],
     [['--batch', '64', '--seq', '16384'], /needs about [\d.]+ GiB of memory, only [\d.]+ GiB free/],
     [['--bogus'], /unknown option '--bogus'/],
+    [['--profiled-runs', '0'], /unknown option '--profiled-runs' \(Did you mean --profile-runs\?\)/],
   ];
   for (const [args, re] of [...cases.map(([a, re]): [string[], RegExp] => [[...a, '--out', out, '--overwrite'], re]), [['--resume'], /--resume needs --out/] as [string[], RegExp]]) {
     const r = cli(['layers', ...args]);
@@ -134,6 +135,19 @@ test('bad input: one line naming the flag, exit code 2, existing output untouche
   }
   assert.equal(fs.readFileSync(out, 'utf8'), 'previous results');
   assert.deepEqual(fs.readdirSync(dir), ['keep.json'], 'no temporary or journal file left behind');
+});
+
+test('a misspelled flag of any command is refused by name, with the nearest flag, on one line and exit code 2', () => {
+  for (const [args, re] of [
+    [['decode', '--budgetms', '5'], /unknown option '--budgetms' \(Did you mean --budget-ms\?\)/],
+    [['generate', '--top-kk', '5'], /unknown option '--top-kk' \(Did you mean --top-k\?\)/],
+    [['--head-dims', '8'], /unknown option '--head-dims' \(Did you mean --head-dim\?\)/],
+  ] as [string[], RegExp][]) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
 });
 
 test('result files are checked against the schema on read', () => {

@@ -13,14 +13,15 @@ import { EVENT_LIMIT_MS, ROOT, TEST_LIMIT_MS, tmpDir } from './helpers.ts';
 
 const EXAMPLE = `import { runLayers } from 'attnbench';
 
-// two variants at a tiny shape; quick ceilings and few repeats, so it takes seconds
-const run = await runLayers({
-  variants: ['multi-head', 'multi-query'], batch: [1], seq: [32], heads: 4, headDim: 16, mode: 'seed',
-  repeats: 5, budgetMs: 1000, warmup: 1, threads: 1, graphOpt: 'all', profiledRuns: 0,
-  verify: false, resume: false, seed: 1, progress: false, quickCeilings: true, log: () => {},
-});
-const ms = (variant) => run.results.find((r) => r.attention === variant).ms.median;
-console.log(\`multi-query: \${(ms('multi-head') / ms('multi-query')).toFixed(2)}× the speed of multi-head\`);
+// two variants at a tiny shape; quick ceilings, few repeats and no profiled runs, so it takes seconds
+const run = await runLayers(
+  { variants: ['multi-head', 'multi-query'], batch: [1], seq: [32], heads: 4, headDim: 16, mode: 'seed', repeats: 5, budgetMs: 1000, warmup: 1, threads: 1, graphOpt: 'all', profileRuns: 0, verify: false, seed: 1 },
+  { progress: false, quickCeilings: true, log: () => {} },
+);
+const mq = run.results.find((r) => r.attention === 'multi-query');
+const s = mq.speedup;
+console.log(\`multi-query: \${s.ratio.toFixed(2)}× the speed of \${s.baseline} (\${s.low.toFixed(2)}–\${s.high.toFixed(2)})\`);
+console.log(JSON.stringify({ method: run.environment.ceilings.method, results: run.results.map((r) => ({ samples: r.ms.samples.length, profileRuns: r.profileRuns, stages: r.stages.length })) }));
 `;
 
 const TYPED = `import { parseVariant, LayerResultFile, type LayerResult, type LayersConfig } from 'attnbench';
@@ -58,9 +59,15 @@ test('another project installs attnbench, imports it by name, and runs two varia
   fs.writeFileSync(path.join(dir, 'example.js'), EXAMPLE);
   const r = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 2 * EVENT_LIMIT_MS });
   assert.equal(r.status, 0, r.stderr);
-  const m = /^multi-query: (\d+\.\d\d)× the speed of multi-head\n$/.exec(r.stdout);
+  const [line, json] = r.stdout.split('\n');
+  const m = /^multi-query: (\d+\.\d\d)× the speed of multi-head \((\d+\.\d\d)–(\d+\.\d\d)\)$/.exec(line!);
   assert.ok(m, r.stdout);
-  assert.ok(Number(m[1]) > 0.1 && Number(m[1]) < 50, `a plausible speedup (${m[1]})`);
+  const [ratio, low, high] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  assert.ok(low <= ratio && ratio <= high && low > 0.1 && high < 50, `a speedup inside its interval, both plausible (${line})`);
+  // what the options asked for reached the run: quick probes, no profiled runs, five timed runs each
+  const got = JSON.parse(json!) as { method: string; results: { samples: number; profileRuns: number; stages: number }[] };
+  assert.match(got.method, /QUICK probes/, 'quickCeilings (an option, not a configuration field) gave quick probes');
+  assert.deepEqual(got.results, [0, 1].map(() => ({ samples: 5, profileRuns: 0, stages: 0 })), 'profileRuns: 0 profiled nothing, and repeats: 5 timed five runs of each variant');
 
   // its types: declarations that resolve by name, under the strict settings a consumer may use
   fs.writeFileSync(path.join(dir, 'typed.ts'), TYPED);

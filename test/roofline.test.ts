@@ -15,7 +15,10 @@ import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts'
 import { boundFlags, floorMs } from '../src/roofline/floor.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { settleBounds } from '../src/profile/run-ceilings.ts';
-import { probeRead } from '../src/roofline/ceilings.ts';
+import { peakNote, probeMatmul, probeRead, shapeLabel } from '../src/roofline/ceilings.ts';
+import { runShapes, sweepJobs } from '../src/measure/sweep.ts';
+import { MAIN_JOB_GRID } from '../src/config/layers.ts';
+import { nodeRuntime } from '../src/engine/session.ts';
 import { ceilingsOf, probe, type Ceilings } from '../src/roofline/probes.ts';
 import { movedBytes } from '../src/roofline/traffic.ts';
 import { timeRuns } from '../src/timing/measure.ts';
@@ -50,7 +53,7 @@ test('the decode step of a known small model: FLOPs and bytes by hand', () => {
   assert.equal(cost.flops, 2 * 2 * (weights - 8) + 2 * 2 * 2 * 2 * 4 * 5);
 });
 
-test('the theoretical peak reads the CPU: AVX-512 (Intel) 64 FLOP/cycle, AVX2 32, Zen 4 its 256-bit units; the clock from the model name', () => {
+test('the theoretical peak reads the CPU: AVX-512 (Intel, Zen 5) 64 FLOP/cycle, AVX2 32, Zen 4 its 256-bit units; the clock from the model name', () => {
   const info = parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor @ 2.50GHz\ncpu MHz\t\t: 2500.006\nflags\t\t: fpu avx avx2 fma avx512f\n\nprocessor\t: 1\n');
   assert.equal(info.model, 'Intel(R) Xeon(R) Processor @ 2.50GHz');
   assert.equal(flopsPerCycle(info.flags, info.vendor).value, 64);
@@ -58,6 +61,35 @@ test('the theoretical peak reads the CPU: AVX-512 (Intel) 64 FLOP/cycle, AVX2 32
   assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma', 'avx512f']), 'AuthenticAMD').value, 32);
   assert.equal(flopsPerCycle(new Set(['avx', 'avx2', 'fma']), 'GenuineIntel').value, 32);
   assert.equal(nominalGhz('AMD EPYC 9R14 96-Core Processor', 2600), 2.6);
+  // Zen 5 (family 26) has 512-bit units: this host's EPYC, whose hypervisor names it only "AMD EPYC"
+  const zen5 = parseCpuinfo('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2600.000\nflags\t\t: avx avx2 fma avx512f avx512_vp2intersect\n');
+  assert.equal(zen5.family, 26);
+  assert.equal(flopsPerCycle(zen5.flags, zen5.vendor, zen5.family).value, 64);
+  assert.equal(flopsPerCycle(zen5.flags, zen5.vendor, 25).value, 32, 'Zen 4 (family 25) stays at its 256-bit units');
+});
+
+test("the compute probe multiplies every product the run times: each configuration's, the layout's own form", async () => {
+  const variants = ['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4'].map(parseVariant);
+  const labels = runShapes(sweepJobs({ variants, batch: MAIN_JOB_GRID.batch, seq: MAIN_JOB_GRID.seq, heads: 16, headDim: 64, mode: 'seed' })).map(shapeLabel);
+  // the main job's qkv at batch 8, sequence 128 (it beat a ceiling probed at sequence 1024 only), and at 1024
+  for (const l of ['1024×1024×3072 (B constant)', '8192×1024×3072 (B constant)', '1024×1024×1152 (B constant)', '1024×1024×1536 (B constant)']) assert.ok(labels.includes(l), `${l} in ${labels.join(', ')}`);
+  // multi-query projects as W·Hᵀ, one Gemm with the weight first
+  assert.ok(labels.includes('1152×1024×1024 (W·Xᵀ)') && labels.includes('1152×1024×8192 (W·Xᵀ)'), labels.join(', '));
+  assert.ok(labels.includes('128×128×64×128') && labels.includes('8×2048×64×128') && labels.includes('8×16384×1024×64'), 'the batched products of every sequence length');
+  assert.equal(new Set(labels).size, labels.length, 'each product once');
+  const full = runShapes(sweepJobs({ variants: [parseVariant('multi-head')], batch: [2], seq: [16], heads: 4, headDim: 8, mode: 'full' })).map(shapeLabel);
+  assert.ok(full.includes('32×32×32 (B constant)'), `full mode's output projection: ${full.join(', ')}`);
+  // a weight-first product runs (Gemm with transB) and has a rate
+  const rates = await probeMatmul(nodeRuntime({ threads: 1, graphOpt: 'all' }), { batch: 1, m: 96, k: 64, n: 256, constantB: true, weightFirst: true }, 3);
+  assert.ok(rates.length > 0 && rates.every((r) => r > 0 && Number.isFinite(r)), String(rates));
+});
+
+test('the peak is shown as a bound only where it is one: below a measured rate it is named nominal', () => {
+  const peak = { gflops: 166.4, cores: 2, ghz: 2.6, flopsPerCycle: 32, method: 'm' };
+  assert.equal(peakNote({ matmulGflops: 120, peak }), 'theoretical peak 166');
+  assert.equal(peakNote({ matmulGflops: 202, peak }), 'nominal peak 166; this CPU boosts past it');
+  assert.equal(peakNote({ matmulGflops: 202, peak }, ' GFLOP/s'), 'nominal peak 166 GFLOP/s; this CPU boosts past it');
+  assert.equal(peakNote({ matmulGflops: 202, peak: null }), null);
 });
 
 test('floors and flags: a time below a floor, or a rate above the ceiling, is a broken bound', () => {

@@ -175,9 +175,7 @@ async function launch(webgpu: boolean, timeout: number): Promise<LaunchedChromiu
 
 /** Open the page and answer its messages until it says done. */
 async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMessage) => void, o: HeadlessOptions): Promise<Collected> {
-  const got: Collected = {};
-  const bar = progressBar(o.progress !== false, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}');
-  let taken = 0;
+  const state: Talk = { got: {}, reply, taken: 0, bar: progressBar(o.progress !== false, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}') };
   let silence: NodeJS.Timeout | undefined;
   const silenceMs = o.silenceMs ?? 600_000;
   // the browser may be closing already (the run ended meanwhile): a page it took with it is closed enough
@@ -185,7 +183,7 @@ async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMe
   try {
     await new Promise<void>((resolve, reject) => {
       const died = (why: string) =>
-        reject(new Error(`the page ${why} after ${taken} finished configuration(s)${o.out ? `; they are in ${journalPath(o.out)}, --resume continues` : ''}`));
+        reject(new Error(`the page ${why} after ${state.taken} finished configuration(s)${o.out ? `; they are in ${journalPath(o.out)}, --resume continues` : ''}`));
       const heard = () => {
         clearTimeout(silence);
         silence = setTimeout(() => {
@@ -195,47 +193,66 @@ async function talk(page: Page, url: string, reply: HelloReply, take: (m: PageMe
       };
       const onMessage = async (m: PageMessage): Promise<HelloReply | undefined> => {
         heard();
-        switch (m.type) {
-          case 'hello':
-            got.environment = m.environment;
-            return reply;
-          case 'ceilings':
-            got.ceilings = m.ceilings;
-            return undefined;
-          case 'progress':
-            if (bar && !bar.isActive) bar.start(Math.max(1, Math.round(m.totalMs)), 0, { config: '' });
-            bar?.setTotal(Math.max(1, Math.round(m.totalMs)));
-            bar?.update(Math.round(m.doneMs), { config: m.label });
-            return undefined;
-          case 'layers':
-          case 'decode':
-            take(m);
-            taken += m.results.length + m.failures.length;
-            return undefined;
-          case 'done':
-            resolve();
-            return undefined;
-          case 'refuse':
-            reject(new UsageError(m.reason));
-            return undefined;
-          case 'fatal':
-            reject(new Error(`the page failed: ${m.error}`));
-            return undefined;
-        }
+        return answerPage(m, state, { take, resolve, reject });
       };
-      page.on('crash', () => died('crashed'));
-      page.on('close', () => died('closed'));
-      page.on('console', (m) => {
-        if (m.type() === 'error') o.onConsoleError?.(m.text());
-      });
-      page.on('pageerror', (e) => o.onConsoleError?.(e.message));
-      o.signal?.addEventListener('abort', closeQuietly, { once: true });
+      watchPage(page, o, died, closeQuietly);
       heard();
       void page.exposeFunction(HOST_FUNCTION, onMessage).then(() => page.goto(url).catch(reject), reject);
     });
   } finally {
     clearTimeout(silence);
-    bar?.stop();
+    state.bar?.stop();
   }
-  return got;
+  return state.got;
+}
+
+/** What a conversation with the page has gathered so far. */
+interface Talk {
+  got: Collected;
+  reply: HelloReply;
+  /** Finished configurations (results and failures) the page has sent. */
+  taken: number;
+  bar: ReturnType<typeof progressBar>;
+}
+
+/** One message of the page: recorded, shown, or ending the conversation; the answer to `hello` is the journal's results. */
+function answerPage(m: PageMessage, t: Talk, ends: { take: (m: PageMessage) => void; resolve: () => void; reject: (e: Error) => void }): HelloReply | undefined {
+  switch (m.type) {
+    case 'hello':
+      t.got.environment = m.environment;
+      return t.reply;
+    case 'ceilings':
+      t.got.ceilings = m.ceilings;
+      return undefined;
+    case 'progress':
+      if (t.bar && !t.bar.isActive) t.bar.start(Math.max(1, Math.round(m.totalMs)), 0, { config: '' });
+      t.bar?.setTotal(Math.max(1, Math.round(m.totalMs)));
+      t.bar?.update(Math.round(m.doneMs), { config: m.label });
+      return undefined;
+    case 'layers':
+    case 'decode':
+      ends.take(m);
+      t.taken += m.results.length + m.failures.length;
+      return undefined;
+    case 'done':
+      ends.resolve();
+      return undefined;
+    case 'refuse':
+      ends.reject(new UsageError(m.reason));
+      return undefined;
+    case 'fatal':
+      ends.reject(new Error(`the page failed: ${m.error}`));
+      return undefined;
+  }
+}
+
+/** The page's end (a crash, a close, the run's abort) and its console errors. */
+function watchPage(page: Page, o: HeadlessOptions, died: (why: string) => void, closeQuietly: () => void): void {
+  page.on('crash', () => died('crashed'));
+  page.on('close', () => died('closed'));
+  page.on('console', (m) => {
+    if (m.type() === 'error') o.onConsoleError?.(m.text());
+  });
+  page.on('pageerror', (e) => o.onConsoleError?.(e.message));
+  o.signal?.addEventListener('abort', closeQuietly, { once: true });
 }

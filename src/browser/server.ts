@@ -138,61 +138,84 @@ export function listenRefusal(port: number, e: NodeJS.ErrnoException): UsageErro
 
 export function startServer(o: ServerOptions): Promise<PageServer> {
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) return Promise.reject(new UsageError(`--port ${o.port}: not a port (0 to 65535; 0 picks a free one)`));
-  const assets = assetDirs();
   const isolation = o.isolation !== false;
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...(isolation ? ISOLATION_HEADERS : {}) };
+  const site: Site = { pageDir: o.pageDir, assets: assetDirs(), headers: { 'Cache-Control': 'no-store', ...(isolation ? ISOLATION_HEADERS : {}) } };
+  return listen(pageServer(site), o.port);
+}
 
-  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const urlPath = targetPath(req.url);
-    if (urlPath === undefined) return answer(res, 400, headers, 'bad request target: a path starting with a single /');
-    if (!METHODS.includes(req.method ?? '')) return answer(res, 405, { ...headers, Allow: METHODS.join(', ') }, `method ${req.method} not allowed`);
-    const file = resolveFile(urlPath, o.pageDir, assets);
-    if (!file) return answer(res, 404, headers, 'not found');
-    // opened before the answer starts: a file that cannot be opened gets an answer that says so, not a cut-off 200
-    let handle: fs.promises.FileHandle;
-    let size: number;
-    try {
-      handle = await fs.promises.open(file, 'r');
-    } catch (e) {
-      const f = openFailure(e as NodeJS.ErrnoException);
-      return answer(res, f.status, headers, f.text);
-    }
-    try {
-      const stat = await handle.stat();
-      size = stat.isFile() ? stat.size : -1;
-    } catch (e) {
-      await handle.close().catch(() => undefined);
-      throw e;
-    }
-    // a folder is not a file; a client that went away meanwhile gets nothing
-    if (size < 0 || res.destroyed) {
-      await handle.close();
-      return res.destroyed ? undefined : answer(res, 404, headers, 'not found');
-    }
-    res.writeHead(200, { ...headers, 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': String(size) });
-    if (req.method === 'HEAD' || size === 0) {
-      await handle.close();
-      res.end();
-      return;
-    }
-    // the stream closes the handle when it ends or is destroyed; pipeline destroys it when the
-    // client goes away, and destroys the answer on a read error (the connection closed: a cut-off body)
-    const body = handle.createReadStream({ start: 0, end: size - 1 });
-    pipeline(body, res, (e) => {
-      // a file cut short while it was sent: the client must not wait for the bytes it was promised
-      if (!e && body.bytesRead !== size) res.socket?.destroy();
-    });
+/** What the server answers from: the page, the assets, and the headers every answer carries. */
+interface Site {
+  pageDir: string;
+  assets: AssetDirs;
+  headers: Record<string, string>;
+}
+
+/** One request's answer: a refusal, or the file it names. */
+async function serve(site: Site, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const { headers } = site;
+  const urlPath = targetPath(req.url);
+  if (urlPath === undefined) return answer(res, 400, headers, 'bad request target: a path starting with a single /');
+  if (!METHODS.includes(req.method ?? '')) return answer(res, 405, { ...headers, Allow: METHODS.join(', ') }, `method ${req.method} not allowed`);
+  const file = resolveFile(urlPath, site.pageDir, site.assets);
+  if (!file) return answer(res, 404, headers, 'not found');
+  // opened before the answer starts: a file that cannot be opened gets an answer that says so, not a cut-off 200
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (e) {
+    const f = openFailure(e as NodeJS.ErrnoException);
+    return answer(res, f.status, headers, f.text);
   }
+  const size = await fileSize(handle);
+  // a folder is not a file; a client that went away meanwhile gets nothing
+  if (size < 0 || res.destroyed) {
+    await handle.close();
+    return res.destroyed ? undefined : answer(res, 404, headers, 'not found');
+  }
+  res.writeHead(200, { ...headers, 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': String(size) });
+  if (req.method === 'HEAD' || size === 0) {
+    await handle.close();
+    res.end();
+    return;
+  }
+  sendBody(handle, size, res);
+}
 
+/** The size of an open file, -1 for anything but a regular file; the handle is closed if it cannot be read. */
+async function fileSize(handle: fs.promises.FileHandle): Promise<number> {
+  try {
+    const stat = await handle.stat();
+    return stat.isFile() ? stat.size : -1;
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The file's bytes as the body. The stream closes the handle when it ends or is destroyed;
+ * pipeline destroys it when the client goes away, and destroys the answer on a read error
+ * (the connection closed: a cut-off body).
+ */
+function sendBody(handle: fs.promises.FileHandle, size: number, res: http.ServerResponse): void {
+  const body = handle.createReadStream({ start: 0, end: size - 1 });
+  pipeline(body, res, (e) => {
+    // a file cut short while it was sent: the client must not wait for the bytes it was promised
+    if (!e && body.bytesRead !== size) res.socket?.destroy();
+  });
+}
+
+/** The HTTP server of the page: every request served, a bug ending one answer and never the server. */
+function pageServer(site: Site): http.Server {
   // how many answers each connection has under way, so that a refused request behind them never writes into one's body
   const busy = new WeakMap<Duplex, number>();
   const server = http.createServer((req, res) => {
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1));
-    serve(req, res).catch((e: unknown) => {
+    serve(site, req, res).catch((e: unknown) => {
       // a bug or the machine's trouble ends this answer, never the server
-      if (!res.headersSent) answer(res, 500, headers, `internal error (${e instanceof Error ? e.message : String(e)})`);
+      if (!res.headersSent) answer(res, 500, site.headers, `internal error (${e instanceof Error ? e.message : String(e)})`);
       else res.destroy();
     });
   });
@@ -201,15 +224,20 @@ export function startServer(o: ServerOptions): Promise<PageServer> {
     if (socket.writable && !busy.get(socket)) socket.end(rawAnswer(refusedMethod(e) ? 405 : 400));
     else socket.destroy();
   });
+  return server;
+}
+
+/** Listen on 127.0.0.1:`port`; a port that cannot be listened on is a UsageError. */
+function listen(server: http.Server, port: number): Promise<PageServer> {
   return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(listenRefusal(o.port, e)));
-    server.listen(o.port, '127.0.0.1', () => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenRefusal(port, e)));
+    server.listen(port, '127.0.0.1', () => {
       // after the start an error is one connection's (an accept refused for want of file handles): not the server's end
       server.on('error', () => undefined);
-      const port = (server.address() as { port: number }).port;
+      const bound = (server.address() as { port: number }).port;
       resolve({
-        url: `http://127.0.0.1:${port}/`,
-        port,
+        url: `http://127.0.0.1:${bound}/`,
+        port: bound,
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { compareCommand } from './compare.ts';
 import { decodeCommand } from './decode.ts';
-import { failWith } from './fail.ts';
+import { failWith, oneLine } from './fail.ts';
 import { generateCommand } from './generate.ts';
 import { importLegacyCommand } from './import-legacy.ts';
 import { layersCommand } from './layers.ts';
@@ -29,7 +29,10 @@ export function program(): Command {
   prog.addCommand(importLegacyCommand());
   prog.addCommand(decodeCommand());
   prog.addCommand(serveCommand());
-  for (const c of prog.commands) c.exitOverride();
+  // commander's errors on one line too: an unknown flag's "(Did you mean --profile-runs?)" is printed on a second line otherwise
+  const output = { outputError: (text: string, write: (t: string) => void) => write(`${oneLine(text)}\n`) };
+  prog.configureOutput(output);
+  for (const c of prog.commands) c.exitOverride().configureOutput(output);
   return prog;
 }
 

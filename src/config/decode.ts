@@ -14,13 +14,14 @@ import { PRESETS } from './generate.ts';
 import { DEVICES } from '../engine/devices.ts';
 import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
+import { configObject } from './parse.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const quick = PRESETS.quick;
 const SHARED = sharedConfig('step').shape;
 
-export const DecodeConfig = z.object({
+export const DecodeConfig = configObject({
   attention: variantList('attention types', { mode: 'full' }).default(quick.attention),
   layers: positive().describe('decoder blocks').default(quick.layers),
   hidden: positive().describe('hidden size').default(quick.hidden),

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { NODE_DEVICES } from '../engine/devices.ts';
-import { seedSchema } from './parse.ts';
+import { configObject, seedSchema } from './parse.ts';
 import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
@@ -25,7 +25,7 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 export const EarlyStopping = z.union([z.boolean(), z.literal('never')]);
 export type EarlyStopping = z.infer<typeof EarlyStopping>;
 
-export const GenerateConfig = z.object({
+export const GenerateConfig = configObject({
   preset: z.enum(PRESET_NAMES).describe("quick: a small model (under a minute on 2 cores); seed: the seed's GPT-2 experiment (24 layers, hidden 1024, batch 8, max_length 1024)").default('quick'),
   attention: variantList('attention types', { mode: 'full', aliases: true, more: " (with --model: the checkpoint's own)" }).optional(),
   layers: positive().describe('decoder blocks').optional(),

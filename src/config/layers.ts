@@ -7,7 +7,7 @@
  * 128, 16 heads of 64, seed mode, the seed's three layouts plus `grouped-query:4`.
  */
 import { z } from 'zod';
-import { MAX_LIST, seedSchema } from './parse.ts';
+import { configObject, MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { DEVICES } from '../engine/devices.ts';
 import { sharedConfig } from './shared.ts';
@@ -20,7 +20,7 @@ export const SEED_LAYER = { heads: 16, headDim: 64 } as const;
 const count = () => z.number().int().nonnegative();
 const SHARED = sharedConfig('run').shape;
 
-export const LayersConfig = z.object({
+export const LayersConfig = configObject({
   variants: variantList('attention variants', { aliases: true }).max(MAX_LIST).default(['multi-head', 'multi-query', 'multi-query-1', 'grouped-query:4']),
   batch: z.array(positive()).max(MAX_LIST).describe('batch sizes (lists and ranges: 8,16 or 8-32*2)').default([8, 16]),
   seq: z

@@ -1,15 +1,29 @@
 /** Checking a configuration a caller gave (from the API or the command line) against its schema. */
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { unknownKeyMessage } from '../core/unknown-keys.ts';
 
 /** A field's command-line flag: `promptLength` ↔ `--prompt-length`. */
 export const flagOf = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-/** `input` with the schema's defaults filled in; a bad field is a UsageError naming its flag. */
+/**
+ * A configuration's schema: an object that refuses a key it does not know, naming it and the
+ * nearest field ("unknown option 'profiledRuns' (did you mean 'profileRuns'?)"). zod's plain
+ * objects drop unknown keys, so a misspelled field would run with its default unnoticed.
+ */
+export function configObject<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeyMessage(String(issue.keys[0]), known) : undefined),
+  });
+}
+
+/** `input` with the schema's defaults filled in; a bad field is a UsageError naming its flag, an unknown key one naming it and the nearest field. */
 export function parseConfig<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') throw new UsageError(issue.message);
   const field = issue.path[0];
   throw new UsageError(`${typeof field === 'string' ? flagOf(field) : 'configuration'}: ${issue.message}`);
 }

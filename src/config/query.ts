@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { unknownKeyMessage } from '../core/unknown-keys.ts';
 import { configFields, fieldParser } from './fields.ts';
 import { parsePositiveOrAuto } from './lists.ts';
 import { parseConfig } from './parse.ts';
@@ -34,7 +35,7 @@ export function parseQuery<T extends z.ZodObject>(schema: T, params: URLSearchPa
   const fields = configFields(schema);
   const known = new Set([...fields.map((f) => keyOf(f.flag)), ...CONTROL_KEYS]);
   const unknown = [...params.keys()].find((k) => !known.has(k));
-  if (unknown !== undefined) throw new UsageError(`unknown setting '${unknown}' (known: ${fields.map((f) => keyOf(f.flag)).join(', ')})`);
+  if (unknown !== undefined) throw new UsageError(unknownKeyMessage(unknown, fields.map((f) => keyOf(f.flag)), 'setting'));
   const given: Record<string, unknown> = {};
   for (const f of fields) {
     const text = params.get(keyOf(f.flag));

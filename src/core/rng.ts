@@ -37,7 +37,7 @@ export class Rng {
 }
 
 /**
- * `n` normal variates × std from a seeded xorshift128+ (32-bit lanes) through Box–Muller:
+ * `n` normal variates × std from a seeded xoshiro128+ (four 32-bit words) through Box–Muller:
  * the seed model's 355M weights take seconds, not the minute a general-purpose generator takes.
  */
 export function fastNormals(n: number, std: number, seed: number): Float32Array {

@@ -3,7 +3,7 @@
  * variants interleaved in rounds, the profiled stage split, the float64 check, the ceiling
  * probes, the decode steps) runs on onnxruntime-node in Node (`nodeRuntime`,
  * src/engine/session.ts) and on onnxruntime-web in a browser page
- * (src/browser/page/ort-runtime.ts). Platform-neutral: types and constants only.
+ * (src/page/ort-runtime.ts). Platform-neutral: types and constants only.
  *
  * A runtime creates sessions from serialised ONNX models and owns the clock runs are timed
  * with (process.hrtime in Node, performance.now in the page). A session wraps host arrays as

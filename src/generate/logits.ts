@@ -80,12 +80,6 @@ export function softmax(row: ArrayLike<number>): Float64Array {
   return out;
 }
 
-export function logSoftmax(row: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
-  return logSoftmaxFrom(row, max);
-}
-
 /** log softmax of a row of raw logits, or null when one is not finite (NaN, ±∞: the model's output cannot be trusted). */
 export function checkedLogSoftmax(row: ArrayLike<number>): Float64Array | null {
   let max = -Infinity;

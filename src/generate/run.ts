@@ -10,6 +10,7 @@
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
 import { GenerateConfig, type GenerateConfigInput } from '../config/generate.ts';
 import { parseConfig } from '../config/parse.ts';
+import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { logLine, progressBar, type ProgressBar } from '../core/progress.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
 import { EOS_TOKEN, modelKvHeads } from '../model/config.ts';
@@ -50,7 +51,11 @@ export interface GenerateRunOptions {
   log?: (line: string) => void;
 }
 
+/** Every option runGenerate reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
+const OPTION_KEYS = Object.keys({ out: true, overwrite: true, progress: true, ceilings: true, quickCeilings: true, log: true } satisfies Record<keyof GenerateRunOptions, true>);
+
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
+  refuseUnknownKeys(options, OPTION_KEYS);
   const config = parseConfig(GenerateConfig, input);
   const plan = planGenerate(config, options.out, options.overwrite);
   const log = options.log ?? logLine;

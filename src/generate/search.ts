@@ -220,52 +220,80 @@ export class BeamHypotheses {
 export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Generated> {
   const nb = o.numBeams;
   const prompts = m.rows / nb;
-  const V = m.vocab;
   let scores = new Float64Array(m.rows).map((_, r) => (r % nb === 0 ? 0 : -1e9));
   let seqs: number[][] = Array.from({ length: m.rows }, () => []);
   const hyps = Array.from({ length: prompts }, () => new BeamHypotheses(nb, o.lengthPenalty, o.earlyStopping, o.maxNewTokens));
   const done = new Array<boolean>(prompts).fill(false);
   let logits = await m.prefill();
   for (let t = 0; t < o.maxNewTokens; t++) {
-    const next = new Float64Array(m.rows * V);
-    for (let r = 0; r < m.rows; r++) {
-      const row = logits.subarray(r * V, (r + 1) * V);
-      const lp = checkedLogSoftmax(row);
-      if (!lp) throw nonFiniteLogits(row, t, r);
-      noEarlyEos(o).apply(lp, t);
-      for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
-    }
-    const newScores = new Float64Array(m.rows);
-    const tokens = new Int32Array(m.rows);
-    const src = new Int32Array(m.rows);
+    const next = beamScores(logits, scores, m.vocab, t, o);
+    const chosen = { scores: new Float64Array(m.rows), tokens: new Int32Array(m.rows), src: new Int32Array(m.rows) };
     for (let b = 0; b < prompts; b++) {
-      const base = b * nb;
-      if (done[b]) {
-        for (let j = 0; j < nb; j++) [newScores[base + j], tokens[base + j], src[base + j]] = [0, o.pad, base];
-        continue;
-      }
-      const cands = topCandidates(next.subarray(base * V, (base + nb) * V), 2 * nb);
-      let j = 0;
-      for (const [rank, c] of cands.entries()) {
-        const beam = Math.floor(c.index / V);
-        const token = c.index % V;
-        if (token === o.eos) {
-          if (rank >= nb) continue;
-          hyps[b]!.add([...seqs[base + beam]!], c.score, t + 1);
-        } else {
-          [newScores[base + j], tokens[base + j], src[base + j]] = [c.score, token, base + beam];
-          j++;
-        }
-        if (j === nb) break;
-      }
-      done[b] = hyps[b]!.isDone(cands[0]!.score, t + 1);
+      if (done[b]) fillDone(chosen, b * nb, nb, o.pad);
+      else done[b] = advancePrompt(next, b, seqs, hyps[b]!, chosen, { nb, vocab: m.vocab, t, eos: o.eos });
     }
+    const { tokens, src } = chosen;
     seqs = Array.from(src, (s, r) => [...seqs[s]!, tokens[r]!]);
-    scores = newScores;
+    scores = chosen.scores;
     if (t === o.maxNewTokens - 1 || !done.includes(false)) break;
     if (src.some((s, r) => s !== r)) await m.reorder(src);
     logits = await m.step(tokens);
   }
+  return bestSequences(hyps, done, seqs, scores, o);
+}
+
+/** Every row's log-probabilities plus its beam's score so far (eos ruled out before the minimum length), [rows · vocab]. */
+function beamScores(logits: Float32Array, scores: Float64Array, V: number, t: number, o: SearchOptions): Float64Array {
+  const next = new Float64Array(scores.length * V);
+  for (let r = 0; r < scores.length; r++) {
+    const row = logits.subarray(r * V, (r + 1) * V);
+    const lp = checkedLogSoftmax(row);
+    if (!lp) throw nonFiniteLogits(row, t, r);
+    noEarlyEos(o).apply(lp, t);
+    for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
+  }
+  return next;
+}
+
+/** The beams chosen for the next step: each row's score, token, and the row it continues. */
+interface Chosen {
+  scores: Float64Array;
+  tokens: Int32Array;
+  src: Int32Array;
+}
+
+/** A finished prompt's rows: padding, each continuing its first row. */
+function fillDone(c: Chosen, base: number, nb: number, pad: number): void {
+  for (let j = 0; j < nb; j++) [c.scores[base + j], c.tokens[base + j], c.src[base + j]] = [0, pad, base];
+}
+
+/**
+ * One prompt's step: of its 2·nb best candidates, eos among the first nb ends a hypothesis,
+ * the others fill its nb beams in order. Returns whether the prompt is done.
+ */
+function advancePrompt(next: Float64Array, b: number, seqs: number[][], hyps: BeamHypotheses, c: Chosen, s: { nb: number; vocab: number; t: number; eos: number }): boolean {
+  const { nb, vocab: V, t } = s;
+  const base = b * nb;
+  const cands = topCandidates(next.subarray(base * V, (base + nb) * V), 2 * nb);
+  let j = 0;
+  for (const [rank, cand] of cands.entries()) {
+    const beam = Math.floor(cand.index / V);
+    const token = cand.index % V;
+    if (token === s.eos) {
+      if (rank >= nb) continue;
+      hyps.add([...seqs[base + beam]!], cand.score, t + 1);
+    } else {
+      [c.scores[base + j], c.tokens[base + j], c.src[base + j]] = [cand.score, token, base + beam];
+      j++;
+    }
+    if (j === nb) break;
+  }
+  return hyps.isDone(cands[0]!.score, t + 1);
+}
+
+/** Each prompt's best hypothesis (its running beams count where it is not done), ended by eos when shorter than the longest, then padded. */
+function bestSequences(hyps: BeamHypotheses[], done: boolean[], seqs: number[][], scores: Float64Array, o: SearchOptions): Generated {
+  const nb = o.numBeams;
   const best = hyps.map((h, b) => {
     if (!done[b]) for (let j = 0; j < nb; j++) h.add(seqs[b * nb + j]!, scores[b * nb + j]!, seqs[b * nb + j]!.length);
     return h.best().tokens;

@@ -54,7 +54,7 @@ export function protocolOptions(
   ceilings: Ceilings | null,
 ): ProfileOptions {
   return {
-    policy: { repeats: c.repeats, budgetMs: c.budgetMs, minRepeats: 3, warmup: c.warmup },
+    policy: { repeats: c.repeats, budgetMs: c.budgetMs, warmup: c.warmup },
     profileRuns: c.profileRuns,
     ceilings,
     weights: c.weights,
@@ -137,8 +137,6 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
   }
 }
 
-/** Bytes of one configuration alone: for the memory check. */
-export const jobMemoryBytes = (j: LayerJob) => layerCost(jobShape(j), j.mode).memoryBytes;
 
 /**
  * Where a job is checked: at its own shape when the float64 reference is small enough (or a

@@ -13,7 +13,7 @@ import type { LayersConfig } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
-import type { Ceilings, MatmulShape } from '../roofline/ceilings.ts';
+import { shapeLabel, type Ceilings, type MatmulShape } from '../roofline/ceilings.ts';
 import { estimateRates, floorMs } from '../roofline/floor.ts';
 import { seedRepeats } from '../timing/measure.ts';
 import { plannedRounds, runConfigurations, type RunProgress } from './alternate.ts';
@@ -148,23 +148,38 @@ export function validateGrid(c: Pick<LayersConfig, 'variants' | 'heads' | 'headD
   });
 }
 
-/** The products the run multiplies, for the compute probe: each variant's projection (its weights a constant) and its two batched products, at the grid's largest configuration. */
+/**
+ * The products the run multiplies, for the compute probe: every configuration's projection
+ * (its weights a constant; multi-query's as W·Hᵀ, multi-query-separate's as three), its two
+ * batched products and, in full mode, its output projection. Each configuration's own, not
+ * only the largest's: a product's rate depends on its size (a small one can run from the
+ * cache), and the matmul ceiling must be the best rate of any product the run times, else a
+ * stage beats it (qkv at batch 8, sequence 128 ran at 197 GFLOP/s against a ceiling probed at
+ * sequence 1024 only, 192).
+ */
 export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
-  const largest = new Map<string, LayerJob>();
-  for (const j of jobs) {
-    const key = variantLabel(j.spec);
-    const prev = largest.get(key);
-    if (!prev || layerCost(jobShape(j), j.mode).flops > layerCost(jobShape(prev), prev.mode).flops) largest.set(key, j);
-  }
-  return [...largest.values()].flatMap((j) => {
-    const s = jobShape(j);
-    const nm = s.heads * s.headDim;
-    const rows = s.batch * s.seq;
-    return [
-      { batch: 1, m: rows, k: nm, n: (s.heads + 2 * s.kvHeads) * s.headDim, constantB: true },
-      // the two batched products of the attention: scores q·kᵀ, then weights·v
-      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
-      { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.seq, n: s.headDim, constantB: false },
-    ];
-  });
+  const seen = new Map<string, MatmulShape>();
+  for (const j of jobs) for (const s of jobProducts(j)) seen.set(shapeLabel(s), s);
+  return [...seen.values()];
+}
+
+/** The products one configuration's graph multiplies (src/attention/layouts.ts). */
+function jobProducts(j: LayerJob): MatmulShape[] {
+  const s = jobShape(j);
+  const nm = s.heads * s.headDim;
+  const rows = s.batch * s.seq;
+  const projection = (n: number): MatmulShape => ({ batch: 1, m: rows, k: nm, n, constantB: true });
+  const qkv: MatmulShape[] =
+    j.spec.kind === 'multi-query'
+      ? [{ batch: 1, m: (s.heads + 2) * s.headDim, k: nm, n: rows, constantB: true, weightFirst: true }]
+      : j.spec.kind === 'multi-query-separate'
+        ? [projection(nm), projection(s.headDim)]
+        : [projection((s.heads + 2 * s.kvHeads) * s.headDim)];
+  return [
+    ...qkv,
+    // the two batched products of the attention: scores q·kᵀ, then weights·v
+    { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
+    { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.seq, n: s.headDim, constantB: false },
+    ...(j.mode === 'full' ? [projection(nm)] : []),
+  ];
 }

@@ -13,14 +13,15 @@ import type { LayersConfig } from '../config/layers.ts';
 import { GIB } from '../core/constants.ts';
 import { formatGiB } from '../core/footprint.ts';
 import { UsageError } from '../core/errors.ts';
+import type { Runtime } from '../engine/runtime.ts';
 import { decodeModel, decodeShapes, decodeSweep } from '../measure/decode.ts';
 import { protocolOptions } from '../measure/layer.ts';
 import { runShapes, runSweep, sweepJobs, validateGrid } from '../measure/sweep.ts';
 import type { DecodeResult, LayerResult } from '../results/schema.ts';
 import { ceilingsFrom, probeWith, QUICK_PROBES, type Ceilings, type MatmulShape, type ProbeSizes } from '../roofline/ceilings.ts';
-import { adapterName, pageEnvironment, timerStepMs, webgpuAdapter, type Adapter } from './environment.ts';
+import { adapterName, pageEnvironment, timerStepMs, webgpuAdapter, type Adapter, type PageEnvironmentInput } from './environment.ts';
 import { FORMS, parseRun } from './form.ts';
-import { loadOrt, webRuntime } from './ort-runtime.ts';
+import { loadOrt, webRuntime, type Ort } from './ort-runtime.ts';
 import { hasUnsaved, loadStored, saveStored, type StoredRun } from './store.ts';
 
 export type Host = (m: PageMessage) => Promise<unknown>;
@@ -86,83 +87,123 @@ async function check(kind: RunKind, params: URLSearchParams): Promise<Checked> {
   return { kind, config, query: parsed.query, device, adapter };
 }
 
+/** One run in the page: what it runs on, what it has stored, and whom it tells. */
+interface PageRun {
+  kind: RunKind;
+  c: Checked;
+  rt: Runtime;
+  /** A GPU's reference where the float64 one would take too long: the build's own CPU provider. */
+  reference: Runtime | undefined;
+  env: Omit<PageEnvironmentInput, 'ceilings'>;
+  stored: StoredRun;
+  host: Host | undefined;
+  ui: RunUi;
+}
+
 /** Run what `params` describe; refusals are thrown as Refusal (one line). */
 export async function runInPage(kind: RunKind, params: URLSearchParams, host: Host | undefined, ui: RunUi): Promise<RunOutcome> {
   const c = await check(kind, params);
   const ort = await loadOrt(c.device, c.config.threads);
+  const { rt, reference, env } = pageRuntimes(c, ort, host !== undefined);
+  const reply = ((await host?.({ type: 'hello', kind, environment: pageEnvironment({ ...env, ceilings: null }) })) ?? {}) as HelloReply;
+  const run: PageRun = { kind, c, rt, reference, env, stored: resumedRun(kind, c.query), host, ui };
+  const probeOnce = ceilingProber(run, params.get('probes') === 'quick');
+  const ceilings = await probeOnce(run.stored.environment?.ceilings ?? null, run.stored.environment ? 'resume' : 'start');
+  ui.stored(run.stored);
+  const cancelled = kind === 'layers' ? await layersInPage(run, reply, ceilings, probeOnce) : await decodeInPage(run, reply, ceilings);
+  run.stored.finished = !cancelled;
+  saveStored(run.stored);
+  ui.stored(run.stored);
+  await host?.({ type: 'done', outcome: cancelled ? 'cancelled' : 'done' });
+  return cancelled ? 'cancelled' : 'done';
+}
+
+/** The runtime a run measures on, its reference on a GPU, and what its environment records. */
+function pageRuntimes(c: Checked, ort: Ort, headless: boolean): Pick<PageRun, 'rt' | 'reference' | 'env'> {
   const where = c.adapter ? ` on ${adapterName(c.adapter)}${c.adapter.software ? ' (software)' : ''}` : `, ${c.config.threads} thread(s)`;
   const rt = webRuntime(ort, { device: c.device, graphOpt: c.config.graphOpt, name: `${ORT_BUILDS[c.device].describe}${where}` });
   // a GPU is checked against the build's own CPU provider where the float64 reference would take too long
   const reference = c.adapter ? webRuntime(ort, { device: c.device, graphOpt: c.config.graphOpt, name: 'its WASM CPU provider', cpu: true }) : undefined;
-  const env = { ort, device: c.device, threads: c.config.threads, graphOpt: c.config.graphOpt, adapter: c.adapter, timerStepMs: timerStepMs(), headless: host !== undefined };
-  const reply = ((await host?.({ type: 'hello', kind, environment: pageEnvironment({ ...env, ceilings: null }) })) ?? {}) as HelloReply;
+  const env = { ort, device: c.device, threads: c.config.threads, graphOpt: c.config.graphOpt, adapter: c.adapter, timerStepMs: timerStepMs(), headless };
+  return { rt, reference, env };
+}
 
+/** The stored run to continue: the same run's (its failed configurations run again), or a new one. */
+function resumedRun(kind: RunKind, query: string): StoredRun {
   const previous = loadStored();
-  const stored: StoredRun =
-    previous && previous.kind === kind && previous.query === c.query
-      ? { ...previous, failures: [], finished: false, downloaded: false } // failed configurations run again
-      : { kind, query: c.query, environment: null, results: [], failures: [], finished: false, downloaded: false };
-  const quick = params.get('probes') === 'quick';
+  return previous && previous.kind === kind && previous.query === query
+    ? { ...previous, failures: [], finished: false, downloaded: false }
+    : { kind, query, environment: null, results: [], failures: [], finished: false, downloaded: false };
+}
+
+/** Probe the ceilings (adding to `prev`'s probings), store them, and tell the host. */
+function ceilingProber(run: PageRun, quick: boolean): (prev: Ceilings | null, label: string) => Promise<Ceilings> {
+  const { c, rt, stored } = run;
   const sizes = pageProbeSizes(c.device, c.adapter, quick);
-  const shapes = kind === 'layers' ? layerShapes(c.config as unknown as LayersConfig) : decodeShapes(decodeModel(c.config as unknown as DecodeConfig), Math.max(...(c.config as unknown as DecodeConfig).batch));
-  const probeOnce = async (prev: Ceilings | null, label: string): Promise<Ceilings> => {
-    ui.progress({ doneMs: 0, totalMs: 1, label: `measuring the ceilings (${label})` });
+  const shapes = run.kind === 'layers' ? layerShapes(c.config as unknown as LayersConfig) : decodeShapes(decodeModel(c.config as unknown as DecodeConfig), Math.max(...(c.config as unknown as DecodeConfig).batch));
+  return async (prev, label) => {
+    run.ui.progress({ doneMs: 0, totalMs: 1, label: `measuring the ceilings (${label})` });
     const probe = await probeWith(rt, { sizes, shapes, label, quick });
     const ceilings = ceilingsFrom([...(prev?.probes ?? []), probe], null, { runtime: rt.name, sizes, quick });
-    stored.environment = pageEnvironment({ ...env, ceilings });
+    stored.environment = pageEnvironment({ ...run.env, ceilings });
     saveStored(stored);
-    await host?.({ type: 'ceilings', ceilings });
+    await run.host?.({ type: 'ceilings', ceilings });
     return ceilings;
   };
-  const ceilings = await probeOnce(stored.environment?.ceilings ?? null, stored.environment ? 'resume' : 'start');
-  ui.stored(stored);
+}
 
-  const common = {
-    ...protocolOptions({ ...(c.config as unknown as LayersConfig | DecodeConfig), verify: true }, ceilings),
-    signal: ui.signal,
-    checkMemory: checkPageMemory,
-    onProgress: (p: { doneMs: number; totalMs: number; label: string }) => {
-      ui.progress(p);
-      void host?.({ type: 'progress', doneMs: p.doneMs, totalMs: p.totalMs, label: p.label });
+/** What a layer sweep and a decode comparison share: the protocol, the progress, and where finished results go. */
+function common(run: PageRun, ceilings: Ceilings) {
+  const { stored, ui, host } = run;
+  return {
+    options: {
+      ...protocolOptions({ ...(run.c.config as unknown as LayersConfig | DecodeConfig), verify: true }, ceilings),
+      signal: ui.signal,
+      checkMemory: checkPageMemory,
+      onProgress: (p: { doneMs: number; totalMs: number; label: string }) => {
+        ui.progress(p);
+        void host?.({ type: 'progress', doneMs: p.doneMs, totalMs: p.totalMs, label: p.label });
+      },
+    },
+    keep: async (results: readonly (LayerResult | DecodeResult)[], failures: readonly StoredRun['failures'][number][]) => {
+      stored.results.push(...results);
+      stored.failures.push(...failures);
+      saveStored(stored);
+      ui.stored(stored);
     },
   };
-  const keep = async (results: readonly (LayerResult | DecodeResult)[], failures: readonly StoredRun['failures'][number][]) => {
-    stored.results.push(...results);
-    stored.failures.push(...failures);
-    saveStored(stored);
-    ui.stored(stored);
-  };
-  let cancelled: boolean;
-  if (kind === 'layers') {
-    const config = c.config as unknown as LayersConfig;
-    const grid = { variants: validateGrid(config), batch: config.batch, seq: config.seq, heads: config.heads, headDim: config.headDim, mode: config.mode };
-    const out = await runSweep(rt, grid, {
-      ...common,
-      ...(reference ? { reference } : {}),
-      done: [...(stored.results as LayerResult[]), ...(reply.layers ?? [])],
-      reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeOnce(prev, 'between configurations') },
-      sink: async (results, failures) => {
-        await keep(results, failures);
-        await host?.({ type: 'layers', results: [...results], failures: [...failures] });
-      },
-    });
-    cancelled = out.cancelled;
-  } else {
-    const out = await decodeSweep(rt, c.config as unknown as DecodeConfig, {
-      ...common,
-      done: [...(stored.results as DecodeResult[]), ...(reply.decode ?? [])],
-      sink: async (results, failures) => {
-        await keep(results, failures);
-        await host?.({ type: 'decode', results: [...results], failures: [...failures] });
-      },
-    });
-    cancelled = out.cancelled;
-  }
-  stored.finished = !cancelled;
-  saveStored(stored);
-  ui.stored(stored);
-  await host?.({ type: 'done', outcome: cancelled ? 'cancelled' : 'done' });
-  return cancelled ? 'cancelled' : 'done';
+}
+
+/** A layer sweep in the page, probing again between configurations; true if cancelled. */
+async function layersInPage(run: PageRun, reply: HelloReply, ceilings: Ceilings, probeOnce: ReturnType<typeof ceilingProber>): Promise<boolean> {
+  const { options, keep } = common(run, ceilings);
+  const config = run.c.config as unknown as LayersConfig;
+  const grid = { variants: validateGrid(config), batch: config.batch, seq: config.seq, heads: config.heads, headDim: config.headDim, mode: config.mode };
+  const out = await runSweep(run.rt, grid, {
+    ...options,
+    ...(run.reference ? { reference: run.reference } : {}),
+    done: [...(run.stored.results as LayerResult[]), ...(reply.layers ?? [])],
+    reprobe: { afterMs: REPROBE_AFTER_MS, probe: (prev) => probeOnce(prev, 'between configurations') },
+    sink: async (results, failures) => {
+      await keep(results, failures);
+      await run.host?.({ type: 'layers', results: [...results], failures: [...failures] });
+    },
+  });
+  return out.cancelled;
+}
+
+/** A decode comparison in the page; true if cancelled. */
+async function decodeInPage(run: PageRun, reply: HelloReply, ceilings: Ceilings): Promise<boolean> {
+  const { options, keep } = common(run, ceilings);
+  const out = await decodeSweep(run.rt, run.c.config as unknown as DecodeConfig, {
+    ...options,
+    done: [...(run.stored.results as DecodeResult[]), ...(reply.decode ?? [])],
+    sink: async (results, failures) => {
+      await keep(results, failures);
+      await run.host?.({ type: 'decode', results: [...results], failures: [...failures] });
+    },
+  });
+  return out.cancelled;
 }
 
 /** The products a layer sweep multiplies, for the compute probe. */

@@ -33,7 +33,7 @@ export function dumpLayer(root: string, layer: LayerModel, inputs: PhysicalTenso
     tensors: files,
     note:
       layer.mode === 'seed'
-        ? 'out = (q @ k) @ v with no scale, mask or softmax, in this variant\'s own layout (see README, "The variants")'
+        ? 'out = (q @ k) @ v with no scale, mask or softmax, in this variant\'s own layout (see attnbench\'s docs/method.md, "The layer variants")'
         : 'out = causal self-attention (scale 1/sqrt(headDim), softmax, heads merged, output projection), in the hidden order above',
     totalMsMedian: r.ms.median,
   };

@@ -7,7 +7,7 @@
  */
 import type { RunJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
-import { ceilingsOf, measureCeilings, probeAgain, type Ceilings, type ProbeOptions } from '../roofline/probes.ts';
+import { ceilingsOf, measureCeilings, peakNote, probeAgain, type Ceilings, type ProbeOptions } from '../roofline/probes.ts';
 
 export interface RunCeilings {
   /** The ceilings after the start's probing (with a resumed journal's earlier ones). */
@@ -71,8 +71,9 @@ export async function settleBounds<R extends { flags: readonly string[] }>(
   return { ceilings, results };
 }
 
-/** One line on the ceilings: the bounds, and the theoretical peak beside the compute one. */
+/** One line on the ceilings: the bounds, and the CPU's peak beside the compute one (as a bound only where it is one). */
 export function describeCeilings(c: Ceilings): string {
-  const peak = c.peak ? ` (theoretical peak ${c.peak.gflops.toFixed(0)})` : '';
+  const note = peakNote(c);
+  const peak = note ? ` (${note})` : '';
   return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
 }

@@ -14,6 +14,7 @@ import { parseConfig } from '../config/parse.ts';
 import { checkMemory } from '../core/memory.ts';
 import { logLine, progressBar } from '../core/progress.ts';
 import { UsageError } from '../core/errors.ts';
+import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
 import { checkDecodeFits, decodeModel, decodeShapes, decodeSweep, decodeTypes } from '../measure/decode.ts';
@@ -26,12 +27,13 @@ import { DECODE_SCHEMA, type DecodeFailure, type DecodeResult, type DecodeResult
 import { underRoofline } from '../results/bounds.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { runCeilings, settleBounds } from './run-ceilings.ts';
-import type { LayersRunOptions } from './run-layers.ts';
+import { RUN_OPTION_KEYS, type LayersRunOptions } from './run-layers.ts';
 
 /** How a comparison reports and where it writes (a journal beside `out`, `resume`, `overwrite`: as a layer sweep's). */
 export type DecodeRunOptions = Omit<LayersRunOptions, 'onResult'> & { onResult?: (r: DecodeResult) => void };
 
 export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRunOptions = {}): Promise<DecodeResultFile> {
+  refuseUnknownKeys(options, RUN_OPTION_KEYS);
   const c = parseConfig(DecodeConfig, input);
   const log = options.log ?? logLine;
   const model = decodeModel(c);

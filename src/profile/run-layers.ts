@@ -8,6 +8,7 @@ import { variantLabel } from '../attention/spec.ts';
 import { LayersConfig, type LayersConfigInput } from '../config/layers.ts';
 import { parseConfig } from '../config/parse.ts';
 import { UsageError } from '../core/errors.ts';
+import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { checkMemory } from '../core/memory.ts';
 import { logLine, progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
@@ -50,10 +51,23 @@ export interface LayersRunOptions extends RunOptions<LayerResult> {
   overwrite?: boolean;
 }
 
+/** Every option a layer sweep or a decode comparison reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
+export const RUN_OPTION_KEYS = Object.keys({
+  out: true,
+  progress: true,
+  ceilings: true,
+  quickCeilings: true,
+  onResult: true,
+  log: true,
+  resume: true,
+  overwrite: true,
+} satisfies Record<keyof LayersRunOptions, true>);
+
 /** Probe the ceilings again between configurations once this long has passed since the last probing. */
 const REPROBE_AFTER_MS = 120_000;
 
 export async function runLayers(input: LayersConfigInput = {}, options: LayersRunOptions = {}): Promise<LayerResultFile> {
+  refuseUnknownKeys(options, RUN_OPTION_KEYS);
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? logLine;
   const variants = validateGrid(c);

@@ -6,6 +6,7 @@
  */
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
+import { peakNote } from '../roofline/ceilings.ts';
 import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from '../results/tables.ts';
 import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
 import { deviceLine, type Chart } from './chart-style.ts';
@@ -17,7 +18,8 @@ const RESULT_UNITS: Record<Run['kind'], string> = { layers: 'layer configuration
 function environmentRows(env: Environment | null, run: Run): [string, string][] {
   if (!env) return [['recorded', 'no environment (a sweep journal holds results only)']];
   const c = env.ceilings;
-  const peak = c?.peak ? `; theoretical peak ${c.peak.gflops.toFixed(0)} GFLOP/s (${c.peak.method})` : '';
+  const note = c ? peakNote(c, ' GFLOP/s') : null;
+  const peak = c?.peak && note ? `; ${note} (${c.peak.method})` : '';
   return [
     ['device', deviceLine(env)],
     ...(env.device.browser ? ([['browser', browserLine(env.device.browser)]] as [string, string][]) : []),

@@ -40,7 +40,8 @@ export function layerOutputPaths(o: LayerOutputs): OutputPath[] {
 /**
  * Refuse, before anything is measured, a layer sweep whose outputs cannot be written (one
  * line naming the path and the reason), or that would replace a finished result file without
- * `overwrite`. `runLayers` calls this first; so does the CLI, before it takes the lock.
+ * `overwrite`. `runLayers` calls it once the configuration is checked, before any probe or
+ * journal; the CLI calls it before it takes the lock, with `--legacy-out`, which only it writes.
  */
 export const checkLayerOutputs = (o: LayerOutputs): void => checkOutputs(layerOutputPaths(o));
 

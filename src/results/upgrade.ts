@@ -206,9 +206,6 @@ const UPGRADES: Readonly<Record<string, (f: Json) => Json>> = {
   'attnbench/decode@1': decode1to2,
 };
 
-/** Versions this one reads by upgrading them. */
-export const UPGRADABLE = Object.keys(UPGRADES);
-
 /** `json` brought to the current version of its kind (unchanged when it is current or unknown). */
 export function upgrade(json: unknown): unknown {
   let f = json;

@@ -32,10 +32,12 @@ export interface MatmulShape {
   k: number;
   n: number;
   constantB: boolean;
+  /** The weight first: A [m, k] a constant and B given as [n, k], one Gemm with transB (multi-query's W·Hᵀ), a different kernel than x·W. */
+  weightFirst?: boolean;
 }
 
 export const shapeLabel = (s: MatmulShape): string =>
-  `${s.batch > 1 ? `${s.batch}×` : ''}${s.m}×${s.k}×${s.n}${s.constantB ? ' (B constant)' : ''}`;
+  `${s.batch > 1 ? `${s.batch}×` : ''}${s.m}×${s.k}×${s.n}${s.weightFirst ? ' (W·Xᵀ)' : s.constantB ? ' (B constant)' : ''}`;
 export const matmulFlops = (s: MatmulShape): number => 2 * s.batch * s.m * s.k * s.n;
 
 /** One probing: when, why, and every sample. */
@@ -67,7 +69,7 @@ export const Ceilings = z.object({
   readGBps: z.number().positive(),
   /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
   copyGBps: z.number().positive(),
-  /** The CPU's theoretical peak (nominal clock), shown beside the measured bound; null where the OS does not say. */
+  /** The CPU's theoretical peak (nominal clock), recorded beside the measured bound and shown as one only where it is above it (`peakNote`); null where the OS does not say. */
   peak: CpuPeak.nullable(),
   /** Every probing of the run, in order. */
   probes: z.array(Probe).min(1),
@@ -125,6 +127,7 @@ function timed(what: string, rates: number[]): number[] {
 
 /** GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the profiler timed at 0). */
 export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+  if (s.weightFirst) return probeWeightFirst(rt, s, runs);
   const g = new GraphBuilder('probe-matmul');
   const aDims = s.batch > 1 ? [s.batch, s.m, s.k] : [s.m, s.k];
   const bDims = s.batch > 1 ? [s.batch, s.k, s.n] : [s.k, s.n];
@@ -134,6 +137,21 @@ export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Pr
   const session = await rt.createSession(g.toBytes(), { profile: true });
   try {
     const feeds = session.feeds({ a: { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims }, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return await ratesOf(matmulFlops(s), session);
+  } finally {
+    await session.release();
+  }
+}
+
+/** A weight-first product: Gemm(W [m, k] constant, X [n, k], transB), as a layout that projects W·Hᵀ runs it. */
+async function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+  const g = new GraphBuilder('probe-gemm');
+  const w = g.initializer('w', new Float32Array(s.m * s.k).fill(0.5), [s.m, s.k]);
+  g.output(g.node('Gemm', [w, g.input('x', [s.n, s.k])], { transB: 1 }), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ x: { data: new Float32Array(s.n * s.k).fill(1), dims: [s.n, s.k] } });
     await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
     return await ratesOf(matmulFlops(s), session);
   } finally {
@@ -195,8 +213,9 @@ export class CopyProbe {
   }
 }
 
-/** A product no larger than a probe should be: fewer rows (m) keep its shape class. */
+/** A product no larger than a probe should be: fewer rows (m; n for a weight-first one, whose rows are the input's) keep its shape class. */
 function capped(s: MatmulShape): MatmulShape {
+  if (s.weightFirst) return { ...s, n: Math.max(1, Math.min(s.n, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.m)))) };
   const m = Math.max(1, Math.min(s.m, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.n))));
   return { ...s, m };
 }
@@ -227,6 +246,17 @@ export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
   const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
   return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
+}
+
+/**
+ * The CPU's peak as shown beside the matmul ceiling: a bound only where it is above what the
+ * probes measured. At the nominal clock it is below the measured rate on a CPU that boosts,
+ * and then it is shown as what it is, never as a bound. Null where no peak was read.
+ */
+export function peakNote(c: Pick<Ceilings, 'matmulGflops' | 'peak'>, unit = ''): string | null {
+  if (!c.peak) return null;
+  const gflops = `${c.peak.gflops.toFixed(0)}${unit}`;
+  return c.peak.gflops >= c.matmulGflops ? `theoretical peak ${gflops}` : `nominal peak ${gflops}; this CPU boosts past it`;
 }
 
 const fastest = (xs: readonly number[]) => Math.max(...xs);

@@ -1,7 +1,7 @@
 /**
  * The ceilings in Node: the probes of `ceilings.ts` through onnxruntime-node with the run's
- * own provider and threads. On the CPU, the processor's theoretical peak is shown beside
- * them. On WebGPU the same graphs run on the GPU and their rates come from the GPU program
+ * own provider and threads. On the CPU, the processor's theoretical peak is recorded beside
+ * them (shown as a bound only where it is one). On WebGPU the same graphs run on the GPU and their rates come from the GPU program
  * times of the provider's profiler (the stage split's clock too, so stage rates and
  * ceilings compare like with like), at sizes fit for the adapter (`gpuCeilingSizes`: a
  * software adapter cannot take a 4096³ product fifteen times in reasonable time); a GPU's
@@ -12,9 +12,10 @@ import { gpuCeilingSizes } from '../device/gpu-ceilings.ts';
 import { nodeRuntime, type Device, type GraphOpt } from '../engine/session.ts';
 import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type MatmulShape, type Probe, type ProbeOptions as NeutralProbeOptions, type ProbeSizes } from './ceilings.ts';
 import { cpuPeak } from './cpu.ts';
+import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 
 // the neutral definitions, re-exported for the modules that import them from here
-export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, probeShapes, shapeLabel, type MatmulShape } from './ceilings.ts';
+export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, peakNote, probeShapes, shapeLabel, type MatmulShape } from './ceilings.ts';
 
 export interface ProbeOptions extends NeutralProbeOptions {
   threads: number;
@@ -69,8 +70,12 @@ export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = fa
     ...(quick ? { quick } : {}),
   });
 
+/** Every option a probing reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
+const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, label: true } satisfies Record<keyof ProbeOptions, true>);
+
 /** Probe once and return the ceilings. */
 export async function measureCeilings(o: ProbeOptions): Promise<Ceilings> {
+  refuseUnknownKeys(o, OPTION_KEYS);
   return ceilingsOf([await probe(o)], o.threads, o.quick, o.device);
 }
 

@@ -1,7 +1,8 @@
 /**
- * Wall-clock timing of repeated async work: warm-up, then repeats chosen by a rule and
- * capped by a time budget. The clock is the caller's (a runtime's: `process.hrtime` in Node,
- * `performance.now()` in a browser page); by default Node's.
+ * Wall-clock timing of repeated async work, and the settings that say how many repeats a
+ * configuration gets (the count itself is chosen by src/measure/alternate.ts's
+ * plannedRounds: the seed's rule capped by the time budget). The clock is the caller's (a
+ * runtime's: `process.hrtime` in Node, `performance.now()` in a browser page); by default Node's.
  */
 
 /** Milliseconds on Node's monotonic clock. */
@@ -18,16 +19,7 @@ export interface RepeatPolicy {
   repeats: number | 'auto';
   /** Time budget for the timed repeats of one configuration (auto only). */
   budgetMs: number;
-  /** Fewest repeats 'auto' may choose, so every figure has a spread. */
-  minRepeats: number;
   warmup: number;
-}
-
-/** How many repeats to run, given the seed rule, the budget and one warm run's duration. */
-export function chooseRepeats(policy: RepeatPolicy, seq: number, warmMs: number): number {
-  if (policy.repeats !== 'auto') return policy.repeats;
-  const byBudget = Math.floor(policy.budgetMs / Math.max(warmMs, 1e-3));
-  return Math.max(policy.minRepeats, Math.min(seedRepeats(seq), byBudget));
 }
 
 /** Time `fn` `n` times on the clock `now` (ms); returns each run's milliseconds. */

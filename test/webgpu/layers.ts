@@ -5,7 +5,7 @@
  */
 import { layerShape } from '../../src/attention/layer.ts';
 import { parseVariant, type Mode } from '../../src/attention/spec.ts';
-import { checkLayerOnDevice } from '../../src/attention/verify.ts';
+import { checkLayerOnDevice } from './check-layer.ts';
 
 const rows = [];
 for (const arg of process.argv.slice(2)) {

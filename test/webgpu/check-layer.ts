@@ -1,17 +1,18 @@
 /**
- * Does a layer compute the right thing on a device? It runs once on fresh random inputs,
+ * Does a layer compute the right thing on a device? (The WebGPU tests' check: the runs
+ * themselves verify through src/measure/layer.ts.) It runs once on fresh random inputs,
  * and its output is compared with the float64 reference, or (for shapes whose reference
  * would take too long in JS) with the CPU provider's output for the same inputs, at the
  * same shape: a reduced shape could hide a kernel that goes wrong only at larger sequences
  * (the fused kernel on WebGPU, from 32). The rule it is judged by is src/device/verify.ts's.
  */
-import { float64Fits, judge, type DeviceCheck } from '../device/verify.ts';
-import type { GraphOpt } from '../engine/runtime.ts';
-import { nodeRuntime, type Device } from '../engine/session.ts';
-import { buildLayer, runLayer } from './layer.ts';
-import { randomParams, type LayerShape } from './params.ts';
-import { maxRelError, referenceAttention, referenceMacs } from './reference.ts';
-import type { Mode, VariantSpec } from './spec.ts';
+import { float64Fits, judge, type DeviceCheck } from '../../src/device/verify.ts';
+import type { GraphOpt } from '../../src/engine/runtime.ts';
+import { nodeRuntime, type Device } from '../../src/engine/session.ts';
+import { buildLayer, runLayer } from '../../src/attention/layer.ts';
+import { randomParams, type LayerShape } from '../../src/attention/params.ts';
+import { maxRelError, referenceAttention, referenceMacs } from '../../src/attention/reference.ts';
+import type { Mode, VariantSpec } from '../../src/attention/spec.ts';
 
 export interface LayerCheckOptions {
   device: Device;
