@@ -19,8 +19,8 @@ import { median } from 'simple-statistics';
 import { parseVariant, variantLabel } from '../src/attention/spec.ts';
 import { F32 } from '../src/core/constants.ts';
 import { Rng } from '../src/core/rng.ts';
-import { deviceRecord } from '../src/device/choice.ts';
-import type { Device } from '../src/engine/session.ts';
+import { providerChoice } from '../src/device/choice.ts';
+import type { NodeDevice } from '../src/engine/session.ts';
 import { DeviceKvCache } from '../src/generate/device-kv-cache.ts';
 import { KvCache, roundUp } from '../src/generate/kv-cache.ts';
 import { gpt2Config, headDim, modelKvHeads } from '../src/model/config.ts';
@@ -44,7 +44,7 @@ const { values: a } = parseArgs({
     'profiled-steps': { type: 'string', default: '3' },
   },
 });
-const device = a.device as Device;
+const device = a.device as NodeDevice;
 const config = gpt2Config({ layers: Number(a.layers), hidden: Number(a.hidden), heads: Number(a.heads), positions: 8192, vocab: Number(a.vocab) });
 const rows = Number(a.rows);
 const steps = Number(a.steps);
@@ -122,7 +122,7 @@ class Runner {
   }
 }
 
-const rec = deviceRecord(device);
+const rec = providerChoice(device);
 const adapter = rec.provider === 'webgpu' ? rec.adapter : null;
 const machine = `${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
 process.stdout.write(`## Decode step: KV cache fed from JS vs kept on the device\n\n`);

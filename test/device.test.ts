@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { adapterFromManifest, type AdapterLimits } from '../src/device/adapter.ts';
-import { currentWebGpu, deviceRecord, launchWebGpu, WEBGPU_VAR, type WebGpuChoice } from '../src/device/choice.ts';
+import { currentWebGpu, providerChoice, launchWebGpu, WEBGPU_VAR, type WebGpuChoice } from '../src/device/choice.ts';
 import { checkFits, decoderPrograms, layerPrograms } from '../src/device/limits.ts';
 import { classify, refusal, type ProbeResult } from '../src/device/probe.ts';
 import { judge, verdict, VERIFY_TOLERANCE } from '../src/device/verify.ts';
 import { driverKind, readIcd, setupFingerprint, vulkanCandidates, type BundledVulkan } from '../src/device/vulkan.ts';
 import { machine } from '../src/report/chart-style.ts';
 import { environment, webgpuDevice } from '../src/results/environment.ts';
-import { Device } from '../src/results/schema.ts';
+import { DeviceRecord } from '../src/results/schema.ts';
 import { tmpDir } from './helpers.ts';
 
 const ORT = 'Failed to get a WebGPU adapter: No supported adapters';
@@ -107,9 +107,9 @@ test('the launcher reuses a cached choice while nothing it depends on changed, a
   assert.equal(hit.env.PATH, process.env.PATH);
   const back = currentWebGpu(hit.env)!;
   assert.equal(back.source, 'swiftshader');
-  assert.deepEqual(deviceRecord('webgpu', hit.env), { provider: 'webgpu', source: 'swiftshader', adapter: CHOICE.adapter, software: true });
-  assert.deepEqual(deviceRecord('cpu', hit.env), { provider: 'cpu' });
-  assert.deepEqual(deviceRecord('webgpu', {}), { provider: 'webgpu', source: 'unknown', adapter: null, software: false });
+  assert.deepEqual(providerChoice('webgpu', hit.env), { provider: 'webgpu', source: 'swiftshader', adapter: CHOICE.adapter, software: true });
+  assert.deepEqual(providerChoice('cpu', hit.env), { provider: 'cpu' });
+  assert.deepEqual(providerChoice('webgpu', {}), { provider: 'webgpu', source: 'unknown', adapter: null, software: false });
   assert.equal(currentWebGpu({ [WEBGPU_VAR]: 'not json' }), null);
   // what the choice depends on: the Vulkan variables and the bundled driver
   assert.notEqual(setupFingerprint({ ...env, VK_ICD_FILENAMES: '/y.json' }, b), setupFingerprint(env, b));
@@ -179,7 +179,7 @@ test('fit: the seed\'s generation fits; a prefill whose scores outgrow a buffer 
 test("a WebGPU run's device record: the adapter, its driver, whether it is software; the report marks a software one beside every chart", () => {
   const swiftshader = { ...CHOICE.adapter, from: 'webgpu-package' as const, vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true, software: true };
   const d = webgpuDevice({ [WEBGPU_VAR]: JSON.stringify({ ...CHOICE, adapter: swiftshader }) });
-  assert.deepEqual(Device.parse(d), d);
+  assert.deepEqual(DeviceRecord.parse(d), d);
   assert.equal(d.kind, 'webgpu');
   assert.equal(d.provider, 'WebGpuExecutionProvider');
   assert.equal(d.description, 'onnxruntime-node WebGPU on google swiftshader SwiftShader driver 5.0.0 (swiftshader)');

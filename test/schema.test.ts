@@ -7,7 +7,7 @@ import { DecodeConfig } from '../src/config/decode.ts';
 import { GenerateConfig } from '../src/config/generate.ts';
 import { LayersConfig } from '../src/config/layers.ts';
 import { BROWSER_DEVICES, DEVICES, NODE_DEVICES } from '../src/engine/devices.ts';
-import { Device } from '../src/results/schema.ts';
+import { DeviceRecord } from '../src/results/schema.ts';
 import { readRun } from '../src/results/io.ts';
 import { jsonSchemas } from '../src/results/json-schema.ts';
 import { ROOT, tmpDir } from './helpers.ts';
@@ -102,7 +102,7 @@ test('a layers@1 file loads, upgraded to @2: the host share split into what it m
 
 test('one device list: every device a run can choose is a kind its result records, browser-webgpu-native included', () => {
   assert.deepEqual([...DEVICES], [...NODE_DEVICES, ...BROWSER_DEVICES]);
-  const record = (kind: string) => Device.shape.kind.safeParse(kind).success;
+  const record = (kind: string) => DeviceRecord.shape.kind.safeParse(kind).success;
   for (const d of [...DEVICES, 'unknown']) assert.ok(record(d), d);
   assert.ok(!record('browser-webgpu-jsep'), 'and nothing else');
   assert.deepEqual(LayersConfig.shape.device.unwrap().options, [...DEVICES]);

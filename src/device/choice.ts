@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
-import type { Device } from '../engine/devices.ts';
+import type { NodeDevice } from '../engine/devices.ts';
 import type { AdapterRecord } from './adapter.ts';
 import { chooseWebGpu, refusal, type ProbeOptions } from './probe.ts';
 import { setupFingerprint, type BundledVulkan, type CandidateSource, type Icd } from './vulkan.ts';
@@ -92,7 +92,7 @@ export function currentWebGpu(env: NodeJS.ProcessEnv = process.env): WebGpuChoic
 }
 
 /** What a result's environment records about the device it ran on. */
-export type DeviceRecord =
+export type ProviderChoice =
   | { provider: 'cpu' }
   | {
       provider: 'webgpu';
@@ -103,7 +103,7 @@ export type DeviceRecord =
       software: boolean;
     };
 
-export function deviceRecord(provider: Device, env: NodeJS.ProcessEnv = process.env): DeviceRecord {
+export function providerChoice(provider: NodeDevice, env: NodeJS.ProcessEnv = process.env): ProviderChoice {
   if (provider === 'cpu') return { provider };
   const c = currentWebGpu(env);
   if (!c) return { provider, source: 'unknown', adapter: null, software: false };

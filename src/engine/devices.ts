@@ -9,7 +9,7 @@
 
 /** The providers of onnxruntime-node that a session in this process can run on. */
 export const NODE_DEVICES = ['cpu', 'webgpu'] as const;
-export type Device = (typeof NODE_DEVICES)[number];
+export type NodeDevice = (typeof NODE_DEVICES)[number];
 
 /** The onnxruntime-web builds a browser page loads, one per device. */
 export const BROWSER_DEVICES = ['browser-wasm', 'browser-webgpu', 'browser-webgpu-native'] as const;

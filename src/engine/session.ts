@@ -24,13 +24,13 @@ import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.ts';
 import { engineTmpdir, tempSubdir, truncatedByFullTemp } from '../core/temp.ts';
 import { hrtimeMs } from '../timing/measure.ts';
-import type { Device } from './devices.ts';
+import type { NodeDevice } from './devices.ts';
 import { GraphBuilder } from './graph.ts';
 import { GRAPH_OPTS, type GraphOpt, type HostOutputs, type HostTensor, type HostTensors, type Runtime, type RuntimeFeeds, type RuntimeSession, type SessionRequest } from './runtime.ts';
 import { parseGpuTrace, parseTrace, type ProfiledRun } from './trace.ts';
 
 /** Where a session computes: ONNX Runtime's CPU provider or its WebGPU provider (the list is devices.ts's). */
-export type { Device } from './devices.ts';
+export type { NodeDevice } from './devices.ts';
 
 /** Where an output is left: copied to JS ('cpu', the default) or kept on the GPU ('gpu-buffer'). */
 export type OutputLocation = 'cpu' | 'gpu-buffer';
@@ -68,7 +68,7 @@ export interface EngineOptions {
   /** Write the optimised graph here (to check what the optimiser did, e.g. where weights sit). */
   optimizedModelPath?: string;
   /** The provider (default 'cpu'). A WebGPU session needs a process started with a working Vulkan setup (src/device/choice.ts). */
-  device?: Device;
+  device?: NodeDevice;
   /** WebGPU: where outputs are left, for all or by name (default 'cpu'). */
   preferredOutputLocation?: OutputLocation | Record<string, OutputLocation>;
 }
@@ -127,7 +127,7 @@ export class Engine implements RuntimeSession {
   }
 
   /** The provider this session runs on. */
-  get provider(): Device {
+  get provider(): NodeDevice {
     return this.options.device ?? 'cpu';
   }
 

@@ -16,7 +16,7 @@
  */
 import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
-import { Engine, f32, ort, type Device, type OutputLocation } from '../engine/session.ts';
+import { Engine, f32, ort, type NodeDevice, type OutputLocation } from '../engine/session.ts';
 import { predictedKvBytes, type CacheShape, type ResidentCache } from '../model/cache.ts';
 import { roundUp, type KvCache } from './kv-cache.ts';
 
@@ -27,10 +27,10 @@ class CacheOps {
     private readonly padSession: Engine,
     private gatherSession: Engine | null,
     private readonly shape: CacheShape,
-    private readonly device: Device,
+    private readonly device: NodeDevice,
   ) {}
 
-  static async create(shape: CacheShape, device: Device, reorder: boolean): Promise<CacheOps> {
+  static async create(shape: CacheShape, device: NodeDevice, reorder: boolean): Promise<CacheOps> {
     const n = 2 * shape.layers;
     const dims = [shape.rows, shape.kvHeads, 'T', shape.headDim];
     const opts = (loc: OutputLocation) => ({ threads: 1, graphOpt: 'all' as const, device, ...(device === 'webgpu' ? { preferredOutputLocation: loc } : {}) });
@@ -119,7 +119,7 @@ export class DeviceKvCache implements ResidentCache {
   }
 
   /** An empty cache of `initialCapacity` positions (rounded up to the chunk); `reorder` prepares the beam-reorder graph. */
-  static async create(shape: CacheShape, initialCapacity: number, o: { chunk?: number; device: Device; reorder?: boolean }): Promise<DeviceKvCache> {
+  static async create(shape: CacheShape, initialCapacity: number, o: { chunk?: number; device: NodeDevice; reorder?: boolean }): Promise<DeviceKvCache> {
     const chunk = o.chunk ?? 256;
     const capacity = roundUp(Math.max(1, initialCapacity), chunk);
     const ops = await CacheOps.create(shape, o.device, o.reorder ?? false);
@@ -130,7 +130,7 @@ export class DeviceKvCache implements ResidentCache {
    * A device copy of a host cache (its capacity, length and mask): one upload of everything,
    * for benchmarks and tests that start decoding from a given cache.
    */
-  static async fromHost(host: KvCache, o: { device: Device; reorder?: boolean }): Promise<DeviceKvCache> {
+  static async fromHost(host: KvCache, o: { device: NodeDevice; reorder?: boolean }): Promise<DeviceKvCache> {
     const ops = await CacheOps.create(host.shape, o.device, o.reorder ?? false);
     const c = new DeviceKvCache(host.shape, host.capacity, host.chunk, ops, await ops.zeros(host.capacity));
     const hostTensors = Array.from({ length: host.shape.layers }, (_, i) => host.tensors(i)).flat();

@@ -14,7 +14,7 @@ import { transpose2d } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { tempSubdir } from '../core/temp.ts';
 import { Downloader } from '../engine/download.ts';
-import { Engine, f32, ort, type Device, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
+import { Engine, f32, ort, type NodeDevice, type Feeds, type GraphOpt, type OutputLocation } from '../engine/session.ts';
 import type { DecodeCache, ResidentCache } from './cache.ts';
 import { headDim } from './config.ts';
 import { buildStepGraph, sequenceMajor, STEP_INPUTS, STEP_OUTPUTS, type CacheUpdate, type WeightsAs } from './graph.ts';
@@ -32,7 +32,7 @@ export interface EngineSettings {
   /** Save the engine's optimised graph here (to check where the weights ended up). */
   optimizedModelPath?: string;
   /** The provider (default 'cpu'). */
-  device?: Device;
+  device?: NodeDevice;
   /** Who writes new K/V rows into the cache (default: 'graph' on WebGPU, 'caller' on the CPU). */
   cacheUpdate?: CacheUpdate;
   /** `cacheUpdate: 'graph'`: the step also returns each row's argmax id, and its logits stay on the device. */
@@ -97,7 +97,7 @@ export class DecoderModel {
     return this.settings.weights ?? 'constant';
   }
 
-  get device(): Device {
+  get device(): NodeDevice {
     return this.settings.device ?? 'cpu';
   }
 

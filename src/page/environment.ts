@@ -6,7 +6,7 @@
  */
 import { ORT_BUILDS, type BrowserDevice } from '../browser/backends.ts';
 import type { GraphOpt } from '../engine/runtime.ts';
-import type { Device, Environment } from '../results/schema.ts';
+import type { DeviceRecord, Environment } from '../results/schema.ts';
 import type { Ceilings } from '../roofline/ceilings.ts';
 import type { Ort } from './ort-runtime.ts';
 
@@ -26,7 +26,7 @@ export function timerStepMs(samples = 200_000): number {
   return Number(min.toPrecision(3));
 }
 
-export type Adapter = NonNullable<Device['adapter']> & { software: boolean; timestamps: boolean };
+export type Adapter = NonNullable<DeviceRecord['adapter']> & { software: boolean; timestamps: boolean };
 
 /** Implementations of WebGPU on the CPU: their timings say nothing about a GPU. */
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|warp|basic render/i;
@@ -73,7 +73,7 @@ export interface PageEnvironmentInput {
 
 const browserName = () => /(HeadlessChrome|Chrome|Firefox|Safari)\/[\d.]+/.exec(navigator.userAgent)?.[0] ?? 'a browser';
 
-function pageDevice(o: PageEnvironmentInput): Device {
+function pageDevice(o: PageEnvironmentInput): DeviceRecord {
   const build = ORT_BUILDS[o.device];
   const a = o.adapter;
   // short: charts show it under their titles (deviceLine in src/report/chart-style.ts says SOFTWARE where it is)

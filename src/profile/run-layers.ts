@@ -12,7 +12,7 @@ import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { checkMemory } from '../core/memory.ts';
 import { logLine, progressBar } from '../core/progress.ts';
 import { checkThreads } from '../core/threads.ts';
-import { checkWebGpu, nodeRuntime, type Device } from '../engine/session.ts';
+import { checkWebGpu, nodeRuntime, type NodeDevice } from '../engine/session.ts';
 import { isBrowserDevice } from '../browser/backends.ts';
 import { deviceNote, deviceOf, environment } from '../results/environment.ts';
 import { checkLayerOutputs } from '../results/outputs.ts';
@@ -100,7 +100,7 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
   const variants = grid.variants;
   const jobs = sweepJobs(grid);
   const done = journalResults(journal?.entries() ?? []);
-  const device: Device = c.device === 'webgpu' ? 'webgpu' : 'cpu';
+  const device: NodeDevice = c.device === 'webgpu' ? 'webgpu' : 'cpu';
   const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, device, quick: options.quickCeilings ?? false };
   const run = await runCeilings(journal, { probe: { ...probeOptions, shapes: runShapes(jobs) }, given: options.ceilings, log });
   const ceilings = run.ceilings;
@@ -155,7 +155,7 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
  * reference would take too long in JS, the CPU provider computes the reference AT THE TIMED
  * SHAPE: a reduced shape would hide a kernel that goes wrong only from some length on.
  */
-function deviceProtocol(p: ProfileOptions, device: Device, c: LayersConfig): ProfileOptions {
+function deviceProtocol(p: ProfileOptions, device: NodeDevice, c: LayersConfig): ProfileOptions {
   if (device !== 'webgpu') return p;
   return { ...p, verify: true, reference: nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }) };
 }

@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deviceRecord } from '../device/choice.ts';
-import { ortVersion, type Device as Provider, type GraphOpt } from '../engine/session.ts';
+import { providerChoice } from '../device/choice.ts';
+import { ortVersion, type NodeDevice, type GraphOpt } from '../engine/session.ts';
 import type { Ceilings } from '../roofline/probes.ts';
-import type { Device, Environment } from './schema.ts';
+import type { DeviceRecord, Environment } from './schema.ts';
 
 /** The glibc settings the launcher applies (see bin/attnbench.js); recorded as found. */
 export const MALLOC_VARS = ['MALLOC_MMAP_MAX_', 'MALLOC_TRIM_THRESHOLD_'] as const;
@@ -31,7 +31,7 @@ export function attnbenchVersion(): string {
 }
 
 /** The CPU provider of onnxruntime-node, this machine's processor. */
-export function cpuDevice(): Device {
+export function cpuDevice(): DeviceRecord {
   return { kind: 'cpu', provider: 'CPUExecutionProvider', description: `CPU: ${os.cpus()[0]?.model ?? 'unknown'}`, software: false, adapter: null };
 }
 
@@ -44,9 +44,9 @@ export const WEBGPU_PROFILER =
  * the adapter as Dawn describes it, its driver, and whether it is a software one (its times
  * are then no GPU's speed: the report says so under every chart and in every table).
  */
-export function webgpuDevice(env: NodeJS.ProcessEnv = process.env): Device {
-  const r = deviceRecord('webgpu', env);
-  // (deviceRecord('webgpu') is always a WebGPU record; the test narrows its type)
+export function webgpuDevice(env: NodeJS.ProcessEnv = process.env): DeviceRecord {
+  const r = providerChoice('webgpu', env);
+  // (providerChoice('webgpu') is always a WebGPU record; the test narrows its type)
   if (r.provider !== 'webgpu') return cpuDevice();
   const a = r.adapter;
   const name = a ? [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' ') || a.driver : 'an unrecorded adapter';
@@ -61,12 +61,12 @@ export function webgpuDevice(env: NodeJS.ProcessEnv = process.env): Device {
 }
 
 /** The device record of a provider of onnxruntime-node. */
-export const deviceOf = (provider: Provider): Device => (provider === 'webgpu' ? webgpuDevice() : cpuDevice());
+export const deviceOf = (provider: NodeDevice): DeviceRecord => (provider === 'webgpu' ? webgpuDevice() : cpuDevice());
 
 /** Where a run's times come from, in one line for its log: a software adapter said plainly. */
-export const deviceNote = (d: Device): string => `on ${d.description}${d.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}`;
+export const deviceNote = (d: DeviceRecord): string => `on ${d.description}${d.software ? ' — a SOFTWARE adapter: its times are not a GPU speed' : ''}`;
 
-export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null, device: Device = cpuDevice()): Environment {
+export function environment(threads: number, graphOpt: GraphOpt, ceilings: Ceilings | null, device: DeviceRecord = cpuDevice()): Environment {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model ?? 'unknown',

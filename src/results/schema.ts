@@ -40,7 +40,7 @@ export const Adapter = z.object({
 });
 
 /** Where the numbers were computed. */
-export const Device = z.object({
+export const DeviceRecord = z.object({
   /** cpu: onnxruntime-node's CPU provider; webgpu: its WebGPU provider; browser-*: onnxruntime-web in a browser; unknown: an imported file. */
   kind: z.enum([...DEVICES, 'unknown']),
   /** The execution provider (e.g. CPUExecutionProvider, WebGpuExecutionProvider, wasm). */
@@ -79,7 +79,7 @@ export const Environment = z.object({
   malloc: z.record(z.string(), z.string()),
   gitCommit: z.string().nullable(),
   date: z.string(),
-  device: Device,
+  device: DeviceRecord,
   /** Null only for imported results, which carry no ceilings. */
   ceilings: Ceilings.nullable(),
   /** Set when the file was converted from another format (e.g. the seed's JSON). */
@@ -139,7 +139,7 @@ export const LayerResultFile = z.object({
 });
 
 export type Environment = z.infer<typeof Environment>;
-export type Device = z.infer<typeof Device>;
+export type DeviceRecord = z.infer<typeof DeviceRecord>;
 export type { StageResult } from '../engine/stages.ts';
 export type LayerResult = z.infer<typeof LayerResult>;
 export type LayerConfig = z.infer<typeof LayerConfig>;

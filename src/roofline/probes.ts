@@ -9,7 +9,7 @@
  */
 import { currentWebGpu } from '../device/choice.ts';
 import { gpuCeilingSizes } from '../device/gpu-ceilings.ts';
-import { nodeRuntime, type Device, type GraphOpt } from '../engine/session.ts';
+import { nodeRuntime, type NodeDevice, type GraphOpt } from '../engine/session.ts';
 import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type MatmulShape, type Probe, type ProbeOptions as NeutralProbeOptions, type ProbeSizes } from './ceilings.ts';
 import { cpuPeak } from './cpu.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
@@ -21,11 +21,11 @@ export interface ProbeOptions extends NeutralProbeOptions {
   threads: number;
   graphOpt: GraphOpt;
   /** The provider probed (default 'cpu'); 'webgpu' needs a process with a WebGPU setup (src/device/choice.ts). */
-  device?: Device;
+  device?: NodeDevice;
 }
 
 /** The probe sizes for a provider: the CPU's, or the adapter's (a software one gets the page's small sizes). */
-export function nodeProbeSizes(device: Device, quick: boolean): ProbeSizes {
+export function nodeProbeSizes(device: NodeDevice, quick: boolean): ProbeSizes {
   if (quick || device !== 'webgpu') return probeSizes({ quick });
   const adapter = currentWebGpu()?.adapter ?? null;
   const { matmulSize, readMiB } = gpuCeilingSizes(adapter);
@@ -55,7 +55,7 @@ export const probe = (o: ProbeOptions): Promise<Probe> => {
 };
 
 /** The runtime's name in the method text: on WebGPU, with the adapter it ran on. */
-function probedRuntime(device: Device, threads: number): string {
+function probedRuntime(device: NodeDevice, threads: number): string {
   const name = runtimeOf({ threads, graphOpt: 'all', device }).name;
   if (device !== 'webgpu') return name;
   const a = currentWebGpu()?.adapter;
@@ -63,7 +63,7 @@ function probedRuntime(device: Device, threads: number): string {
 }
 
 /** The ceilings of a set of Node probings (the fastest sample of each kind), with the CPU's peak for `threads` on the CPU. */
-export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = false, device: Device = 'cpu'): Ceilings =>
+export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = false, device: NodeDevice = 'cpu'): Ceilings =>
   ceilingsFrom(probes, device === 'cpu' ? cpuPeak(threads) : null, {
     runtime: probedRuntime(device, threads),
     sizes: nodeProbeSizes(device, quick),

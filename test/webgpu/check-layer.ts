@@ -8,14 +8,14 @@
  */
 import { float64Fits, judge, type DeviceCheck } from '../../src/device/verify.ts';
 import type { GraphOpt } from '../../src/engine/runtime.ts';
-import { nodeRuntime, type Device } from '../../src/engine/session.ts';
+import { nodeRuntime, type NodeDevice } from '../../src/engine/session.ts';
 import { buildLayer, runLayer } from '../../src/attention/layer.ts';
 import { randomParams, type LayerShape } from '../../src/attention/params.ts';
 import { maxRelError, referenceAttention, referenceMacs } from '../../src/attention/reference.ts';
 import type { Mode, VariantSpec } from '../../src/attention/spec.ts';
 
 export interface LayerCheckOptions {
-  device: Device;
+  device: NodeDevice;
   graphOpt: GraphOpt;
   /** Seed of the random inputs (use another than the timed runs'). */
   seed: number;
@@ -29,7 +29,7 @@ export interface LayerCheckOptions {
 export async function checkLayerOnDevice(spec: VariantSpec, shape: LayerShape, mode: Mode, o: LayerCheckOptions): Promise<DeviceCheck> {
   const layer = buildLayer(spec, shape, mode);
   const params = randomParams(shape, mode, o.seed);
-  const on = (device: Device) => nodeRuntime({ threads: o.threads ?? 1, graphOpt: o.graphOpt, device });
+  const on = (device: NodeDevice) => nodeRuntime({ threads: o.threads ?? 1, graphOpt: o.graphOpt, device });
   const got = await runLayer(on(o.device), layer, params);
   const against = o.against ?? (float64Fits(referenceMacs(shape)) ? 'float64' : 'cpu');
   const ref = against === 'float64' ? referenceAttention(params, shape, mode) : await runLayer(on('cpu'), layer, params);
