@@ -14,7 +14,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LayersConfigInput } from '../src/config/layers.ts';
 import { parseIntList, parseNameList } from '../src/config/lists.ts';
-import { runLayers } from '../src/profile/run-layers.ts';
+import { runLayers } from '../src/commands/run-layers.ts';
 import type { LayerResult } from '../src/results/schema.ts';
 import { markdownTable } from '../src/table/table.ts';
 import { roundOrder } from '../src/timing/rounds.ts';

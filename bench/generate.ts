@@ -33,7 +33,7 @@ import { DecoderModel } from '../src/model/model.ts';
 import { pack, randomWeights } from '../src/model/weights.ts';
 import { generationTable, speedupText } from '../src/results/tables.ts';
 import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
-import { ceilingsOf, probe } from '../src/roofline/probes.ts';
+import { ceilingsOf, probe } from '../src/roofline/node-ceilings.ts';
 import { kernelBytes, movedBytes } from '../src/roofline/traffic.ts';
 import { markdownTable, type Table } from '../src/table/table.ts';
 import { roundsRatioInterval } from '../src/timing/interval.ts';

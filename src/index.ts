@@ -24,11 +24,11 @@ export type { HostTensor, HostTensors, Runtime, RuntimeSession } from './engine/
 // measuring
 export { LayersConfig, MAIN_JOB_GRID, type LayersConfigInput } from './config/layers.ts';
 export { GenerateConfig, PRESETS, type GenerateConfigInput, type PresetName } from './config/generate.ts';
-export { runLayers, type LayersRunOptions } from './profile/run-layers.ts';
+export { runLayers, type LayersRunOptions } from './commands/run-layers.ts';
 export { runGenerate, type GenerateRunOptions } from './generate/run.ts';
 export { DecodeConfig, type DecodeConfigInput } from './config/decode.ts';
-export { runDecode, type DecodeRunOptions } from './profile/run-decode.ts';
-export { measureCeilings, Ceilings, type ProbeOptions } from './roofline/probes.ts';
+export { runDecode, type DecodeRunOptions } from './commands/run-decode.ts';
+export { measureCeilings, Ceilings, type ProbeOptions } from './roofline/node-ceilings.ts';
 export { ceilingRates, floorMs, type Cost, type Rates } from './roofline/floor.ts';
 export { ratioInterval } from './timing/interval.ts';
 
@@ -63,7 +63,7 @@ export { decodeTable, generationTable, layerTable, speedupText } from './results
 // reports and comparisons
 export { compareRuns, formatComparison, gateFailure, regressions, type Comparison, type CompareRow } from './report/compare.ts';
 export { loadRun, loadRuns } from './report/load.ts';
-export { fromLegacy, toLegacy } from './report/legacy.ts';
+export { fromLegacy, toLegacy } from './results/seed-format.ts';
 export { UsageError } from './core/errors.ts';
 
 import { compareRuns, type Comparison } from './report/compare.ts';

@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['results'],
   ['measure'],
   ['browser'],
-  ['generate', 'profile'],
+  ['generate', 'commands'],
   ['report'],
   ['page'],
   ['index'],
@@ -82,7 +82,7 @@ test('no module in src/ imports from a folder after its own, or from a peer', ()
 test('the check finds upward, peer and outside imports, in every form of import', () => {
   const planted = new Map([
     ['model/model.ts', "import type { KvCache } from '../generate/kv-cache.ts';\nimport { headDim } from './config.ts';"],
-    ['generate/run.ts', "export { profileLayer } from '../profile/layer.ts';"],
+    ['generate/run.ts', "export { profileLayer } from '../commands/layer.ts';"],
     ['core/files.ts', "const m = await import('../results/io.ts');"],
     ['report/report.ts', "import '../cli/main.ts';"],
     ['table/table.ts', "import { x } from '../../test/helpers.ts';"],
@@ -90,7 +90,7 @@ test('the check finds upward, peer and outside imports, in every form of import'
   ]);
   assert.deepEqual(violations(planted), [
     "src/model/model.ts: imports '../generate/kv-cache.ts' from 'generate', which comes after 'model'",
-    "src/generate/run.ts: imports '../profile/layer.ts' from its peer 'profile'",
+    "src/generate/run.ts: imports '../commands/layer.ts' from its peer 'commands'",
     "src/core/files.ts: imports '../results/io.ts' from 'results', which comes after 'core'",
     "src/report/report.ts: imports '../cli/main.ts' from 'cli', which comes after 'report'",
     "src/table/table.ts: imports '../../test/helpers.ts', outside src/",

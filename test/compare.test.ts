@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../src/core/errors.ts';
 import { changeInterval, compareRuns, formatComparison, gateFailure, regressions } from '../src/report/compare.ts';
-import { fromLegacy } from '../src/report/legacy.ts';
+import { fromLegacy } from '../src/results/seed-format.ts';
 import { loadRun } from '../src/report/load.ts';
 import type { GenerateRun, LayerRun } from '../src/results/io.ts';
 import type { LayerResult } from '../src/results/schema.ts';

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { UsageError } from '../src/core/errors.ts';
 import { identityDifferences, openJournal, readJournalFile } from '../src/results/journal.ts';
 import { LayersConfig } from '../src/config/layers.ts';
-import { runLayers } from '../src/profile/run-layers.ts';
+import { runLayers } from '../src/commands/run-layers.ts';
 import { journalPath, journalResults, LayerJournalEntry, layersIdentity } from '../src/results/io.ts';
 import { ROOT, tmpDir } from './helpers.ts';
 

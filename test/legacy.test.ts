@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../src/core/errors.ts';
-import { fromLegacy, pyFloat, toLegacy } from '../src/report/legacy.ts';
+import { fromLegacy, pyFloat, toLegacy } from '../src/results/seed-format.ts';
 import { readLayerFile } from '../src/results/io.ts';
 import { LayerResultFile } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { UsageError } from '../src/core/errors.ts';
 import { checkOutputs, outputProblem, writeOrFallback } from '../src/core/outputs.ts';
 import { runGenerate } from '../src/generate/run.ts';
-import { runLayers } from '../src/profile/run-layers.ts';
+import { runLayers } from '../src/commands/run-layers.ts';
 import { GenerateResultFile, LayerResultFile } from '../src/results/schema.ts';
 import { cli, EVENT_LIMIT_MS, ROOT, tmpDir } from './helpers.ts';
 

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { median } from 'simple-statistics';
 import { UsageError } from '../src/core/errors.ts';
-import { fromLegacy } from '../src/report/legacy.ts';
+import { fromLegacy } from '../src/results/seed-format.ts';
 import { readRun, writeLayerFile } from '../src/results/io.ts';
 import { DecodeResult, LayerResultFile, RATIO_RANGE } from '../src/results/schema.ts';
 import { cli, ROOT, tmpDir } from './helpers.ts';

@@ -26,7 +26,7 @@ import { gitCommit } from '../results/environment.ts';
 import { journaledLayerRun, journalPath, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { DECODE_SCHEMA, LAYERS_SCHEMA, LayerConfig, type DecodeFailure, type DecodeResult, type DecodeResultFile, type Environment, type Failure, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { ORT_BUILDS, isBrowserDevice, type BrowserDevice } from './backends.ts';
 import { pageFolder } from './bundle.ts';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';

@@ -5,7 +5,7 @@
  * loses nothing that was finished. Platform-neutral.
  */
 import type { DecodeFailure, DecodeResult, Environment, Failure, LayerResult } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 
 export type RunKind = 'layers' | 'decode';
 

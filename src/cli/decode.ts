@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { DecodeConfig } from '../config/decode.ts';
 import { logLine } from '../core/progress.ts';
 import { parsePositiveOrAuto } from '../config/lists.ts';
-import { runDecode } from '../profile/run-decode.ts';
+import { runDecode } from '../commands/run-decode.ts';
 import { acquireLock } from '../results/lock.ts';
 import { checkDecodeOutputs } from '../results/outputs.ts';
 import { decodeTable } from '../results/tables.ts';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { SEED_LAYER } from '../config/layers.ts';
 import { readJson } from '../core/files.ts';
-import { fromLegacy } from '../report/legacy.ts';
+import { fromLegacy } from '../results/seed-format.ts';
 import { writeLayerFile } from '../results/io.ts';
 import { checkResultOutput } from '../results/outputs.ts';
 import { parsePositive } from '../config/lists.ts';

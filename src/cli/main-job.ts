@@ -12,7 +12,7 @@ import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
 import { writeOrFallback } from '../core/outputs.ts';
 import { formatGenerate } from '../generate/report.ts';
 import { runGenerate } from '../generate/run.ts';
-import { runLayers } from '../profile/run-layers.ts';
+import { runLayers } from '../commands/run-layers.ts';
 import { acquireLock } from '../results/lock.ts';
 import { checkMainJobOutputs, mainJobPaths } from '../results/outputs.ts';
 import { layerTable } from '../results/tables.ts';

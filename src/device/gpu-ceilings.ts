@@ -2,7 +2,7 @@
  * How large the ceiling probes are on a WebGPU adapter: small on a software one (a 4096³
  * MatMul would take minutes on SwiftShader), large on a GPU, the read tensor within one
  * binding of the adapter. The probes themselves are the neutral ones of
- * src/roofline/ceilings.ts, run by src/roofline/probes.ts on the GPU.
+ * src/roofline/probes.ts, run by src/roofline/node-ceilings.ts on the GPU.
  */
 import type { AdapterRecord } from './adapter.ts';
 

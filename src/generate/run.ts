@@ -23,7 +23,7 @@ import { DeviceKvCache } from './device-kv-cache.ts';
 import { checkFirstStep } from './verify.ts';
 import { writeGenerateFile } from '../results/io.ts';
 import type { GenerateResultFile } from '../results/schema.ts';
-import { measureCeilings, type Ceilings } from '../roofline/probes.ts';
+import { measureCeilings, type Ceilings } from '../roofline/node-ceilings.ts';
 import { decodeShapes } from '../measure/decode.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { runRounds } from '../timing/rounds.ts';

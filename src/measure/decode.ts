@@ -30,7 +30,7 @@ import { referenceLogits } from '../model/reference.ts';
 import { pack, randomWeights, type ModelWeights, type PackedModel } from '../model/weights.ts';
 import { boundsOf, withSpeedups } from '../results/bounds.ts';
 import type { DecodeFailure, DecodeResult } from '../results/schema.ts';
-import type { MatmulShape } from '../roofline/ceilings.ts';
+import type { MatmulShape } from '../roofline/probes.ts';
 import { estimateRates, floorMs } from '../roofline/floor.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns } from '../timing/measure.ts';

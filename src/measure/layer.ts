@@ -16,7 +16,7 @@ import { float64Fits, verdict, type Verdict } from '../device/verify.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
 import type { LayerResult } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns, type RepeatPolicy } from '../timing/measure.ts';
 

@@ -13,7 +13,7 @@ import type { LayersConfig } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
-import { shapeLabel, type Ceilings, type MatmulShape } from '../roofline/ceilings.ts';
+import { shapeLabel, type Ceilings, type MatmulShape } from '../roofline/probes.ts';
 import { estimateRates, floorMs } from '../roofline/floor.ts';
 import { seedRepeats } from '../timing/measure.ts';
 import { plannedRounds, runConfigurations, type RunProgress } from './alternate.ts';

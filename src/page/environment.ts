@@ -7,7 +7,7 @@
 import { ORT_BUILDS, type BrowserDevice } from '../browser/backends.ts';
 import type { GraphOpt } from '../engine/runtime.ts';
 import type { DeviceRecord, Environment } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import type { Ort } from './ort-runtime.ts';
 
 /** Injected by the bundle step (src/browser/bundle.ts): the commit the page was built from. */

@@ -18,7 +18,7 @@ import { decodeModel, decodeShapes, decodeSweep } from '../measure/decode.ts';
 import { protocolOptions } from '../measure/layer.ts';
 import { runShapes, runSweep, sweepJobs, validateGrid } from '../measure/sweep.ts';
 import type { DecodeResult, LayerResult } from '../results/schema.ts';
-import { ceilingsFrom, probeWith, QUICK_PROBES, type Ceilings, type MatmulShape, type ProbeSizes } from '../roofline/ceilings.ts';
+import { ceilingsFrom, probeWith, QUICK_PROBES, type Ceilings, type MatmulShape, type ProbeSizes } from '../roofline/probes.ts';
 import { adapterName, pageEnvironment, timerStepMs, webgpuAdapter, type Adapter, type PageEnvironmentInput } from './environment.ts';
 import { FORMS, parseRun } from './form.ts';
 import { loadOrt, webRuntime, type Ort } from './ort-runtime.ts';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { readRun, type Run } from '../results/io.ts';
-import { looksLegacy } from './legacy.ts';
+import { looksLegacy } from '../results/seed-format.ts';
 
 /** Why a JSON value that is no result file could still be meant as one: the seed's own format. */
 const legacyHint = (json: unknown, _schema: unknown, file: string) =>

@@ -6,7 +6,7 @@
  */
 import type { LayerRun, Run } from '../results/io.ts';
 import type { Environment } from '../results/schema.ts';
-import { peakNote } from '../roofline/ceilings.ts';
+import { peakNote } from '../roofline/probes.ts';
 import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from '../results/tables.ts';
 import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
 import { deviceLine, type Chart } from './chart-style.ts';

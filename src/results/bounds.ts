@@ -8,7 +8,7 @@
 import type { Bounds, Comparison, Speedup } from './comparison.ts';
 import type { LayerResult } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
-import type { Ceilings } from '../roofline/ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { ratioInterval } from '../timing/interval.ts';
 
 /** The fields computed from the measurement and the ceilings. */

@@ -9,7 +9,7 @@
  * The three kinds share one record (comparison.ts): identity, samples, cost, bounds, stages,
  * check and speedup; each adds only its own fields here. Some parts are defined where they
  * are produced and only composed here: `Summary` and `Samples` (src/timing/stats.ts),
- * `Ceilings` (src/roofline/probes.ts), `ModelConfig` (src/model/config.ts) and the
+ * `Ceilings` (src/roofline/node-ceilings.ts), `ModelConfig` (src/model/config.ts) and the
  * configurations (src/config/). Every time in them is held to one rule (times.ts), so that
  * nothing derived from times is ever Infinity or NaN.
  */
@@ -19,7 +19,7 @@ import { GenerateConfig } from '../config/generate.ts';
 import { LayersConfig } from '../config/layers.ts';
 import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
-import { Ceilings } from '../roofline/ceilings.ts';
+import { Ceilings } from '../roofline/probes.ts';
 import { DEVICES } from '../engine/devices.ts';
 import { Compared, Comparison, Speedup, Stage, Verification } from './comparison.ts';
 import { Ms, MsSamples, MsSummary, PartMs, PartSeconds, Ratio, SecondsSamples, timeSummary } from './times.ts';

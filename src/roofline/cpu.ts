@@ -1,7 +1,7 @@
 /**
  * The theoretical peak of this CPU for float32 multiply-adds: cores × clock × FLOPs per
  * cycle, from what the operating system reports. It is never used as a bound, and shown as
- * one only where it is above the measured matmul ceiling (src/roofline/ceilings.ts,
+ * one only where it is above the measured matmul ceiling (src/roofline/probes.ts,
  * `peakNote`): the clock is the nominal one (a CPU that boosts exceeds it — an EPYC here
  * ran matmuls at 202 GFLOP/s against a nominal 166 — and an AVX-512 licence can run below
  * it), and the FMA units per core are not reported, so they are inferred from the family.

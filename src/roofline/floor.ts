@@ -17,7 +17,7 @@
  * Their gap is what a layout costs. A measurement below a floor, or a rate above a ceiling,
  * means the bound is wrong, and is flagged, never shown as a speed.
  */
-import type { Ceilings } from './ceilings.ts';
+import type { Ceilings } from './probes.ts';
 
 /** What a piece of work must do: floating-point operations and bytes moved. */
 export interface Cost {

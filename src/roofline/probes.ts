@@ -1,85 +1,289 @@
 /**
- * The ceilings in Node: the probes of `ceilings.ts` through onnxruntime-node with the run's
- * own provider and threads. On the CPU, the processor's theoretical peak is recorded beside
- * them (shown as a bound only where it is one). On WebGPU the same graphs run on the GPU and their rates come from the GPU program
- * times of the provider's profiler (the stage split's clock too, so stage rates and
- * ceilings compare like with like), at sizes fit for the adapter (`gpuCeilingSizes`: a
- * software adapter cannot take a 4096³ product fifteen times in reasonable time); a GPU's
- * peak is not known to the process, so none is shown.
+ * A machine's ceilings, measured through a runtime (src/engine/runtime.ts) with the run's own
+ * settings, so every figure can be read as a fraction of what this hardware reaches there —
+ * and is bounded by it. Platform-neutral: Node probes through onnxruntime-node
+ * (`node-ceilings.ts`), the browser page through onnxruntime-web, with the same graphs and rules:
+ *
+ *  - compute: float32 MatMul GFLOP/s over the kernel's own time (the engine's profiler; on
+ *    a GPU its program times), for a large square product (its B operand an input, and a
+ *    pre-packed constant) and for the shapes the run itself multiplies;
+ *  - memory: streaming through the engine over buffers several times the last-level cache,
+ *    bytes over kernel time — a read (ReduceSum) and an elementwise Add (two inputs read,
+ *    one written: its reads and its write counted), because the floors count every byte a
+ *    kernel reads or writes at one rate, so the rate must bound both (measured on the CPU,
+ *    an Add moves its bytes faster than ReduceSum reads them); a JS buffer copy (read +
+ *    write counted) is kept as a second figure, never used by a floor.
+ *
+ * A ceiling must bound what is measured, and a shared host drifts by 20–40 % within
+ * minutes: the bound is the FASTEST sample of every probe taken in the run (a sweep probes
+ * again between configurations), not a median.
  */
-import { currentWebGpu } from '../device/choice.ts';
-import { gpuCeilingSizes } from '../device/gpu-ceilings.ts';
-import { nodeRuntime, type NodeDevice, type GraphOpt } from '../engine/session.ts';
-import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type MatmulShape, type Probe, type ProbeOptions as NeutralProbeOptions, type ProbeSizes } from './ceilings.ts';
-import { cpuPeak } from './cpu.ts';
-import { refuseUnknownKeys } from '../core/unknown-keys.ts';
+import { z } from 'zod';
+import { F32 } from '../core/constants.ts';
+import { GraphBuilder } from '../engine/graph.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { timeRuns } from '../timing/measure.ts';
+import { Samples, withSamples } from '../timing/stats.ts';
 
-// the neutral definitions, re-exported for the modules that import them from here
-export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, peakNote, probeShapes, shapeLabel, type MatmulShape } from './ceilings.ts';
-
-export interface ProbeOptions extends NeutralProbeOptions {
-  threads: number;
-  graphOpt: GraphOpt;
-  /** The provider probed (default 'cpu'); 'webgpu' needs a process with a WebGPU setup (src/device/choice.ts). */
-  device?: NodeDevice;
+/** A (batched) product [batch, m, k] · [batch, k, n]; `constantB`: B is an initializer, pre-packed by the engine. */
+export interface MatmulShape {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  constantB: boolean;
+  /** The weight first: A [m, k] a constant and B given as [n, k], one Gemm with transB (multi-query's W·Hᵀ), a different kernel than x·W. */
+  weightFirst?: boolean;
 }
 
-/** The probe sizes for a provider: the CPU's, or the adapter's (a software one gets the page's small sizes). */
-export function nodeProbeSizes(device: NodeDevice, quick: boolean): ProbeSizes {
-  if (quick || device !== 'webgpu') return probeSizes({ quick });
-  const adapter = currentWebGpu()?.adapter ?? null;
-  const { matmulSize, readMiB } = gpuCeilingSizes(adapter);
-  if (!adapter || adapter.software) return { square: matmulSize, readMiB, streamMiB: readMiB / 2, copyMiB: 16, runs: 5 };
-  return { square: matmulSize, readMiB, streamMiB: Math.max(64, readMiB / 4), copyMiB: FULL_PROBES.copyMiB, runs: FULL_PROBES.runs };
+export const shapeLabel = (s: MatmulShape): string =>
+  `${s.batch > 1 ? `${s.batch}×` : ''}${s.m}×${s.k}×${s.n}${s.weightFirst ? ' (W·Xᵀ)' : s.constantB ? ' (B constant)' : ''}`;
+export const matmulFlops = (s: MatmulShape): number => 2 * s.batch * s.m * s.k * s.n;
+
+/** One probing: when, why, and every sample. */
+export const Probe = z.object({
+  at: z.string(),
+  /** Why it was taken: 'start', 'between configurations', 'resume', ... */
+  label: z.string(),
+  matmul: z.array(z.object({ shape: z.string(), flops: z.number().positive(), gflops: Samples })),
+  readGBps: Samples,
+  /** An elementwise Add over buffers past the cache: bytes read and written over kernel time. */
+  streamGBps: Samples,
+  copyGBps: Samples,
+});
+export type Probe = z.infer<typeof Probe>;
+
+export const CpuPeak = z.object({
+  gflops: z.number().positive(),
+  cores: z.number().int().positive(),
+  ghz: z.number().positive(),
+  flopsPerCycle: z.number().positive(),
+  method: z.string(),
+});
+export type CpuPeak = z.infer<typeof CpuPeak>;
+
+export const Ceilings = z.object({
+  /** The compute bound: the fastest MatMul sample of any probe, GFLOP/s over kernel time. */
+  matmulGflops: z.number().positive(),
+  /** The memory bound: the fastest streaming sample of any probe (a read, or an Add's reads and write), GB/s over kernel time. */
+  readGBps: z.number().positive(),
+  /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
+  copyGBps: z.number().positive(),
+  /** The CPU's theoretical peak (nominal clock), recorded beside the measured bound and shown as one only where it is above it (`peakNote`); null where the OS does not say. */
+  peak: CpuPeak.nullable(),
+  /** Every probing of the run, in order. */
+  probes: z.array(Probe).min(1),
+  method: z.string(),
+});
+export type Ceilings = z.infer<typeof Ceilings>;
+
+/** How large the probes are: the square product's side, the read and copy sizes, timed runs per probe. */
+export interface ProbeSizes {
+  square: number;
+  readMiB: number;
+  /** Each input of the Add. */
+  streamMiB: number;
+  copyMiB: number;
+  runs: number;
 }
 
-/** The most FLOPs one run of a probe of the run's own products may take on a software adapter (SwiftShader: about 0.1 GFLOP/s, so 2 s). */
-const SOFTWARE_MAX_FLOPS = 2e8;
+export const FULL_PROBES: ProbeSizes = { square: 2048, readMiB: 256, streamMiB: 64, copyMiB: 64, runs: 15 };
+/** Tiny probes for tests (a 256³ product, 4 MiB, 5 runs): the figures then bound nothing. */
+export const QUICK_PROBES: ProbeSizes = { square: 256, readMiB: 4, streamMiB: 4, copyMiB: 4, runs: 5 };
+
+export interface ProbeOptions {
+  /** Products the run itself multiplies (probed beside the square ones). */
+  shapes?: readonly MatmulShape[];
+  /** QUICK_PROBES: the figures then bound nothing (the method says so). */
+  quick?: boolean;
+  /** Other sizes than FULL_PROBES (a software GPU in a page cannot take a 2048³ product 17 times in reasonable time). */
+  sizes?: ProbeSizes;
+  label?: string;
+}
+
+export const probeSizes = (o: Pick<ProbeOptions, 'quick' | 'sizes'>): ProbeSizes => (o.quick ? QUICK_PROBES : (o.sizes ?? FULL_PROBES));
+
+/** Products larger than this are probed at fewer rows: the rate is what matters, and a probe must stay short. */
+const MAX_PROBE_FLOPS = 2e10;
+const WARMUP = 2;
+
+/** Each run's kernel time (ms) after the warm-up runs. */
+const kernelMs = async (s: { endProfiling(): Promise<{ kernels: { dur: number }[] }[]> }): Promise<number[]> =>
+  (await s.endProfiling()).slice(WARMUP).map((run) => run.kernels.reduce((t, k) => t + k.dur, 0) / 1000);
 
 /**
- * The run's own products to probe: as given, but on a software adapter at fewer rows (the
- * rate is what matters; the CPU's cap of 2e10 FLOPs a run would take minutes there).
+ * The rate of each run that moved `amount` (GFLOP or GB, as amount / ms / 1e6) in its kernel
+ * time. A run the profiler timed at 0 (faster than its clock: a tiny probe, a page's coarse
+ * profiler) has no rate, not an infinite one, and is left out: none may be left.
  */
-function ownShapes(o: ProbeOptions): readonly MatmulShape[] | undefined {
-  const software = o.device === 'webgpu' && (currentWebGpu()?.adapter.software ?? true);
-  if (!software || !o.shapes) return o.shapes;
-  return o.shapes.map((s) => ({ ...s, m: Math.max(1, Math.min(s.m, Math.floor(SOFTWARE_MAX_FLOPS / (2 * s.batch * s.k * s.n)))) }));
+const ratesOf = async (amount: number, s: Parameters<typeof kernelMs>[0]): Promise<number[]> =>
+  (await kernelMs(s)).filter((ms) => ms > 0).map((ms) => amount / ms / 1e6);
+
+/** A bound needs at least one timed run: a probe with none says so, rather than bounding a run by Infinity or nothing. */
+function timed(what: string, rates: number[]): number[] {
+  if (rates.length === 0) throw new Error(`the ${what} probe: every run was faster than the profiler's clock can tell; a larger probe is needed on this runtime`);
+  return rates;
 }
 
-const runtimeOf = (o: Pick<ProbeOptions, 'threads' | 'graphOpt' | 'device'>) => nodeRuntime({ threads: o.threads, graphOpt: o.graphOpt, device: o.device ?? 'cpu' });
-
-/** Probe every ceiling once through onnxruntime-node. */
-export const probe = (o: ProbeOptions): Promise<Probe> => {
-  const shapes = ownShapes(o);
-  return probeWith(runtimeOf(o), { ...o, ...(shapes ? { shapes } : {}), sizes: nodeProbeSizes(o.device ?? 'cpu', o.quick ?? false) });
-};
-
-/** The runtime's name in the method text: on WebGPU, with the adapter it ran on. */
-function probedRuntime(device: NodeDevice, threads: number): string {
-  const name = runtimeOf({ threads, graphOpt: 'all', device }).name;
-  if (device !== 'webgpu') return name;
-  const a = currentWebGpu()?.adapter;
-  return `${name} on ${a ? a.description || a.driver : 'an unrecorded adapter'} (GPU program times)`;
+/** GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the profiler timed at 0). */
+export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+  if (s.weightFirst) return probeWeightFirst(rt, s, runs);
+  const g = new GraphBuilder('probe-matmul');
+  const aDims = s.batch > 1 ? [s.batch, s.m, s.k] : [s.m, s.k];
+  const bDims = s.batch > 1 ? [s.batch, s.k, s.n] : [s.k, s.n];
+  const b = new Float32Array(s.batch * s.k * s.n).fill(0.5);
+  const bName = s.constantB ? g.initializer('b', b, bDims) : g.input('b', bDims);
+  g.output(g.node('MatMul', [g.input('a', aDims), bName]), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ a: { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims }, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return await ratesOf(matmulFlops(s), session);
+  } finally {
+    await session.release();
+  }
 }
 
-/** The ceilings of a set of Node probings (the fastest sample of each kind), with the CPU's peak for `threads` on the CPU. */
-export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = false, device: NodeDevice = 'cpu'): Ceilings =>
-  ceilingsFrom(probes, device === 'cpu' ? cpuPeak(threads) : null, {
-    runtime: probedRuntime(device, threads),
-    sizes: nodeProbeSizes(device, quick),
-    ...(quick ? { quick } : {}),
+/** A weight-first product: Gemm(W [m, k] constant, X [n, k], transB), as a layout that projects W·Hᵀ runs it. */
+async function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+  const g = new GraphBuilder('probe-gemm');
+  const w = g.initializer('w', new Float32Array(s.m * s.k).fill(0.5), [s.m, s.k]);
+  g.output(g.node('Gemm', [w, g.input('x', [s.n, s.k])], { transB: 1 }), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ x: { data: new Float32Array(s.n * s.k).fill(1), dims: [s.n, s.k] } });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return await ratesOf(matmulFlops(s), session);
+  } finally {
+    await session.release();
+  }
+}
+
+/** GB/s of each of `runs` streaming reads: ReduceSum of a [rows, 1024] tensor of `mib` MiB over its last axis, kernel time. */
+export async function probeRead(rt: Runtime, mib: number, runs: number): Promise<number[]> {
+  const rows = (mib * 2 ** 20) / F32 / 1024;
+  const g = new GraphBuilder('probe-read');
+  g.output(g.node('ReduceSum', [g.input('x', [rows, 1024]), g.ints([1])], { keepdims: 0 }), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ x: { data: new Float32Array(rows * 1024).fill(1), dims: [rows, 1024] } });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return timed('streaming read', await ratesOf(rows * 1024 * F32, session));
+  } finally {
+    await session.release();
+  }
+}
+
+/** GB/s of each of `runs` elementwise Adds of two `mib` MiB tensors: two reads and one write over the kernel time. */
+export async function probeStream(rt: Runtime, mib: number, runs: number): Promise<number[]> {
+  const n = (mib * 2 ** 20) / F32;
+  const g = new GraphBuilder('probe-stream');
+  g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds({ a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } });
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return timed('streaming Add', await ratesOf(3 * n * F32, session));
+  } finally {
+    await session.release();
+  }
+}
+
+/** The copy probe: two preallocated buffers, already touched, copied `n` times; GB/s read + write counted. */
+export class CopyProbe {
+  private readonly src: Float32Array;
+  private readonly dst: Float32Array;
+
+  constructor(readonly mib = FULL_PROBES.copyMiB) {
+    const len = (mib * 2 ** 20) / F32;
+    this.src = new Float32Array(len).fill(1);
+    this.dst = new Float32Array(len);
+    this.dst.set(this.src); // first touch outside the timing
+  }
+
+  /** GB/s of `n` copies; a copy the clock reads as 0 ms (a page's coarse clock, a tiny probe) has no rate and is left out. */
+  run(n: number): number[] {
+    const rates = Array.from({ length: n }, () => {
+      const t0 = performance.now();
+      this.dst.set(this.src);
+      return (2 * this.src.byteLength) / (performance.now() - t0) / 1e6;
+    }).filter(Number.isFinite);
+    if (rates.length === 0) throw new Error(`the copy probe: every copy of ${this.mib} MiB was faster than the clock can tell; a larger probe is needed here`);
+    return rates;
+  }
+}
+
+/** A product no larger than a probe should be: fewer rows (m; n for a weight-first one, whose rows are the input's) keep its shape class. */
+function capped(s: MatmulShape): MatmulShape {
+  if (s.weightFirst) return { ...s, n: Math.max(1, Math.min(s.n, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.m)))) };
+  const m = Math.max(1, Math.min(s.m, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.n))));
+  return { ...s, m };
+}
+
+/** The products a probing multiplies: the square ones, then the run's own (capped, without repeats). */
+export function probeShapes(o: Pick<ProbeOptions, 'shapes' | 'quick' | 'sizes'>): MatmulShape[] {
+  const n = probeSizes(o).square;
+  const square = [false, true].map((constantB) => ({ batch: 1, m: n, k: n, n, constantB }));
+  const own = (o.shapes ?? []).map(o.quick ? (s: MatmulShape) => ({ ...s, batch: 1, m: Math.min(s.m, 64), k: Math.min(s.k, 64), n: Math.min(s.n, 64) }) : capped);
+  const seen = new Set<string>();
+  return [...square, ...own].filter((s) => {
+    const key = shapeLabel(s);
+    return !seen.has(key) && seen.add(key);
   });
-
-/** Every option a probing reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
-const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, label: true } satisfies Record<keyof ProbeOptions, true>);
-
-/** Probe once and return the ceilings. */
-export async function measureCeilings(o: ProbeOptions): Promise<Ceilings> {
-  refuseUnknownKeys(o, OPTION_KEYS);
-  return ceilingsOf([await probe(o)], o.threads, o.quick, o.device);
 }
 
-/** The ceilings with one more probing (taken between configurations of a long run). */
-export async function probeAgain(c: Ceilings, o: ProbeOptions): Promise<Ceilings> {
-  return ceilingsOf([...c.probes, await probe({ ...o, label: o.label ?? 'between configurations' })], o.threads, o.quick, o.device);
+/** Probe every ceiling once through `rt`. */
+export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
+  const p = probeSizes(o);
+  const matmul = [];
+  for (const s of probeShapes(o)) {
+    // a product too small for this clock (a tiny run's own, in a page) gives no rate and bounds nothing
+    const rates = await probeMatmul(rt, s, p.runs);
+    if (rates.length > 0) matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(rates) });
+  }
+  timed('matmul', matmul.flatMap((m) => m.gflops.samples));
+  const readGBps = withSamples(await probeRead(rt, p.readMiB, p.runs));
+  const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
+  const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
+  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
+}
+
+/**
+ * The CPU's peak as shown beside the matmul ceiling: a bound only where it is above what the
+ * probes measured. At the nominal clock it is below the measured rate on a CPU that boosts,
+ * and then it is shown as what it is, never as a bound. Null where no peak was read.
+ */
+export function peakNote(c: Pick<Ceilings, 'matmulGflops' | 'peak'>, unit = ''): string | null {
+  if (!c.peak) return null;
+  const gflops = `${c.peak.gflops.toFixed(0)}${unit}`;
+  return c.peak.gflops >= c.matmulGflops ? `theoretical peak ${gflops}` : `nominal peak ${gflops}; this CPU boosts past it`;
+}
+
+const fastest = (xs: readonly number[]) => Math.max(...xs);
+
+/** How the ceilings of a run were taken (recorded beside them). */
+export interface CeilingsMethod {
+  /** The runtime probed (e.g. its provider and threads), named in the method text. */
+  runtime: string;
+  sizes: ProbeSizes;
+  quick?: boolean;
+}
+
+/** The ceilings of a set of probings: the fastest sample of each kind bounds the run. */
+export function ceilingsFrom(probes: readonly Probe[], peak: CpuPeak | null, m: CeilingsMethod): Ceilings {
+  if (probes.length === 0) throw new Error('ceilingsFrom: no probe');
+  const p = m.sizes;
+  return {
+    matmulGflops: fastest(probes.flatMap((x) => x.matmul.flatMap((mm) => mm.gflops.samples))),
+    readGBps: fastest(probes.flatMap((x) => [...x.readGBps.samples, ...x.streamGBps.samples])),
+    copyGBps: fastest(probes.flatMap((x) => x.copyGBps.samples)),
+    peak,
+    probes: [...probes],
+    method:
+      `the fastest sample of every probing in the run (${probes.length}), through ${m.runtime}: float32 MatMul GFLOP/s over the kernel time from the engine's profiler ` +
+      `(${p.square}³ with B an input and a constant, and the run's own products, ${p.runs} runs each after ${WARMUP} warm-up); ` +
+      `streaming through the engine over its kernel time, a ReduceSum over ${p.readMiB} MiB and an Add of two ${p.streamMiB} MiB tensors (its reads and its write counted); ` +
+      `a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
+      (m.quick ? ' — QUICK probes for tests: these bound nothing' : ''),
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * The WebGPU test's direct GPU probes (test/webgpu/ceilings.ts; a run's own ceilings come
- * from src/roofline/probes.ts): the GPU's ceilings through the same provider and profiler
+ * from src/roofline/node-ceilings.ts): the GPU's ceilings through the same provider and profiler
  * the layers use, as samples (one per run) from GPU program times, so that stage rates (also
  * program times) compare like with like:
  *  - compute: one square float32 MatMul → GFLOP/s;

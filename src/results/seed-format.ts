@@ -24,9 +24,9 @@ import { ALIASES } from '../attention/registry.ts';
 import { kvHeads, parseVariant, variantLabel } from '../attention/spec.ts';
 import { SEED_LAYER } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
-import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from '../results/schema.ts';
+import { LAYERS_SCHEMA, type Environment, type LayerResult, type LayerResultFile, type StageResult } from './schema.ts';
 import { seedRepeats } from '../timing/measure.ts';
-import { underRoofline, withLayerSpeedups, type Measured } from '../results/bounds.ts';
+import { underRoofline, withLayerSpeedups, type Measured } from './bounds.ts';
 
 const HEADER = ['key', 'cpu us', 'cuda us', 'all us'] as const;
 const TOTAL = 'TOTAL';
