@@ -11,6 +11,7 @@
  *   full mode: qkv, split, weights, softmax, output, merge, proj   (fused-gqa has its own)
  */
 import type { GraphBuilder } from '../engine/graph.ts';
+import type { MatmulShape } from '../roofline/probes.ts';
 import { stageFlops } from './cost.ts';
 import { matmulAdd, reshape } from './ops.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
@@ -47,13 +48,22 @@ export interface Layout {
   stages(mode: Mode): readonly string[];
   /** The analytic FLOPs of each of its stages that computes (`cost.ts`), for the stage rates. */
   stageFlops(s: LayerShape, mode: Mode): Record<string, number>;
+  /** The products of its q/k/v projection in the form its graph runs them, for the compute probe (src/measure/sweep.ts's runShapes). */
+  projections(s: LayerShape): MatmulShape[];
 }
 
-/** What a layout that computes the scores itself shares: the seed's four stages or the full layer's seven, their FLOPs, the causal mask as an input. */
-export const UNFUSED_LAYOUT: Pick<Layout, 'stages' | 'stageFlops' | 'maskInput'> = {
+/** x·W of a projection with `cols` output columns: [batch·seq, nm] · [nm, cols], W a constant. */
+export const projectionProduct = (s: LayerShape, cols: number): MatmulShape => ({ batch: 1, m: s.batch * s.seq, k: modelDim(s), n: cols, constantB: true });
+
+/** One fused q/k/v projection, [nm, (heads + 2·kvHeads)·headDim]. */
+export const fusedProjectionProducts = (s: LayerShape): MatmulShape[] => [projectionProduct(s, (s.heads + 2 * s.kvHeads) * s.headDim)];
+
+/** What a layout that computes the scores itself shares: the seed's four stages or the full layer's seven, their FLOPs, the causal mask as an input, one fused q/k/v projection. */
+export const UNFUSED_LAYOUT: Pick<Layout, 'stages' | 'stageFlops' | 'maskInput' | 'projections'> = {
   stages: (mode) => (mode === 'seed' ? SEED_STAGES : FULL_STAGES),
   stageFlops,
   maskInput: true,
+  projections: fusedProjectionProducts,
 };
 
 // ---------- packing helpers ----------

@@ -8,6 +8,8 @@
  * progress and failures go to hooks (Node draws a bar on stderr, the page its own).
  */
 import { layerCost } from '../attention/cost.ts';
+import { projectionProduct } from '../attention/layouts.ts';
+import { layoutOf } from '../attention/registry.ts';
 import { checkMode, kvHeads, parseVariant, variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
 import type { LayersConfig } from '../config/layers.ts';
 import { UsageError } from '../core/errors.ts';
@@ -163,23 +165,14 @@ export function runShapes(jobs: readonly LayerJob[]): MatmulShape[] {
   return [...seen.values()];
 }
 
-/** The products one configuration's graph multiplies (src/attention/layouts.ts). */
+/** The products one configuration's graph multiplies: its layout's projection, the attention's two batched products, and in full mode the output projection. */
 function jobProducts(j: LayerJob): MatmulShape[] {
   const s = jobShape(j);
-  const nm = s.heads * s.headDim;
-  const rows = s.batch * s.seq;
-  const projection = (n: number): MatmulShape => ({ batch: 1, m: rows, k: nm, n, constantB: true });
-  const qkv: MatmulShape[] =
-    j.spec.kind === 'multi-query'
-      ? [{ batch: 1, m: (s.heads + 2) * s.headDim, k: nm, n: rows, constantB: true, weightFirst: true }]
-      : j.spec.kind === 'multi-query-separate'
-        ? [projection(nm), projection(s.headDim)]
-        : [projection((s.heads + 2 * s.kvHeads) * s.headDim)];
   return [
-    ...qkv,
+    ...layoutOf(j.spec).projections(s),
     // the two batched products of the attention: scores q·kᵀ, then weights·v
     { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.headDim, n: s.seq, constantB: false },
     { batch: s.batch * s.kvHeads, m: s.seq * (s.heads / s.kvHeads), k: s.seq, n: s.headDim, constantB: false },
-    ...(j.mode === 'full' ? [projection(nm)] : []),
+    ...(j.mode === 'full' ? [projectionProduct(s, s.heads * s.headDim)] : []),
   ];
 }

@@ -7,7 +7,7 @@
 import { MS_DOMAIN } from '../../engine/graph.ts';
 import { UsageError } from '../../core/errors.ts';
 import { stageFlops } from '../cost.ts';
-import { fusedProjection, proj, qkvProjection, same, type Layout } from '../layouts.ts';
+import { fusedProjection, fusedProjectionProducts, proj, qkvProjection, same, type Layout } from '../layouts.ts';
 import { reshape, split } from '../ops.ts';
 import { fusedStepProjection, stepProj, type StepBuilder } from '../step.ts';
 import { groupKvHeads, type Variant } from '../variant.ts';
@@ -17,6 +17,7 @@ const STAGES = ['qkv', 'split', 'attention', 'proj'] as const;
 const layout: Layout = {
   hiddenOrder: 'bsm',
   pack: fusedProjection,
+  projections: fusedProjectionProducts,
   maskInput: false,
   stages: () => STAGES,
   // its one kernel does the scores, the softmax and the output

@@ -2,7 +2,7 @@
  * `multi-query-separate`: the seed's TODO — multi-query-1 with three projections (q, k and v
  * each its own matmul) instead of one fused one, to see what the fusion buys.
  */
-import { outputProjection, same, UNFUSED_LAYOUT, type Layout, type PhysicalTensors } from '../layouts.ts';
+import { outputProjection, projectionProduct, same, UNFUSED_LAYOUT, type Layout, type PhysicalTensors } from '../layouts.ts';
 import { gemm, matmulAdd } from '../ops.ts';
 import { modelDim } from '../params.ts';
 import { groupedStep, preScaled, type StepBuilder } from '../step.ts';
@@ -13,6 +13,8 @@ const layout: Layout = {
   ...UNFUSED_LAYOUT,
   ...MQA1_OUTPUT,
   hiddenOrder: 'bsm',
+  // q, then k and v (the same shape)
+  projections: (s) => [projectionProduct(s, modelDim(s)), projectionProduct(s, s.headDim)],
   pack(p, s, mode) {
     const nm = modelDim(s);
     const D = s.headDim;

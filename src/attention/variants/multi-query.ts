@@ -40,6 +40,8 @@ const layout: Layout = {
   ...UNFUSED_LAYOUT,
   hiddenOrder: 'sbm',
   pack,
+  // one Gemm with the weight first, W·Hᵀ: a different kernel than x·W
+  projections: (s) => [{ batch: 1, m: (s.heads + 2) * s.headDim, k: modelDim(s), n: s.batch * s.seq, constantB: true, weightFirst: true }],
   build(g, x, s, mode, n = same) {
     const { batch: B, seq: S, heads: H, headDim: D } = s;
     const nm = modelDim(s);
