@@ -10,7 +10,7 @@
 import { currentWebGpu } from '../device/choice.ts';
 import { gpuCeilingSizes } from '../device/gpu-ceilings.ts';
 import { nodeRuntime, type NodeDevice, type GraphOpt } from '../engine/session.ts';
-import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type MatmulShape, type Probe, type ProbeOptions as NeutralProbeOptions, type ProbeSizes } from './probes.ts';
+import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type Probe, type ProbeOptions as NeutralProbeOptions, type ProbeSizes } from './probes.ts';
 import { cpuPeak } from './cpu.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 
@@ -33,26 +33,16 @@ export function nodeProbeSizes(device: NodeDevice, quick: boolean): ProbeSizes {
   return { square: matmulSize, readMiB, streamMiB: Math.max(64, readMiB / 4), copyMiB: FULL_PROBES.copyMiB, runs: FULL_PROBES.runs };
 }
 
-/** The most FLOPs one run of a probe of the run's own products may take on a software adapter (SwiftShader: about 0.1 GFLOP/s, so 2 s). */
+/** The most FLOPs one run of a probe of the run's own products may take on a software adapter (SwiftShader: about 0.1 GFLOP/s, so 2 s; the CPU's cap would take minutes there). */
 const SOFTWARE_MAX_FLOPS = 2e8;
 
-/**
- * The run's own products to probe: as given, but on a software adapter at fewer rows (the
- * rate is what matters; the CPU's cap of 2e10 FLOPs a run would take minutes there).
- */
-function ownShapes(o: ProbeOptions): readonly MatmulShape[] | undefined {
-  const software = o.device === 'webgpu' && (currentWebGpu()?.adapter.software ?? true);
-  if (!software || !o.shapes) return o.shapes;
-  return o.shapes.map((s) => ({ ...s, m: Math.max(1, Math.min(s.m, Math.floor(SOFTWARE_MAX_FLOPS / (2 * s.batch * s.k * s.n)))) }));
-}
+const onSoftware = (o: ProbeOptions) => o.device === 'webgpu' && (currentWebGpu()?.adapter.software ?? true);
 
 const runtimeOf = (o: Pick<ProbeOptions, 'threads' | 'graphOpt' | 'device'>) => nodeRuntime({ threads: o.threads, graphOpt: o.graphOpt, device: o.device ?? 'cpu' });
 
 /** Probe every ceiling once through onnxruntime-node. */
-export const probe = (o: ProbeOptions): Promise<Probe> => {
-  const shapes = ownShapes(o);
-  return probeWith(runtimeOf(o), { ...o, ...(shapes ? { shapes } : {}), sizes: nodeProbeSizes(o.device ?? 'cpu', o.quick ?? false) });
-};
+export const probe = (o: ProbeOptions): Promise<Probe> =>
+  probeWith(runtimeOf(o), { ...o, ...(onSoftware(o) ? { maxFlops: SOFTWARE_MAX_FLOPS } : {}), sizes: nodeProbeSizes(o.device ?? 'cpu', o.quick ?? false) });
 
 /** The runtime's name in the method text: on WebGPU, with the adapter it ran on. */
 function probedRuntime(device: NodeDevice, threads: number): string {
@@ -71,7 +61,7 @@ export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = fa
   });
 
 /** Every option a probing reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
-const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, label: true } satisfies Record<keyof ProbeOptions, true>);
+const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, maxFlops: true, label: true } satisfies Record<keyof ProbeOptions, true>);
 
 /** Probe once and return the ceilings. */
 export async function measureCeilings(o: ProbeOptions): Promise<Ceilings> {

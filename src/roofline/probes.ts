@@ -21,7 +21,7 @@
 import { z } from 'zod';
 import { F32 } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
-import type { Runtime } from '../engine/runtime.ts';
+import type { HostTensors, Runtime } from '../engine/runtime.ts';
 import { timeRuns } from '../timing/measure.ts';
 import { Samples, withSamples } from '../timing/stats.ts';
 
@@ -98,6 +98,8 @@ export interface ProbeOptions {
   quick?: boolean;
   /** Other sizes than FULL_PROBES (a software GPU in a page cannot take a 2048³ product 17 times in reasonable time). */
   sizes?: ProbeSizes;
+  /** The most FLOPs one run of a probe of the run's own products may take (default MAX_PROBE_FLOPS; a software adapter takes far fewer). */
+  maxFlops?: number;
   label?: string;
 }
 
@@ -125,6 +127,22 @@ function timed(what: string, rates: number[]): number[] {
   return rates;
 }
 
+/**
+ * Run graph `g` on `inputs` through `rt`, WARMUP + `runs` times, profiled, and give the rate
+ * of each timed run that moved `amount` (GFLOP or GB) in its kernel time: what every engine
+ * probe does once its graph and inputs are made.
+ */
+async function profiledRates(rt: Runtime, g: GraphBuilder, inputs: HostTensors, runs: number, amount: number): Promise<number[]> {
+  const session = await rt.createSession(g.toBytes(), { profile: true });
+  try {
+    const feeds = session.feeds(inputs);
+    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
+    return await ratesOf(amount, session);
+  } finally {
+    await session.release();
+  }
+}
+
 /** GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the profiler timed at 0). */
 export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
   if (s.weightFirst) return probeWeightFirst(rt, s, runs);
@@ -134,29 +152,16 @@ export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Pr
   const b = new Float32Array(s.batch * s.k * s.n).fill(0.5);
   const bName = s.constantB ? g.initializer('b', b, bDims) : g.input('b', bDims);
   g.output(g.node('MatMul', [g.input('a', aDims), bName]), 'out');
-  const session = await rt.createSession(g.toBytes(), { profile: true });
-  try {
-    const feeds = session.feeds({ a: { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims }, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) });
-    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return await ratesOf(matmulFlops(s), session);
-  } finally {
-    await session.release();
-  }
+  const a = { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims };
+  return profiledRates(rt, g, { a, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) }, runs, matmulFlops(s));
 }
 
 /** A weight-first product: Gemm(W [m, k] constant, X [n, k], transB), as a layout that projects W·Hᵀ runs it. */
-async function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
   const g = new GraphBuilder('probe-gemm');
   const w = g.initializer('w', new Float32Array(s.m * s.k).fill(0.5), [s.m, s.k]);
   g.output(g.node('Gemm', [w, g.input('x', [s.n, s.k])], { transB: 1 }), 'out');
-  const session = await rt.createSession(g.toBytes(), { profile: true });
-  try {
-    const feeds = session.feeds({ x: { data: new Float32Array(s.n * s.k).fill(1), dims: [s.n, s.k] } });
-    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return await ratesOf(matmulFlops(s), session);
-  } finally {
-    await session.release();
-  }
+  return profiledRates(rt, g, { x: { data: new Float32Array(s.n * s.k).fill(1), dims: [s.n, s.k] } }, runs, matmulFlops(s));
 }
 
 /** GB/s of each of `runs` streaming reads: ReduceSum of a [rows, 1024] tensor of `mib` MiB over its last axis, kernel time. */
@@ -164,14 +169,8 @@ export async function probeRead(rt: Runtime, mib: number, runs: number): Promise
   const rows = (mib * 2 ** 20) / F32 / 1024;
   const g = new GraphBuilder('probe-read');
   g.output(g.node('ReduceSum', [g.input('x', [rows, 1024]), g.ints([1])], { keepdims: 0 }), 'out');
-  const session = await rt.createSession(g.toBytes(), { profile: true });
-  try {
-    const feeds = session.feeds({ x: { data: new Float32Array(rows * 1024).fill(1), dims: [rows, 1024] } });
-    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return timed('streaming read', await ratesOf(rows * 1024 * F32, session));
-  } finally {
-    await session.release();
-  }
+  const x = { data: new Float32Array(rows * 1024).fill(1), dims: [rows, 1024] };
+  return timed('streaming read', await profiledRates(rt, g, { x }, runs, rows * 1024 * F32));
 }
 
 /** GB/s of each of `runs` elementwise Adds of two `mib` MiB tensors: two reads and one write over the kernel time. */
@@ -179,14 +178,8 @@ export async function probeStream(rt: Runtime, mib: number, runs: number): Promi
   const n = (mib * 2 ** 20) / F32;
   const g = new GraphBuilder('probe-stream');
   g.output(g.node('Add', [g.input('a', [n]), g.input('b', [n])]), 'out');
-  const session = await rt.createSession(g.toBytes(), { profile: true });
-  try {
-    const feeds = session.feeds({ a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } });
-    await timeRuns(WARMUP + runs, () => session.run(feeds), rt.now);
-    return timed('streaming Add', await ratesOf(3 * n * F32, session));
-  } finally {
-    await session.release();
-  }
+  const inputs = { a: { data: new Float32Array(n).fill(1), dims: [n] }, b: { data: new Float32Array(n).fill(2), dims: [n] } };
+  return timed('streaming Add', await profiledRates(rt, g, inputs, runs, 3 * n * F32));
 }
 
 /** The copy probe: two preallocated buffers, already touched, copied `n` times; GB/s read + write counted. */
@@ -213,18 +206,17 @@ export class CopyProbe {
   }
 }
 
-/** A product no larger than a probe should be: fewer rows (m; n for a weight-first one, whose rows are the input's) keep its shape class. */
-function capped(s: MatmulShape): MatmulShape {
-  if (s.weightFirst) return { ...s, n: Math.max(1, Math.min(s.n, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.m)))) };
-  const m = Math.max(1, Math.min(s.m, Math.floor(MAX_PROBE_FLOPS / (2 * s.batch * s.k * s.n))));
-  return { ...s, m };
+/** A product of at most `maxFlops` a run: fewer rows (m; n for a weight-first one, whose rows are the input's) keep its shape class. */
+function capped(s: MatmulShape, maxFlops: number): MatmulShape {
+  if (s.weightFirst) return { ...s, n: Math.max(1, Math.min(s.n, Math.floor(maxFlops / (2 * s.batch * s.k * s.m)))) };
+  return { ...s, m: Math.max(1, Math.min(s.m, Math.floor(maxFlops / (2 * s.batch * s.k * s.n)))) };
 }
 
 /** The products a probing multiplies: the square ones, then the run's own (capped, without repeats). */
-export function probeShapes(o: Pick<ProbeOptions, 'shapes' | 'quick' | 'sizes'>): MatmulShape[] {
+export function probeShapes(o: Pick<ProbeOptions, 'shapes' | 'quick' | 'sizes' | 'maxFlops'>): MatmulShape[] {
   const n = probeSizes(o).square;
   const square = [false, true].map((constantB) => ({ batch: 1, m: n, k: n, n, constantB }));
-  const own = (o.shapes ?? []).map(o.quick ? (s: MatmulShape) => ({ ...s, batch: 1, m: Math.min(s.m, 64), k: Math.min(s.k, 64), n: Math.min(s.n, 64) }) : capped);
+  const own = (o.shapes ?? []).map(o.quick ? (s: MatmulShape) => ({ ...s, batch: 1, m: Math.min(s.m, 64), k: Math.min(s.k, 64), n: Math.min(s.n, 64) }) : (s: MatmulShape) => capped(s, o.maxFlops ?? MAX_PROBE_FLOPS));
   const seen = new Set<string>();
   return [...square, ...own].filter((s) => {
     const key = shapeLabel(s);
