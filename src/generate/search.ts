@@ -224,9 +224,10 @@ export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Genera
   let seqs: number[][] = Array.from({ length: m.rows }, () => []);
   const hyps = Array.from({ length: prompts }, () => new BeamHypotheses(nb, o.lengthPenalty, o.earlyStopping, o.maxNewTokens));
   const done = new Array<boolean>(prompts).fill(false);
+  const eos = noEarlyEos(o);
   let logits = await m.prefill();
   for (let t = 0; t < o.maxNewTokens; t++) {
-    const next = beamScores(logits, scores, m.vocab, t, o);
+    const next = beamScores(logits, scores, m.vocab, t, eos);
     const chosen = { scores: new Float64Array(m.rows), tokens: new Int32Array(m.rows), src: new Int32Array(m.rows) };
     for (let b = 0; b < prompts; b++) {
       if (done[b]) fillDone(chosen, b * nb, nb, o.pad);
@@ -243,13 +244,13 @@ export async function beamSearch(m: StepModel, o: SearchOptions): Promise<Genera
 }
 
 /** Every row's log-probabilities plus its beam's score so far (eos ruled out before the minimum length), [rows · vocab]. */
-function beamScores(logits: Float32Array, scores: Float64Array, V: number, t: number, o: SearchOptions): Float64Array {
+function beamScores(logits: Float32Array, scores: Float64Array, V: number, t: number, eos: TokenBan): Float64Array {
   const next = new Float64Array(scores.length * V);
   for (let r = 0; r < scores.length; r++) {
     const row = logits.subarray(r * V, (r + 1) * V);
     const lp = checkedLogSoftmax(row);
     if (!lp) throw nonFiniteLogits(row, t, r);
-    noEarlyEos(o).apply(lp, t);
+    eos.apply(lp, t);
     for (let i = 0; i < V; i++) next[r * V + i] = lp[i]! + scores[r]!;
   }
   return next;

@@ -137,7 +137,6 @@ export async function profileStages(rt: Runtime, p: PreparedLayer, o: Pick<Profi
   }
 }
 
-
 /**
  * Where a job is checked: at its own shape when the float64 reference is small enough (or a
  * reference runtime is given), else at batch 1 and the sequence halved until it is (at
