@@ -28,7 +28,8 @@ export { runLayers, type LayersRunOptions } from './commands/run-layers.ts';
 export { runGenerate, type GenerateRunOptions } from './generate/run.ts';
 export { DecodeConfig, type DecodeConfigInput } from './config/decode.ts';
 export { runDecode, type DecodeRunOptions } from './commands/run-decode.ts';
-export { measureCeilings, Ceilings, type ProbeOptions } from './roofline/node-ceilings.ts';
+export { measureCeilings, type ProbeOptions } from './roofline/node-ceilings.ts';
+export { Ceilings } from './roofline/probes.ts';
 export { ceilingRates, floorMs, type Cost, type Rates } from './roofline/floor.ts';
 export { ratioInterval } from './timing/interval.ts';
 

@@ -6,7 +6,7 @@ import { parseVariant } from '../src/attention/spec.ts';
 import type { GenerationOutput } from '../src/generate/generate.ts';
 import { summarizeType, withSpeedups, type SummaryContext, type TimedGeneration, type TypeTiming } from '../src/generate/summary.ts';
 import { gpt2Config } from '../src/model/config.ts';
-import type { Ceilings } from '../src/roofline/node-ceilings.ts';
+import type { Ceilings } from '../src/roofline/probes.ts';
 import { summarize, withSamples } from '../src/timing/stats.ts';
 
 // 2 layers, hidden 32 in 4 heads of 8, 64 positions, vocabulary 300; 3 rows

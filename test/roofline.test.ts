@@ -15,11 +15,11 @@ import { flopsPerCycle, nominalGhz, parseCpuinfo } from '../src/roofline/cpu.ts'
 import { boundFlags, floorMs } from '../src/roofline/floor.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { settleBounds } from '../src/commands/run-ceilings.ts';
-import { peakNote, probeMatmul, probeRead, shapeLabel } from '../src/roofline/probes.ts';
+import { peakNote, probeMatmul, probeRead, shapeLabel, type Ceilings } from '../src/roofline/probes.ts';
 import { runShapes, sweepJobs } from '../src/measure/sweep.ts';
 import { MAIN_JOB_GRID } from '../src/config/layers.ts';
 import { nodeRuntime } from '../src/engine/session.ts';
-import { ceilingsOf, probe, type Ceilings } from '../src/roofline/node-ceilings.ts';
+import { ceilingsOf, probe } from '../src/roofline/node-ceilings.ts';
 import { movedBytes } from '../src/roofline/traffic.ts';
 import { timeRuns } from '../src/timing/measure.ts';
 

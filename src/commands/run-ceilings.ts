@@ -7,7 +7,8 @@
  */
 import type { RunJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
-import { ceilingsOf, measureCeilings, peakNote, probeAgain, type Ceilings, type ProbeOptions } from '../roofline/node-ceilings.ts';
+import { ceilingsOf, measureCeilings, probeAgain, type ProbeOptions } from '../roofline/node-ceilings.ts';
+import { peakNote, type Ceilings } from '../roofline/probes.ts';
 
 export interface RunCeilings {
   /** The ceilings after the start's probing (with a resumed journal's earlier ones). */

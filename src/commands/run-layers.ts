@@ -19,7 +19,7 @@ import { checkLayerOutputs } from '../results/outputs.ts';
 import { journaledLayerRun, journalResults, type LayerJournalEntry } from '../results/io.ts';
 import type { Journal } from '../results/journal.ts';
 import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } from '../results/schema.ts';
-import type { Ceilings } from '../roofline/node-ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { runCeilings, settleBounds } from './run-ceilings.ts';
 import { jobShape, protocolOptions, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
 import { currentWebGpu } from '../device/choice.ts';

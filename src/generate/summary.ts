@@ -13,7 +13,7 @@ import { GENERATE_SCHEMA, GenerateResultFile, type Environment, type GenerateRes
 import { ratioInterval, roundsRatioInterval } from '../timing/interval.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, floorMs } from '../roofline/floor.ts';
-import type { Ceilings } from '../roofline/node-ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import { summarize, withSamples } from '../timing/stats.ts';
 import type { GenerationOutput } from './generate.ts';
 import type { GeneratePlan } from './plan.ts';

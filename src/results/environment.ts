@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { providerChoice } from '../device/choice.ts';
 import { ortVersion, type NodeDevice, type GraphOpt } from '../engine/session.ts';
-import type { Ceilings } from '../roofline/node-ceilings.ts';
+import type { Ceilings } from '../roofline/probes.ts';
 import type { DeviceRecord, Environment } from './schema.ts';
 
 /** The glibc settings the launcher applies (see bin/attnbench.js); recorded as found. */

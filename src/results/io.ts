@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
 import { readJson, readText, writeFileAtomic, writeTarget } from '../core/files.ts';
 import { writeOrFallback } from '../core/outputs.ts';
-import { Ceilings } from '../roofline/node-ceilings.ts';
+import { Ceilings } from '../roofline/probes.ts';
 import { finishedWorkRefused, JOURNAL_VERSION, openJournal, readJournalFile, type Entry, type Identity, type Journal } from './journal.ts';
 import {
   DECODE_SCHEMA,

@@ -9,7 +9,7 @@
  * The three kinds share one record (comparison.ts): identity, samples, cost, bounds, stages,
  * check and speedup; each adds only its own fields here. Some parts are defined where they
  * are produced and only composed here: `Summary` and `Samples` (src/timing/stats.ts),
- * `Ceilings` (src/roofline/node-ceilings.ts), `ModelConfig` (src/model/config.ts) and the
+ * `Ceilings` (src/roofline/probes.ts), `ModelConfig` (src/model/config.ts) and the
  * configurations (src/config/). Every time in them is held to one rule (times.ts), so that
  * nothing derived from times is ever Infinity or NaN.
  */

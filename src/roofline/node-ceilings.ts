@@ -14,8 +14,6 @@ import { ceilingsFrom, FULL_PROBES, probeSizes, probeWith, type Ceilings, type P
 import { cpuPeak } from './cpu.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 
-// the neutral definitions, re-exported for the modules that import them from here
-export { CopyProbe, Ceilings, CpuPeak, Probe, matmulFlops, peakNote, probeShapes, shapeLabel, type MatmulShape } from './probes.ts';
 
 export interface ProbeOptions extends NeutralProbeOptions {
   threads: number;
