@@ -284,7 +284,8 @@ export async function measureDecodeGroup(
       fail(t.item, e);
     }
   }
-  return { results: withDecodeSpeedups(results, o.seed), failures };
+  // one group's types ran in the same rounds: multi-head of the group is every type's baseline
+  return { results: withSpeedups(results, o.seed), failures };
 }
 
 /** A profiled session of its own: the step's stages and the bytes its kernels moved (weights once). */
@@ -336,9 +337,6 @@ async function decodeResult(
     ...(verify ? { verify } : {}),
   };
 }
-
-/** Each type's speedup over multi-head from the same rounds; none for multi-head, without it, or when either verified wrong. */
-export const withDecodeSpeedups = (group: readonly DecodeResult[], seed: number): DecodeResult[] => withSpeedups(group, seed);
 
 export interface DecodeRunOptions extends DecodeOptions {
   /** Results already measured: their (type, batch, context) are skipped. */
