@@ -9,6 +9,7 @@
  */
 import type { RunKind } from '../browser/protocol.ts';
 import type { DecodeFailure, DecodeResult, Environment, Failure, LayerResult } from '../results/schema.ts';
+import { decodeResultNames, layerResultNames } from '../results/upgrade.ts';
 
 const KEY = 'attnbench.run';
 
@@ -28,11 +29,21 @@ export function loadStored(): StoredRun | null {
   const text = localStorage.getItem(KEY);
   if (!text) return null;
   try {
-    return JSON.parse(text) as StoredRun;
+    return withRecordNames(JSON.parse(text) as StoredRun);
   } catch {
     localStorage.removeItem(KEY); // unreadable (written by another version): nothing to keep
     return null;
   }
+}
+
+/**
+ * A run an earlier version of the page stored, with the comparison record's names
+ * (upgrade.ts): read here, where the storage is read, so that a resumed run recognises its
+ * finished configurations and the tables and the file show them alike.
+ */
+function withRecordNames(s: StoredRun): StoredRun {
+  const names = s.kind === 'layers' ? layerResultNames : decodeResultNames;
+  return { ...s, results: s.results.map(names) as StoredRun['results'], failures: s.failures.map(names) as StoredRun['failures'] };
 }
 
 export function saveStored(s: StoredRun): void {

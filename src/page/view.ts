@@ -12,7 +12,6 @@ import { decodeModel } from '../measure/decode.ts';
 import { inGridOrder, validateGrid } from '../measure/sweep.ts';
 import { buildCharts } from '../report/charts.ts';
 import { underRoofline } from '../results/bounds.ts';
-import { decodeResultNames, layerResultNames } from '../results/upgrade.ts';
 import type { Run } from '../results/io.ts';
 import {
   DECODE_SCHEMA,
@@ -45,9 +44,8 @@ function fileOf(stored: StoredRun, config: Record<string, unknown>): unknown {
       schema: LAYERS_SCHEMA,
       environment,
       config: LayerConfig.parse({ ...c, variants: variants.map(variantLabel) }),
-      // kept by an earlier version of the page: the record's names (upgrade.ts)
-      results: inGridOrder(grid, stored.results.map(layerResultNames) as LayerResult[]).map((r) => underRoofline(r, ceilings)),
-      failures: stored.failures.map(layerResultNames) as Failure[],
+      results: inGridOrder(grid, stored.results as LayerResult[]).map((r) => underRoofline(r, ceilings)),
+      failures: stored.failures as Failure[],
     };
   }
   const c = config as DecodeConfig;
@@ -56,7 +54,7 @@ function fileOf(stored: StoredRun, config: Record<string, unknown>): unknown {
     environment,
     config: c,
     model: decodeModel(c),
-    results: (stored.results.map(decodeResultNames) as DecodeResult[]).map((r) => underRoofline(r, ceilings)),
+    results: (stored.results as DecodeResult[]).map((r) => underRoofline(r, ceilings)),
     failures: stored.failures as DecodeFailure[],
   };
 }
