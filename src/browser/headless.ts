@@ -133,7 +133,7 @@ export async function runHeadlessDecode(c: DecodeConfig, o: HeadlessOptions = {}
     environment: onThisHost(got.environment!, got.ceilings),
     config: { ...c, verify: true },
     model,
-    results: inDecodeOrder(c, results).map((r) => ({ ...r, ...underRoofline(r, ceilings) })),
+    results: inDecodeOrder(c, results).map((r) => underRoofline(r, ceilings)),
     failures,
   };
 }
