@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { PRESETS } from './generate.ts';
-import { DEVICES } from '../engine/devices.ts';
+import { BROWSER_DEVICES, DEVICES } from '../engine/devices.ts';
 import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 import { configObject } from './parse.ts';
@@ -43,7 +43,7 @@ export const DecodeConfig = configObject({
   profileRuns: count().describe('profiled steps for the stage split (0: none)').default(2),
   device: z
     .enum(DEVICES)
-    .describe('where the steps run: cpu (onnxruntime-node), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native')
+    .describe(`where the steps run: cpu (onnxruntime-node), or onnxruntime-web in headless Chromium: ${BROWSER_DEVICES.join(', ')}`)
     .default('cpu'),
   weights: SHARED.weights,
   verify: z.boolean().describe("check each type's prefill and decode-step logits against the float64 reference (always on in a browser)").default(false),

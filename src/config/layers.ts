@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { configObject, MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
-import { DEVICES } from '../engine/devices.ts';
+import { BROWSER_DEVICES, DEVICES } from '../engine/devices.ts';
 import { sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
@@ -42,7 +42,7 @@ export const LayersConfig = configObject({
   profileRuns: count().describe('profiled runs for the stage split (0: none)').default(3),
   device: z
     .enum(DEVICES)
-    .describe('where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: browser-wasm, browser-webgpu, browser-webgpu-native (the native build, known wrong on fused attention)')
+    .describe(`where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: ${BROWSER_DEVICES.join(', ')} (the native build, known wrong on fused attention)`)
     .default('cpu'),
   weights: SHARED.weights,
   verify: z.boolean().describe('check each variant against a float64 reference').default(false),
