@@ -9,6 +9,8 @@
 import { swapLeadingAxes } from '../core/arrays.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
+import type { Dtype } from '../precision/dtypes.ts';
+import { quantizeWeights } from '../precision/weight-graph.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Layout, PhysicalTensors } from './layouts.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
@@ -24,6 +26,10 @@ export interface LayerModel {
   stages: readonly string[];
   /** Whether the weights are constants in the graph (else inputs of every run). */
   constantWeights: boolean;
+  /** The weights' dtype in the graph (quantized constants: src/precision/weight-graph.ts). */
+  weightDtype: Dtype;
+  /** Bytes of the weights as the graph holds them (codes and scales when quantized). */
+  weightBytes: number;
 }
 
 export function layerShape(spec: VariantSpec, dims: Omit<LayerShape, 'kvHeads'>): LayerShape {
@@ -31,10 +37,11 @@ export function layerShape(spec: VariantSpec, dims: Omit<LayerShape, 'kvHeads'>)
 }
 
 /**
- * The layer's graph. With `params`, its weights are packed into the graph as constants;
- * without, they are graph inputs (`layerInputs` then feeds them).
+ * The layer's graph. With `params`, its weights are packed into the graph as constants
+ * (quantized to `weightDtype`); without, they are float32 graph inputs (`layerInputs` then
+ * feeds them).
  */
-export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode, params?: LogicalParams): LayerModel {
+export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode, params?: LogicalParams, weightDtype: Dtype = 'float32'): LayerModel {
   checkMode(spec, mode);
   const layout = layoutOf(spec);
   const { batch: B, seq: S } = shape;
@@ -46,7 +53,10 @@ export function buildLayer(spec: VariantSpec, shape: LayerShape, mode: Mode, par
   else for (const [name, t] of Object.entries(weightDims(layout, shape, mode))) g.input(name, t);
   if (mode === 'full' && layout.maskInput) g.input('mask', [S, S]);
   g.output(layout.build(g, x, shape, mode), 'out');
-  return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode), constantWeights: params !== undefined };
+  const floatBytes = g.initializerBytes();
+  if (params) quantizeWeights(g, weightDtype);
+  const weightBytes = params ? g.initializerBytes() : floatBytes;
+  return { spec, shape, mode, layout, model: g.toBytes(), stages: layout.stages(mode), constantWeights: params !== undefined, weightDtype: params ? weightDtype : 'float32', weightBytes };
 }
 
 /** The physical weight shapes, found by packing empty-valued parameters of the right sizes. */

@@ -6,8 +6,16 @@ import { layerCost } from './cost.ts';
 import { modelDim, type LayerShape, type LogicalParams } from './params.ts';
 import type { Mode } from './spec.ts';
 
+/**
+ * How a product's input reaches its weight: as it is (float32 weights), or as a quantized
+ * kernel sees it (src/precision/blocks.ts `activationCodes`). The weights themselves come in
+ * the parameters, dequantized where the graph's are quantized.
+ */
+export type ProductInput = (x: ArrayLike<number>, rows: number, k: number) => ArrayLike<number>;
+
 /** y[r, :] = x[r, :] @ w (+ b), for row-major x [rows, k] and w [k, n], in float64. */
-function project(x: ArrayLike<number>, rows: number, k: number, w: Float32Array, n: number, b?: Float32Array): Float64Array {
+function project(x0: ArrayLike<number>, rows: number, k: number, w: Float32Array, n: number, b?: Float32Array, input?: ProductInput): Float64Array {
+  const x = input ? input(x0, rows, k) : x0;
   const y = new Float64Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const yr = r * n;
@@ -25,15 +33,15 @@ function project(x: ArrayLike<number>, rows: number, k: number, w: Float32Array,
  * Seed mode: logical [batch, heads, seq, headDim] = (q·kᵀ)·v with no scale or mask.
  * Full mode: [batch, seq, nm] = causal softmax(q·kᵀ/√d)·v, heads merged, then the output projection.
  */
-export function referenceAttention(p: LogicalParams, s: LayerShape, mode: Mode): Float64Array {
+export function referenceAttention(p: LogicalParams, s: LayerShape, mode: Mode, input?: ProductInput): Float64Array {
   const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
   const nm = modelDim(s);
   const R = H / G;
   const rows = B * S;
   const full = mode === 'full';
-  const q = project(p.hidden, rows, nm, p.wq, H * D, full ? p.bq : undefined);
-  const k = project(p.hidden, rows, nm, p.wk, G * D, full ? p.bk : undefined);
-  const v = project(p.hidden, rows, nm, p.wv, G * D, full ? p.bv : undefined);
+  const q = project(p.hidden, rows, nm, p.wq, H * D, full ? p.bq : undefined, input);
+  const k = project(p.hidden, rows, nm, p.wk, G * D, full ? p.bk : undefined, input);
+  const v = project(p.hidden, rows, nm, p.wv, G * D, full ? p.bv : undefined, input);
   const scale = full ? 1 / Math.sqrt(D) : 1;
   const heads = new Float64Array(B * H * S * D); // [b, h, i, d]
   const w = new Float64Array(S);
@@ -65,7 +73,7 @@ export function referenceAttention(p: LogicalParams, s: LayerShape, mode: Mode):
     for (let h = 0; h < H; h++)
       for (let i = 0; i < S; i++)
         for (let d = 0; d < D; d++) merged[(b * S + i) * nm + h * D + d] = heads[((b * H + h) * S + i) * D + d]!;
-  return project(merged, rows, nm, p.wo!, nm, p.bo);
+  return project(merged, rows, nm, p.wo!, nm, p.bo, input);
 }
 
 /** Normwise relative error: max |a − ref| / max |ref| (robust where ref crosses zero). */

@@ -11,7 +11,7 @@ const { onnx } = onnxProto;
 
 export type Dim = number | string;
 export type AttrValue = number | number[] | string | { float: number };
-export type ElemType = 'float' | 'double' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float' | 'double' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8' | 'int4';
 
 const ELEM: Record<ElemType, number> = {
   float: onnx.TensorProto.DataType.FLOAT,
@@ -19,7 +19,25 @@ const ELEM: Record<ElemType, number> = {
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int8: onnx.TensorProto.DataType.INT8,
+  // onnx-proto 8.0.1's enum has no INT4; its number is ONNX's (../shared/notes/precision.md)
+  int4: 22,
 };
+
+/** A node as a graph rewrite sees it (`GraphBuilder.rewrite`). */
+export interface NodeView {
+  op: string;
+  domain: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  /** Its integer attributes (transA, transB, axis, ...). */
+  ints: Readonly<Record<string, number>>;
+  /** Its float attributes (alpha, beta, epsilon). */
+  floats: Readonly<Record<string, number>>;
+  /** Its stage (the name's prefix). */
+  stage: string;
+}
 
 /** The separator between a node's stage and the rest of its name. */
 export const STAGE_SEP = '/';
@@ -59,6 +77,8 @@ export class GraphBuilder {
   private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private counter = 0;
   private usesContrib = false;
+  /** The default opset; a graph that uses newer operators (blocked DequantizeLinear: 21) raises it. */
+  opset = OPSET;
   /** The stage new nodes are tagged with. */
   stage = 'main';
 
@@ -110,6 +130,43 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A constant of raw bytes (packed codes: uint8, int8, int4 two to a byte), held by reference until serialised. */
+  rawInitializer(name: string, type: ElemType, bytes: Uint8Array, dims: readonly number[]): string {
+    this.initializers.push(onnx.TensorProto.create({ name, dataType: ELEM[type], dims: [...dims], rawData: bytes }));
+    return name;
+  }
+
+  /** A float32 initializer's data and dims, or undefined where `name` is not one (an input, a computed tensor). */
+  floatInitializer(name: string): { data: Float32Array; dims: number[] } | undefined {
+    const t = this.initializers.find((i) => i.name === name);
+    if (!t || t.dataType !== ELEM.float || !t.rawData) return undefined;
+    const raw = t.rawData;
+    const data = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
+    return { data, dims: t.dims.map(Number) };
+  }
+
+  /**
+   * Replace nodes: `fn` sees each node in order and may add nodes through this builder, which
+   * take its place (they must produce its outputs); it returns whether it replaced the node.
+   * Initializers no node reads any more are dropped after.
+   */
+  rewrite(fn: (n: NodeView) => boolean): void {
+    const old = this.nodes.splice(0);
+    for (const n of old) {
+      const ints: Record<string, number> = {};
+      const floats: Record<string, number> = {};
+      for (const a of n.attribute) {
+        if (a.type === onnx.AttributeProto.AttributeType.INT) ints[a.name!] = Number(a.i);
+        if (a.type === onnx.AttributeProto.AttributeType.FLOAT) floats[a.name!] = a.f!;
+      }
+      const view: NodeView = { op: n.opType, domain: n.domain, inputs: n.input, outputs: n.output, ints, floats, stage: n.name.split(STAGE_SEP)[0]! };
+      if (!fn(view)) this.nodes.push(n);
+    }
+    const read = new Set(this.nodes.flatMap((n) => n.input));
+    for (const o of this.outputs) read.add(o.name);
+    for (let i = this.initializers.length - 1; i >= 0; i--) if (!read.has(this.initializers[i]!.name)) this.initializers.splice(i, 1);
+  }
+
   /** A constant tensor of any supported element type. */
   constant(type: 'float' | 'int64' | 'int32', values: readonly number[], dims: readonly number[]): string {
     const name = `const_${type}_${this.counter++}`;
@@ -155,16 +212,22 @@ export class GraphBuilder {
     }
   }
 
+  /** Bytes of one initializer's data (0 where there is none of that name). */
+  initializerBytesOf(name: string): number {
+    return this.initializers.find((t) => t.name === name)?.rawData?.byteLength ?? 0;
+  }
+
   /** Bytes of every initializer's data. */
   initializerBytes(): number {
     return this.initializers.reduce((a, t) => a + (t.rawData?.byteLength ?? 0), 0);
   }
 
   private model(initializers: InstanceType<typeof onnx.TensorProto>[]) {
-    const opsetImport = [{ domain: '', version: OPSET }];
+    const opsetImport = [{ domain: '', version: this.opset }];
     if (this.usesContrib) opsetImport.push({ domain: MS_DOMAIN, version: 1 });
     return onnx.ModelProto.create({
-      irVersion: 8,
+      // opset 21 (int4, blocked quantization) needs IR version 10
+      irVersion: this.opset >= 21 ? 10 : 8,
       producerName: 'attnbench',
       opsetImport,
       graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: initializers },

@@ -1,0 +1,44 @@
+/**
+ * The precisions a run can compare, named once: the weights' dtype (`--weight-dtype`) and the
+ * KV cache's (`--kv-dtype`). float32 is the default everywhere and what every result before
+ * them measured; int8 and int4 are block-wise codes with one float32 scale per block (the
+ * weights: blocks of 32 along the input axis, as MatMulNBits packs them; the cache: one scale
+ * per position and head, as llama.cpp's q8_0 writes a row); float16 exists only where the
+ * device has float16 kernels. Platform-neutral.
+ */
+import { UsageError } from '../core/errors.ts';
+
+export const DTYPES = ['float32', 'float16', 'int8', 'int4'] as const;
+export type Dtype = (typeof DTYPES)[number];
+/** The quantized dtypes: codes plus scales. */
+export type IntDtype = 'int8' | 'int4';
+
+export const isInt = (d: Dtype): d is IntDtype => d === 'int8' || d === 'int4';
+export const bitsOf = (d: Dtype): number => ({ float32: 32, float16: 16, int8: 8, int4: 4 })[d];
+
+/** Elements per int4 weight block (one scale each): MatMulNBits' block size, as the issue and llama.cpp's q4_0 take it. */
+export const WEIGHT_BLOCK = 32;
+
+/** Bytes of one cached position of `heads` K (or V) heads of `headDim` at dtype `d`: codes, plus a float32 scale per head (the hand-built layouts' cache). */
+export function kvRowBytes(heads: number, headDim: number, d: Dtype): number {
+  if (!isInt(d)) return (heads * headDim * bitsOf(d)) / 8;
+  return heads * ((headDim * bitsOf(d)) / 8 + 4);
+}
+
+/** Where float16 runs, and what a refusal says instead. */
+const FLOAT16_WHY =
+  'float16 needs a device with float16 kernels: the CPU provider runs it through casts to float32 (no gain, ../shared/notes/precision.md), so it is refused here; --device webgpu on an adapter with shader-f16 would run it';
+
+/**
+ * Refuse, before any work, a dtype the device cannot run: float16 everywhere this build has no
+ * float16 kernels (the CPU providers; a GPU adapter without `shader-f16`). `flag` names the option.
+ */
+export function checkDtypes(flag: '--weight-dtype' | '--kv-dtype', dtypes: readonly Dtype[], device: string, hasFloat16 = false): void {
+  const dup = dtypes.find((d, i) => dtypes.indexOf(d) !== i);
+  if (dup) throw new UsageError(`${flag}: ${dup} is given twice`);
+  if (dtypes.length === 0) throw new UsageError(`${flag}: no dtype given`);
+  if (dtypes.includes('float16') && !hasFloat16) throw new UsageError(`${flag} float16 on ${device}: ${FLOAT16_WHY}`);
+}
+
+/** A short tag for labels and tables: w4 (int4 weights), kv8 (int8 cache); float32 is f32, float16 f16. */
+export const dtypeTag = (d: Dtype): string => (isInt(d) ? String(bitsOf(d)) : `f${bitsOf(d)}`);
