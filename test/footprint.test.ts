@@ -18,7 +18,7 @@ test('side by side: every resident plus the largest transient, not the sum of th
 });
 
 test("a configuration's variants are checked by that rule over their layer costs", () => {
-  const jobs = ['multi-head', 'multi-query-1'].map((v) => ({ spec: parseVariant(v), batch: 2, seq: 64, heads: 4, headDim: 16, mode: 'full' as const }));
+  const jobs = ['multi-head', 'multi-query-1'].map((v) => ({ spec: parseVariant(v), batch: 2, seq: 64, heads: 4, headDim: 16, mode: 'full' as const, weightDtype: 'float32' as const }));
   const costs = jobs.map((j) => layerCost(layerShape(j.spec, j), j.mode));
   const g = groupMemory(jobs);
   assert.equal(g.what, 'batch 2 seq 64 (2 variants side by side)');

@@ -99,8 +99,8 @@ test('floors and flags: a time below a floor, or a rate above the ceiling, is a 
   const c = ceilingsOf([{ at: 'now', label: 't', matmul: [{ shape: 's', flops: 1, gflops: { median: 90, min: 80, max: 100, p90: 100, stddev: 1, n: 3, samples: [80, 90, 100] } }], readGBps: { median: 9, min: 8, max: 10, p90: 10, stddev: 1, n: 3, samples: [8, 9, 10] }, streamGBps: { median: 11, min: 11, max: 12, p90: 12, stddev: 0.5, n: 2, samples: [11, 12] }, copyGBps: { median: 5, min: 5, max: 5, p90: 5, stddev: 0, n: 1, samples: [5] } }], 2);
   assert.equal(c.matmulGflops, 100, 'the bound is the fastest sample, not the median');
   assert.equal(c.readGBps, 12, 'the memory bound is the fastest streaming sample, a read or an Add');
-  assert.deepEqual(boundFlags(9, { task: 10, implementation: null }, [{ name: 'qkv', gflops: 101 }], c), ['below task floor', 'qkv above the matmul ceiling']);
-  assert.deepEqual(boundFlags(11, { task: 10, implementation: 10.5 }, [{ name: 'qkv', gflops: 99 }], c), []);
+  assert.deepEqual(boundFlags(9, { task: 10, implementation: null }, [{ name: 'qkv', gflops: 101 }], c.matmulGflops), ['below task floor', 'qkv above the matmul ceiling']);
+  assert.deepEqual(boundFlags(11, { task: 10, implementation: 10.5 }, [{ name: 'qkv', gflops: 99 }], c.matmulGflops), []);
 });
 
 test('the bytes a graph moves, as the engine reports them: an Add reads two tensors and writes one; a Reshape moves nothing', async () => {

@@ -11,12 +11,17 @@
  * (`src/roofline/traffic.ts`).
  */
 import { F32 } from '../core/constants.ts';
+import { isInt, type Dtype } from '../precision/dtypes.ts';
+import { weightBytes as matrixBytes } from '../precision/weight-graph.ts';
+import type { QuantizedFlops } from '../roofline/floor.ts';
 import { sideBySideBytes } from '../core/footprint.ts';
 import { modelDim, type LayerShape } from './params.ts';
 import type { Mode } from './spec.ts';
 
 export interface LayerCost {
   flops: number;
+  /** The FLOPs of the weight products when the weights are quantized (they run at the int8 path's rate: src/roofline/floor.ts). */
+  quantized?: QuantizedFlops;
   /** The task's bytes: inputs and weights read once, output written once. */
   bytes: number;
   /** Bytes a layer holds for as long as its session lives: its inputs, and its weights twice (the engine pre-packs a copy). */
@@ -27,7 +32,7 @@ export interface LayerCost {
   memoryBytes: number;
 }
 
-export function layerCost(s: LayerShape, mode: Mode): LayerCost {
+export function layerCost(s: LayerShape, mode: Mode, weightDtype: Dtype = 'float32'): LayerCost {
   const { batch: B, seq: S, heads: H, kvHeads: G, headDim: D } = s;
   const nm = modelDim(s);
   const rows = B * S;
@@ -39,13 +44,24 @@ export function layerCost(s: LayerShape, mode: Mode): LayerCost {
   if (full) flops += 5 * scores + 2 * rows * nm * nm + rows * (qkvWidth + nm);
 
   const hidden = rows * nm;
-  const weights = nm * qkvWidth + (full ? nm * nm + qkvWidth + nm : 0);
+  const biases = full ? qkvWidth + nm : 0;
+  const weights = nm * qkvWidth + (full ? nm * nm + biases : 0);
+  // the weights as their products hold them: codes and scales when quantized, biases in float32
+  const weightBytes = matrixBytes(nm, qkvWidth, weightDtype) + (full ? matrixBytes(nm, nm, weightDtype) + F32 * biases : 0);
   const qkv = rows * qkvWidth;
   const out = rows * nm;
-  const bytes = F32 * (hidden + weights + out);
-  const residentBytes = F32 * (hidden + 2 * weights + (full ? S * S : 0));
+  const bytes = F32 * (hidden + out) + weightBytes;
+  const residentBytes = F32 * (hidden + (full ? S * S : 0)) + weightBytes + F32 * weights;
   const transientBytes = F32 * (2 * qkv + (full ? 2 : 1) * scores + 3 * out);
-  return { flops, bytes, residentBytes, transientBytes, memoryBytes: sideBySideBytes([{ resident: residentBytes, transient: transientBytes }]) };
+  const weightFlops = 2 * rows * nm * qkvWidth + (full ? 2 * rows * nm * nm : 0);
+  return {
+    flops,
+    ...(isInt(weightDtype) ? { quantized: { dtype: weightDtype, flops: weightFlops } } : {}),
+    bytes,
+    residentBytes,
+    transientBytes,
+    memoryBytes: sideBySideBytes([{ resident: residentBytes, transient: transientBytes }]),
+  };
 }
 
 /** FLOPs of each stage (matmul stages and full mode's softmax), for per-stage achieved rates; a layout with stages of its own adds theirs (`Layout.stageFlops`). */

@@ -76,5 +76,7 @@ export async function settleBounds<R extends { flags: readonly string[] }>(
 export function describeCeilings(c: Ceilings): string {
   const note = peakNote(c);
   const peak = note ? ` (${note})` : '';
-  return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
+  const q = c.quantizedGflops;
+  const quantized = q ? Object.entries(q).map(([d, v]) => `, ${d} weights ${v.toFixed(0)} GFLOP/s`).join('') : '';
+  return `ceilings: matmul ${c.matmulGflops.toFixed(0)} GFLOP/s${peak}${quantized}, streaming read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s (fastest of ${c.probes.length} probing(s))`;
 }

@@ -22,13 +22,15 @@ import { LAYERS_SCHEMA, LayerConfig, type LayerResult, type LayerResultFile } fr
 import type { Ceilings } from '../roofline/probes.ts';
 import { runCeilings, settleBounds } from './run-ceilings.ts';
 import { jobShape, protocolOptions, type LayerJob, type ProfileOptions } from '../measure/layer.ts';
-import { currentWebGpu } from '../device/choice.ts';
+import { adapterHasShaderF16, currentWebGpu } from '../device/choice.ts';
 import { checkFits, layerPrograms } from '../device/limits.ts';
 import { underRoofline } from '../results/bounds.ts';
 import type { Failure } from '../results/schema.ts';
 import { groupMemory } from '../measure/group.ts';
 import { estimateGroupMs, remainingGroups, runShapes, runSweep, sweepGroups, sweepJobs, validateGrid, type SweepGrid, type SweepOptions } from '../measure/sweep.ts';
 import { dumpLayer } from './dump.ts';
+import { checkPrecision } from '../precision/support.ts';
+import { isInt } from '../precision/dtypes.ts';
 
 /** How a run reports and where it writes (a layer sweep, a decode comparison); none of it changes what is measured. */
 export interface RunOptions<R> {
@@ -71,11 +73,12 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const c = parseConfig(LayersConfig, input);
   const log = options.log ?? logLine;
   const variants = validateGrid(c);
+  checkPrecision({ device: c.device, weightDtype: c.weightDtype, weights: c.weights }, adapterHasShaderF16());
   if (c.device !== 'cpu' && c.device !== 'webgpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkLayerOutputs({ out: options.out, dump: c.dump, overwrite: options.overwrite });
   checkThreads(c.threads);
-  const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode };
+  const grid: SweepGrid = { variants, batch: c.batch, seq: c.seq, heads: c.heads, headDim: c.headDim, mode: c.mode, weightDtype: c.weightDtype };
   for (const g of sweepGroups(grid)) {
     // refuse up front, before anything is measured or allocated
     const m = groupMemory(g);
@@ -102,13 +105,14 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
   const done = journalResults(journal?.entries() ?? []);
   const device: NodeDevice = c.device === 'webgpu' ? 'webgpu' : 'cpu';
   const probeOptions = { threads: c.threads, graphOpt: c.graphOpt, device, quick: options.quickCeilings ?? false };
-  const run = await runCeilings(journal, { probe: { ...probeOptions, shapes: runShapes(jobs) }, given: options.ceilings, log });
+  const dtypes = c.weightDtype.filter(isInt);
+  const run = await runCeilings(journal, { probe: { ...probeOptions, shapes: runShapes(jobs), ...(dtypes.length ? { dtypes } : {}) }, given: options.ceilings, log });
   const ceilings = run.ceilings;
 
   const profile = deviceProtocol(protocolOptions(c, ceilings), device, c);
   const estimate = remainingGroups(grid, done).reduce((a, g) => a + estimateGroupMs(g, profile, ceilings), 0);
   log(
-    `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values), ` +
+    `layers: ${jobs.length} configurations (${variants.map(variantLabel).join(', ')} × batch ${c.batch.join(',')} × seq ${c.seq.length} values${c.weightDtype.length > 1 || c.weightDtype[0] !== 'float32' ? ` × weights ${c.weightDtype.join(',')}` : ''}), ` +
       `variants of each batch and length measured in alternation; estimated ${formatDuration(estimate)} ${device === 'webgpu' ? "from the GPU's ceilings (transfers not counted), on WebGPU, every variant checked against the float64 reference or the CPU provider" : `on ${c.threads} thread(s)`}` +
       (done.length ? `; ${done.length} already in the journal` : ''),
   );
@@ -176,7 +180,7 @@ function checkOnAdapter(jobs: readonly LayerJob[]): void {
 }
 
 function reportFailure(f: Failure): void {
-  process.stderr.write(`\nattnbench: skipped ${f.attention} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
+  process.stderr.write(`\nattnbench: skipped ${f.attention}${f.weightDtype === 'float32' ? '' : ` (${f.weightDtype} weights)`} b=${f.batch} s=${f.seq}: ${f.error.split('\n')[0]}\n`);
 }
 
 export function formatDuration(ms: number): string {

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { PRESETS } from './generate.ts';
 import { BROWSER_DEVICES, DEVICES } from '../engine/devices.ts';
-import { sharedConfig } from './shared.ts';
+import { precisionConfig, sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 import { configObject } from './parse.ts';
 
@@ -20,6 +20,7 @@ const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const quick = PRESETS.quick;
 const SHARED = sharedConfig('step').shape;
+const PRECISION = precisionConfig().shape;
 
 export const DecodeConfig = configObject({
   attention: variantList('attention types', { mode: 'full' }).default(quick.attention),
@@ -46,6 +47,8 @@ export const DecodeConfig = configObject({
     .describe(`where the steps run: cpu (onnxruntime-node), or onnxruntime-web in headless Chromium: ${BROWSER_DEVICES.join(', ')}`)
     .default('cpu'),
   weights: SHARED.weights,
+  weightDtype: PRECISION.weightDtype,
+  kvDtype: PRECISION.kvDtype,
   verify: z.boolean().describe("check each type's prefill and decode-step logits against the float64 reference (always on in a browser)").default(false),
   seed: count().describe('random seed for weights and caches').default(1),
 });

@@ -11,12 +11,13 @@
 import { z } from 'zod';
 import { NODE_DEVICES } from '../engine/devices.ts';
 import { configObject, seedSchema } from './parse.ts';
-import { sharedConfig } from './shared.ts';
+import { precisionConfig, sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
 const count = () => z.number().int().nonnegative();
 const SHARED = sharedConfig('step').shape;
+const PRECISION = precisionConfig().shape;
 
 export const PRESET_NAMES = ['quick', 'seed'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -53,6 +54,8 @@ export const GenerateConfig = configObject({
   repeats: positive().describe('timed generations per type, after one warm-up: the types alternate, one generation each per round').optional(),
   device: z.enum(NODE_DEVICES).describe('where the decoder runs: cpu (onnxruntime-node) or webgpu (its WebGPU provider, the KV cache kept on the GPU)').default('cpu'),
   weights: SHARED.weights,
+  weightDtype: PRECISION.weightDtype,
+  kvDtype: PRECISION.kvDtype,
   profileStep: z.boolean().describe('profile one decode step per type at the largest context (its stages and the bytes it moves); --no-profile-step skips it').default(true),
   cacheChunk: positive().describe('KV-cache capacity grows in chunks of this many positions').default(256),
 });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { configObject, MAX_LIST, seedSchema } from './parse.ts';
 import { MODES } from '../attention/spec.ts';
 import { BROWSER_DEVICES, DEVICES } from '../engine/devices.ts';
-import { sharedConfig } from './shared.ts';
+import { precisionConfig, sharedConfig } from './shared.ts';
 import { variantList } from './variants.ts';
 
 const positive = () => z.number().int().positive();
@@ -45,13 +45,14 @@ export const LayersConfig = configObject({
     .describe(`where the layers run: cpu (onnxruntime-node), webgpu (its WebGPU provider), or onnxruntime-web in headless Chromium: ${BROWSER_DEVICES.join(', ')} (the native build, known wrong on fused attention)`)
     .default('cpu'),
   weights: SHARED.weights,
-  verify: z.boolean().describe('check each variant against a float64 reference').default(false),
+  weightDtype: precisionConfig().shape.weightDtype,
+  verify: z.boolean().describe('check each variant against a float64 reference (always on for quantized weights, with their error against float32 beside it)').default(false),
   dump: z.string().describe('write inputs, weights and output as .npy files with a manifest into this folder').optional(),
   seed: seedSchema().describe('random seed for inputs and weights').default(1),
 }).superRefine((c, ctx) => {
   // the sweep lists its configurations before it starts: a grid of 10⁸ would be built, not run
-  const n = c.variants.length * c.batch.length * c.seq.length;
-  if (n > MAX_GRID) ctx.addIssue({ code: 'custom', path: ['seq'], message: `the grid holds ${n} configurations (variants × batch × seq); one sweep takes at most ${MAX_GRID}` });
+  const n = c.variants.length * c.batch.length * c.seq.length * c.weightDtype.length;
+  if (n > MAX_GRID) ctx.addIssue({ code: 'custom', path: ['seq'], message: `the grid holds ${n} configurations (variants × batch × seq × weight dtypes); one sweep takes at most ${MAX_GRID}` });
 });
 
 /** The most configurations one sweep takes (at a second each, more than a day; its result file stays under the 512 MiB a reader takes). */

@@ -109,3 +109,6 @@ export function providerChoice(provider: NodeDevice, env: NodeJS.ProcessEnv = pr
   if (!c) return { provider, source: 'unknown', adapter: null, software: false };
   return { provider, source: c.source, adapter: c.adapter, software: c.adapter.software || c.adapter.isFallbackAdapter === true };
 }
+
+/** Whether the chosen WebGPU adapter has float16 shaders (the 'shader-f16' feature): what float16 would need. */
+export const adapterHasShaderF16 = (): boolean => currentWebGpu()?.adapter.features.includes('shader-f16') ?? false;

@@ -33,7 +33,7 @@ export interface GroupHooks {
 
 /** What one variant of a configuration holds for as long as its session lives, and what a run allocates and frees. */
 function layerFootprint(j: LayerJob): Footprint {
-  const c = layerCost(jobShape(j), j.mode);
+  const c = layerCost(jobShape(j), j.mode, j.weightDtype);
   return { label: variantLabel(j.spec), resident: c.residentBytes, transient: c.transientBytes };
 }
 
@@ -43,8 +43,9 @@ export function groupMemory(jobs: readonly LayerJob[]): { what: string; bytes: n
   return { what: `batch ${first.batch} seq ${first.seq} (${jobs.length} variants side by side)`, bytes: sideBySideBytes(jobs.map(layerFootprint)) };
 }
 
-export const failureOf = (j: Pick<LayerJob, 'spec' | 'batch' | 'seq'>, e: unknown): Failure => ({
+export const failureOf = (j: Pick<LayerJob, 'spec' | 'batch' | 'seq' | 'weightDtype'>, e: unknown): Failure => ({
   attention: variantLabel(j.spec),
+  weightDtype: j.weightDtype,
   batch: j.batch,
   seq: j.seq,
   error: e instanceof Error ? e.message : String(e),
@@ -69,7 +70,7 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
   }
   const results = withLayerSpeedups(measured, o.seed).map((r) => underRoofline(r, o.ceilings));
   for (const t of timed) {
-    const r = results.find((x) => x.attention === variantLabel(t.item.job.spec));
+    const r = results.find((x) => x.attention === variantLabel(t.item.job.spec) && x.weightDtype === t.item.job.weightDtype);
     if (r) hooks.afterVariant?.(t.item, t.output.out!, r);
   }
   return { results, failures };
@@ -78,7 +79,7 @@ export async function measureGroup(rt: Runtime, jobs: readonly LayerJob[], o: Pr
 /** A variant's measured fields: its timed runs, stage split, cost and (if asked) float64 check. */
 async function finishVariant(rt: Runtime, p: PreparedLayer, samples: number[], budgetLimited: boolean, o: ProfileOptions): Promise<Measured> {
   const { job, layer } = p;
-  const cost = layerCost(layer.shape, job.mode);
+  const cost = layerCost(layer.shape, job.mode, job.weightDtype);
   const split = o.profileRuns > 0 ? await profileStages(rt, p, o) : NO_STAGE_SPLIT;
   const r: Measured = {
     attention: variantLabel(job.spec),
@@ -89,14 +90,17 @@ async function finishVariant(rt: Runtime, p: PreparedLayer, samples: number[], b
     kvHeads: layer.shape.kvHeads,
     headDim: job.headDim,
     dtype: 'float32',
+    weightDtype: job.weightDtype,
     ms: withSamples(samples),
     budgetLimited,
     ...split,
     flops: cost.flops,
     bytes: cost.bytes,
+    ...(cost.quantized ? { quantizedFlops: cost.quantized.flops } : {}),
     speedup: null,
     memoryBytes: cost.memoryBytes,
   };
-  if (o.verify) r.verify = await verifyLayer(rt, job, o);
+  // a quantized layer is always checked: its quality figure comes with the check
+  if (o.verify || job.weightDtype !== 'float32') Object.assign(r, await verifyLayer(rt, job, o));
   return r;
 }

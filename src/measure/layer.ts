@@ -12,10 +12,12 @@ import type { PhysicalTensors } from '../attention/layouts.ts';
 import { randomParams, type LayerShape } from '../attention/params.ts';
 import { maxRelError, referenceAttention, referenceMacs } from '../attention/reference.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
-import { float64Fits, verdict, type Verdict } from '../device/verify.ts';
+import { float64Fits, QUANTIZED_TOLERANCE, verdict, VERIFY_TOLERANCE, type Verdict } from '../device/verify.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
-import type { LayerResult } from '../results/schema.ts';
+import type { LayerResult, Quality } from '../results/schema.ts';
+import type { Dtype } from '../precision/dtypes.ts';
+import { dequantizedLayerParams, referenceInput } from '../precision/reference.ts';
 import type { Ceilings } from '../roofline/probes.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns, type RepeatPolicy } from '../timing/measure.ts';
@@ -27,6 +29,8 @@ export interface LayerJob {
   heads: number;
   headDim: number;
   mode: Mode;
+  /** The weights' dtype (quantized constants). */
+  weightDtype: Dtype;
 }
 
 /** How a layer is measured (what runs it is the runtime's: its provider, threads and optimisation level). */
@@ -66,7 +70,7 @@ export function protocolOptions(
 /** The inputs of a float64 check are drawn with another seed than the timed ones. */
 export const VERIFY_SEED_OFFSET = 7919;
 
-export const jobLabel = (j: LayerJob) => `${variantLabel(j.spec)} b=${j.batch} s=${j.seq}`;
+export const jobLabel = (j: LayerJob) => `${variantLabel(j.spec)}${j.weightDtype === 'float32' ? '' : ` ${j.weightDtype} weights`} b=${j.batch} s=${j.seq}`;
 
 /** Shape of a job (checks the variant against the head count). */
 export const jobShape = (j: LayerJob): LayerShape => layerShape(j.spec, { batch: j.batch, seq: j.seq, heads: j.heads, headDim: j.headDim });
@@ -85,11 +89,11 @@ export interface PreparedLayer {
 export function prepareLayer(job: LayerJob, o: Pick<ProfileOptions, 'weights' | 'seed'>): PreparedLayer {
   const shape = jobShape(job);
   const params = randomParams(shape, job.mode, o.seed);
-  const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined);
+  const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined, job.weightDtype);
   const inputs = layerInputs(layer, params);
   const weights = layerWeights(layer, params);
-  const weightBytes = Object.values(weights).reduce((a, t) => a + t.data.byteLength, 0);
-  return { job, layer, physical: { ...inputs, ...weights }, inputs, weightBytes };
+  // the bytes the graph holds (codes and scales when quantized); the dump's tensors stay float32
+  return { job, layer, physical: { ...inputs, ...weights }, inputs, weightBytes: layer.weightBytes };
 }
 
 export type StageSplit = Pick<LayerResult, 'stages' | 'profileRuns' | 'profiledMs' | 'residualMs' | 'outsideKernelsShare' | 'implementationBytes'>;
@@ -158,13 +162,19 @@ export function verifyShape(job: LayerJob, withReferenceRuntime: boolean): { bat
  * shapes are checked in float64 at a reduced one; the result says where. A result beyond
  * the tolerance is WRONG: it stays a result (timed, shown, marked) and gets no speedup.
  */
-export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<Verdict> {
+export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOptions, 'seed' | 'weights' | 'reference'>): Promise<{ verify: Verdict; quality?: Quality }> {
   const useRuntime = o.reference !== undefined && !float64Fits(referenceMacs(jobShape(job)));
   const { batch, seq } = verifyShape(job, useRuntime);
   const shape = jobShape({ ...job, batch, seq });
   const params = randomParams(shape, job.mode, o.seed + VERIFY_SEED_OFFSET);
-  const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined);
+  const d = job.weightDtype;
+  const layer = buildLayer(job.spec, shape, job.mode, o.weights === 'constant' ? params : undefined, d);
   const got = await runLayer(rt, layer, params);
-  const ref = useRuntime ? await runLayer(o.reference!, layer, params) : referenceAttention(params, shape, job.mode);
-  return verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq);
+  // a quantized layer is checked against the same quantized computation in float64 (src/precision/reference.ts)
+  const ref = useRuntime ? await runLayer(o.reference!, layer, params) : referenceAttention(dequantizedLayerParams(params, shape, d), shape, job.mode, referenceInput(d));
+  const verify = verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq, d === 'float32' ? VERIFY_TOLERANCE : QUANTIZED_TOLERANCE);
+  if (d === 'float32') return { verify };
+  // what the precision costs: the same inputs through the float32 model
+  const float32 = float64Fits(referenceMacs(shape)) ? referenceAttention(params, shape, job.mode) : await runLayer(o.reference ?? rt, buildLayer(job.spec, shape, job.mode, params), params);
+  return { verify, quality: { maxRelError: maxRelError(got, float32), what: `the layer's output against float32 weights, batch ${batch}, seq ${seq}` } };
 }

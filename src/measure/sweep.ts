@@ -12,6 +12,7 @@ import { projectionProduct } from '../attention/layouts.ts';
 import { layoutOf } from '../attention/registry.ts';
 import { checkMode, kvHeads, parseVariant, variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
 import type { LayersConfig } from '../config/layers.ts';
+import type { Dtype } from '../precision/dtypes.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { Failure, LayerResult } from '../results/schema.ts';
@@ -29,25 +30,35 @@ export interface SweepGrid {
   heads: number;
   headDim: number;
   mode: Mode;
+  /** Weight dtypes (default: float32 only). */
+  weightDtype?: readonly Dtype[];
 }
 
 export function sweepJobs(grid: SweepGrid): LayerJob[] {
   return sweepGroups(grid).flat();
 }
 
-/** The grid as configurations: per (batch, seq), in the grid's order, its variants. */
+/**
+ * The grid as configurations: per (batch, seq), in the grid's order, its variants at every
+ * weight dtype (dtype-major), all measured side by side: a speedup over multi-head is taken
+ * at the same dtype, and a dtype's gain from the same rounds.
+ */
 export function sweepGroups(grid: SweepGrid): LayerJob[][] {
   const groups: LayerJob[][] = [];
+  const dtypes = grid.weightDtype?.length ? grid.weightDtype : (['float32'] as const);
   for (const batch of grid.batch)
-    for (const seq of grid.seq) groups.push(grid.variants.map((spec) => ({ spec, batch, seq, heads: grid.heads, headDim: grid.headDim, mode: grid.mode })));
+    for (const seq of grid.seq)
+      groups.push(dtypes.flatMap((weightDtype) => grid.variants.map((spec) => ({ spec, batch, seq, heads: grid.heads, headDim: grid.headDim, mode: grid.mode, weightDtype }))));
   return groups;
 }
 
-export const sameJob = (j: LayerJob, r: Pick<LayerResult, 'attention' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>) =>
-  variantLabel(j.spec) === r.attention && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim;
+type JobKey = Pick<LayerResult, 'attention' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim' | 'weightDtype'>;
+
+export const sameJob = (j: LayerJob, r: JobKey) =>
+  variantLabel(j.spec) === r.attention && j.batch === r.batch && j.seq === r.seq && j.mode === r.mode && j.heads === r.heads && j.headDim === r.headDim && j.weightDtype === r.weightDtype;
 
 /** Results in the grid's order (resumed results first would scramble tables). */
-export function inGridOrder<T extends Pick<LayerResult, 'attention' | 'batch' | 'seq' | 'mode' | 'heads' | 'headDim'>>(grid: SweepGrid, results: readonly T[]): T[] {
+export function inGridOrder<T extends JobKey>(grid: SweepGrid, results: readonly T[]): T[] {
   const all = sweepJobs(grid);
   const rank = (r: T) => all.findIndex((j) => sameJob(j, r));
   return [...results].sort((a, b) => rank(a) - rank(b));
@@ -60,7 +71,7 @@ export function inGridOrder<T extends Pick<LayerResult, 'attention' | 'batch' | 
  */
 export function estimateGroupMs(jobs: readonly LayerJob[], o: ProfileOptions, c: Ceilings | null): number {
   const runMs = jobs.map((j) => {
-    const cost = layerCost(jobShape(j), j.mode);
+    const cost = layerCost(jobShape(j), j.mode, j.weightDtype);
     return 1.5 * floorMs(cost, estimateRates(c)) + 0.2;
   });
   const roundMs = runMs.reduce((a, b) => a + b, 0);

@@ -6,8 +6,6 @@
  * per position and head, as llama.cpp's q8_0 writes a row); float16 exists only where the
  * device has float16 kernels. Platform-neutral.
  */
-import { UsageError } from '../core/errors.ts';
-
 export const DTYPES = ['float32', 'float16', 'int8', 'int4'] as const;
 export type Dtype = (typeof DTYPES)[number];
 /** The quantized dtypes: codes plus scales. */
@@ -23,21 +21,6 @@ export const WEIGHT_BLOCK = 32;
 export function kvRowBytes(heads: number, headDim: number, d: Dtype): number {
   if (!isInt(d)) return (heads * headDim * bitsOf(d)) / 8;
   return heads * ((headDim * bitsOf(d)) / 8 + 4);
-}
-
-/** Where float16 runs, and what a refusal says instead. */
-const FLOAT16_WHY =
-  'float16 needs a device with float16 kernels: the CPU provider runs it through casts to float32 (no gain, ../shared/notes/precision.md), so it is refused here; --device webgpu on an adapter with shader-f16 would run it';
-
-/**
- * Refuse, before any work, a dtype the device cannot run: float16 everywhere this build has no
- * float16 kernels (the CPU providers; a GPU adapter without `shader-f16`). `flag` names the option.
- */
-export function checkDtypes(flag: '--weight-dtype' | '--kv-dtype', dtypes: readonly Dtype[], device: string, hasFloat16 = false): void {
-  const dup = dtypes.find((d, i) => dtypes.indexOf(d) !== i);
-  if (dup) throw new UsageError(`${flag}: ${dup} is given twice`);
-  if (dtypes.length === 0) throw new UsageError(`${flag}: no dtype given`);
-  if (dtypes.includes('float16') && !hasFloat16) throw new UsageError(`${flag} float16 on ${device}: ${FLOAT16_WHY}`);
 }
 
 /** A short tag for labels and tables: w4 (int4 weights), kv8 (int8 cache); float32 is f32, float16 f16. */

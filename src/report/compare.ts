@@ -85,11 +85,21 @@ interface Measured {
 const fieldMap = (entries: [string, FieldValue][]) => new Map<string, FieldValue>(entries);
 const keyOf = (m: Measured) => JSON.stringify([m.name, [...m.fields]]);
 
-/** A comparison record (comparison.ts) as a measurement: named by its type, batch and `length`, comparable where every one of `fields` is equal. */
-const ofRecord = (r: ComparisonRecord, length: [string, number], fields: [string, FieldValue][], metric: string): Measured => ({
-  name: JSON.stringify([r.attention, r.batch, length[1]]),
+/** The dtypes of a record as a configuration names them: nothing for float32 (as every file before them), else "int4 weights, int8 cache". */
+function dtypesText(weightDtype: string, kvDtype: string | undefined): string {
+  const parts = [...(weightDtype !== 'float32' ? [`${weightDtype} weights`] : []), ...(kvDtype && kvDtype !== 'float32' ? [`${kvDtype} cache`] : [])];
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/**
+ * A comparison record (comparison.ts) as a measurement: named by its type, dtypes, batch and
+ * `length`, comparable where every one of `fields` is equal. The dtypes are part of the name:
+ * an int4 run is another configuration than a float32 one, never a slower or faster version of it.
+ */
+const ofRecord = (r: ComparisonRecord & { kvDtype?: string }, length: [string, number], fields: [string, FieldValue][], metric: string): Measured => ({
+  name: JSON.stringify([r.attention, r.weightDtype, r.kvDtype ?? 'float32', r.batch, length[1]]),
   fields: fieldMap(fields),
-  config: `${r.attention} batch ${r.batch} ${length[0]} ${length[1]}`,
+  config: `${r.attention}${dtypesText(r.weightDtype, r.kvDtype)} batch ${r.batch} ${length[0]} ${length[1]}`,
   metric,
   s: r.ms,
 });
@@ -106,7 +116,7 @@ function measured(run: Run): Measured[] {
   const { config: c, resolved: p } = run;
   const m = p.model;
   return run.results.flatMap((r) => {
-    const shape = `${r.attention} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;
+    const shape = `${r.attention}${dtypesText(r.weightDtype, r.kvDtype)} batch ${p.batch} prompt ${p.promptLength} gen ${p.promptLength + p.maxNewTokens}${c.numBeams > 1 ? ` beams ${c.numBeams}` : ''}`;
     const fields = fieldMap([
       ['K/V heads', r.kvHeads],
       ['layers', m?.layers ?? null],
@@ -124,7 +134,7 @@ function measured(run: Run): Measured[] {
       ['sampling', c.doSample],
       ['KV cache', c.kvCache],
     ]);
-    const one = (metric: string, s: Summary): Measured => ({ name: JSON.stringify([r.attention, metric]), fields, config: shape, metric, s });
+    const one = (metric: string, s: Summary): Measured => ({ name: JSON.stringify([r.attention, r.weightDtype, r.kvDtype, metric]), fields, config: shape, metric, s });
     return [one('decode ms/step', r.decodeMsPerToken), one('prefill ms', r.prefillMs), one('generation s', r.generateSeconds)];
   });
 }

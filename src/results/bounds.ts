@@ -10,6 +10,7 @@ import type { LayerResult } from './schema.ts';
 import { achievedRates, boundFlags, ceilingFractions, ceilingRates, floorMs } from '../roofline/floor.ts';
 import type { Ceilings } from '../roofline/probes.ts';
 import { ratioInterval } from '../timing/interval.ts';
+import { isInt, type Dtype } from '../precision/dtypes.ts';
 
 /** The fields computed from the measurement and the ceilings. */
 type Derived = keyof Bounds;
@@ -20,6 +21,9 @@ export type Measured = Omit<LayerResult, Derived>;
 export interface Bounded {
   flops: number;
   bytes: number;
+  /** FLOPs of quantized weight products, at dtype `weightDtype`. */
+  quantizedFlops?: number;
+  weightDtype?: Dtype;
   implementationBytes: number | null;
   ms: { median: number; min: number };
   stages: readonly { name: string; gflops?: number }[];
@@ -29,16 +33,30 @@ export interface Bounded {
 export function boundsOf(m: Bounded, c: Ceilings | null): Bounds {
   const achieved = achievedRates({ flops: m.flops, bytes: m.bytes }, m.ms.median);
   const rates = c ? ceilingRates(c) : null;
-  const taskFloorMs = rates ? floorMs({ flops: m.flops, bytes: m.bytes }, rates) : null;
-  const implementationFloorMs = rates && m.implementationBytes !== null ? floorMs({ flops: m.flops, bytes: m.implementationBytes }, rates) : null;
+  const d = m.weightDtype;
+  const quantized = d && isInt(d) && m.quantizedFlops ? { quantized: { dtype: d, flops: m.quantizedFlops } } : {};
+  const taskFloorMs = rates ? floorMs({ flops: m.flops, bytes: m.bytes, ...quantized }, rates) : null;
+  const implementationFloorMs = rates && m.implementationBytes !== null ? floorMs({ flops: m.flops, bytes: m.implementationBytes, ...quantized }, rates) : null;
   const stageRates = m.stages.map((s) => ({ name: s.name, gflops: s.gflops ?? null }));
   return {
     ...achieved,
-    ...ceilingFractions(achieved, c),
+    ...ceilingFractions({ flops: m.flops, bytes: m.bytes, ...quantized }, m.ms.median, c),
     taskFloorMs,
     implementationFloorMs,
-    flags: boundFlags(m.ms.min, { task: taskFloorMs, implementation: implementationFloorMs }, stageRates, c),
+    flags: boundFlags(m.ms.min, { task: taskFloorMs, implementation: implementationFloorMs }, stageRates, c && stageCeiling(c, d)),
   };
+}
+
+/**
+ * The rate no stage may pass: the float32 matmul ceiling, or with quantized weights the
+ * faster of it and their dtype's (a stage mixes both); null where that dtype's ceiling was
+ * not probed (an int8 stage may beat the float32 ceiling, so that would flag a speed, not a
+ * wrong bound).
+ */
+function stageCeiling(c: Ceilings, d: Dtype | undefined): number | null {
+  if (!d || !isInt(d)) return c.matmulGflops;
+  const q = c.quantizedGflops?.[d];
+  return q ? Math.max(q, c.matmulGflops) : null;
 }
 
 /** A record against (final) ceilings: its derived fields recomputed from its own, the rest as measured. */
@@ -65,7 +83,8 @@ export function withSpeedups<T extends Speedable>(group: readonly T[], seed = 1,
   });
 }
 
-const sameLayer = (a: Measured, b: Measured) => a.mode === b.mode && a.batch === b.batch && a.seq === b.seq && a.heads === b.heads && a.headDim === b.headDim;
+const sameLayer = (a: Measured, b: Measured) =>
+  a.mode === b.mode && a.batch === b.batch && a.seq === b.seq && a.heads === b.heads && a.headDim === b.headDim && a.weightDtype === b.weightDtype;
 
 /** A sweep's layer results with their speedups: multi-head of the same layer, batch and length is the baseline. */
 export const withLayerSpeedups = <T extends Measured>(group: readonly T[], seed = 1): T[] => withSpeedups(group, seed, sameLayer);

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { Stage as EngineStage } from '../engine/stages.ts';
+import { DTYPES } from '../precision/dtypes.ts';
 import { MsSamples, PartMs, Ratio, timeSummary } from './times.ts';
 
 /** One stage of a profiled run (engine/stages.ts) with the time rule: a stage may take 0 ms (its nodes fused away, or too short to see). */
@@ -43,6 +44,22 @@ export const Verification = z.object({
   seq: z.number(),
 });
 
+/**
+ * What a precision costs, beside the check and never a pass or fail: the quantized result
+ * against the float32 model's on the same inputs (a layer's output, a decoder's logits), and
+ * for a generation, how far its greedy tokens agree with float32's.
+ */
+export const Quality = z.object({
+  /** Normwise max |out − float32 out| / max |float32 out| (a layer's output; a decoder's first-step logits). */
+  maxRelError: z.number().nonnegative(),
+  /** What was compared, in words ("layer output at batch 1, seq 64", "logits of the prefill and one decode step"). */
+  what: z.string(),
+  /** Generations: the first generated position where the greedy tokens part from float32's in any row (null: they agree throughout). */
+  firstDifference: z.number().int().nonnegative().nullable().optional(),
+  /** Generations: the share of generated tokens equal to float32's, position by position, over every row. */
+  agreement: z.number().min(0).max(1).optional(),
+});
+
 /** A measurement against the machine's bounds (src/results/bounds.ts), of a layer or a decode step alike. */
 export const Bounds = z.object({
   /** The task's FLOPs and bytes over the median time. */
@@ -64,11 +81,15 @@ export const Compared = z.object({
   /** The attention type's label (multi-head, multi-query-1, grouped-query:4, ...). */
   attention: z.string(),
   kvHeads: z.number().int().positive(),
+  /** The weights' dtype (every weight product; embeddings stay float32). Files from before the precision axes: float32. */
+  weightDtype: z.enum(DTYPES).default('float32'),
   /** Multi-head's median time / this type's, from the same rounds, with its interval (null for multi-head, without it, or when either is wrong). */
   speedup: Speedup.nullable(),
   flags: Bounds.shape.flags,
   /** Its output against a reference: a type beyond the tolerance is WRONG, kept, shown as such, and gets no speedup. */
   verify: Verification.optional(),
+  /** A quantized result's error against float32 (absent for float32 itself). */
+  quality: Quality.optional(),
 });
 
 /** One attention type timed at one batch against the others, in rounds (a layer call, a decode step): `Compared` with its samples, cost, bounds and stages. */
@@ -87,12 +108,15 @@ export const Comparison = z.object({
   /** The task's FLOPs and bytes (each kind says what its task reads and writes once). */
   flops: z.number().nonnegative(),
   bytes: z.number().nonnegative(),
+  /** The part of `flops` that quantized weight products compute (their dtype: `weightDtype`), bounded by that dtype's ceiling; absent for float32 weights. */
+  quantizedFlops: z.number().nonnegative().optional(),
   /** Bytes the implementation's kernels moved per run, weights once (the engine's profiler, median over the profiled runs; null without them or where it reports no sizes). */
   implementationBytes: z.number().nonnegative().nullable(),
   ...Bounds.shape,
 });
 
 export type Stage = z.infer<typeof Stage>;
+export type Quality = z.infer<typeof Quality>;
 export type Speedup = z.infer<typeof Speedup>;
 export type Verification = z.infer<typeof Verification>;
 export type Bounds = z.infer<typeof Bounds>;

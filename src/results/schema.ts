@@ -21,10 +21,14 @@ import { recordOf } from '../config/record.ts';
 import { ModelConfig } from '../model/config.ts';
 import { Ceilings } from '../roofline/probes.ts';
 import { DEVICES } from '../engine/devices.ts';
+import { DTYPES } from '../precision/dtypes.ts';
 import { Compared, Comparison, Speedup, Stage, Verification } from './comparison.ts';
 import { Ms, MsSamples, MsSummary, PartMs, PartSeconds, Ratio, SecondsSamples, timeSummary } from './times.ts';
 
-export { Bounds, Speedup, Stage, Verification } from './comparison.ts';
+export { Bounds, Quality, Speedup, Stage, Verification } from './comparison.ts';
+
+/** The KV cache's dtype of a decode step or a generation. Files from before the precision axes: float32. */
+const KvDtype = z.enum(DTYPES).default('float32');
 export { RATIO_RANGE } from './times.ts';
 
 export const LAYERS_SCHEMA = 'attnbench/layers@3';
@@ -108,6 +112,7 @@ export const LayerResult = z.object({
 
 export const Failure = z.object({
   attention: z.string(),
+  weightDtype: Compared.shape.weightDtype,
   batch: z.number(),
   seq: z.number(),
   error: z.string(),
@@ -125,6 +130,7 @@ export const LayerConfig = recordOf(LayersConfig).pick({
   budgetMs: true,
   warmup: true,
   weights: true,
+  weightDtype: true,
   profileRuns: true,
   device: true,
   seed: true,
@@ -188,6 +194,7 @@ export const ProfiledStep = z.object({
 /** One attention type's generations: the shared part of the comparison record (its speedup: the decode step's), and what a whole generation measures. */
 export const GenerateResult = z.object({
   ...Compared.shape,
+  kvDtype: KvDtype,
   parameters: z.number().int().positive(),
   /** Weights and biases of the K and V projections: the part that shrinks with fewer K/V heads. */
   kvProjectionParameters: z.number().int().nonnegative(),
@@ -293,6 +300,7 @@ export const DECODE_SCHEMA = 'attnbench/decode@2';
  */
 export const DecodeResult = z.object({
   ...Comparison.shape,
+  kvDtype: KvDtype,
   /** Keys the step attends to: the cached positions plus the new token. */
   context: z.number().int().positive(),
   parameters: z.number().int().positive(),
@@ -304,6 +312,8 @@ export const DecodeResult = z.object({
 
 export const DecodeFailure = z.object({
   attention: z.string(),
+  weightDtype: Compared.shape.weightDtype,
+  kvDtype: KvDtype,
   batch: z.number(),
   context: z.number(),
   error: z.string(),

@@ -151,6 +151,7 @@ function importConfig(table: z.infer<typeof Table>, where: string, c: Config): M
     ...c,
     mode: 'seed',
     dtype: 'float32',
+    weightDtype: 'float32',
     ms: { median: ms, min: ms, max: ms, p90: ms, stddev: 0, n: 1, samples: [ms] },
     budgetLimited: false,
     stages,

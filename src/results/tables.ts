@@ -81,6 +81,24 @@ const checked = (label: string): Columns<Compared> =>
     (r) => ({ check: verifyText(r.verify), flags: r.flags.length ? r.flags.join('; ') : null }),
   );
 
+/** What a precision costs as people read it: "1.4e-2", and for a generation "97 % tokens (first diff 12)". */
+export function qualityText(q: Compared['quality']): string | null {
+  if (!q) return null;
+  const tokens = q.agreement === undefined ? '' : `; ${Math.round(100 * q.agreement)} % tokens as float32${q.firstDifference === null || q.firstDifference === undefined ? '' : ` (first diff at ${q.firstDifference})`}`;
+  return `${q.maxRelError.toExponential(1)}${tokens}`;
+}
+
+/** The dtypes a record ran at (the weights'; the cache's where there is one) and its error against float32. */
+const precision = <R extends Compared & { kvDtype?: string }>(cache: boolean): Columns<R> =>
+  cellsOf(
+    [
+      { key: 'weightDtype', label: 'weights' },
+      ...(cache ? [{ key: 'kvDtype', label: 'KV cache' }] : []),
+      { key: 'quality', label: 'error vs float32' },
+    ],
+    (r) => ({ weightDtype: r.weightDtype, ...(cache ? { kvDtype: r.kvDtype ?? 'float32' } : {}), quality: qualityText(r.quality) }),
+  );
+
 /** The record's stage split. */
 const stages: Columns<Comparison> = cellsOf([{ key: 'stagesMs', label: 'stages (ms)' }], (r) => ({
   stagesMs: r.stages.length ? r.stages.map((s) => `${s.name} ${s.wallMs.toFixed(2)}`).join(', ') : null,
@@ -97,6 +115,7 @@ const LAYER_GROUPS: Columns<LayerResult>[] = [
     ],
     (r) => ({ variant: r.attention, mode: r.mode, batch: r.batch, seq: r.seq, kvHeads: r.kvHeads }),
   ),
+  precision(false),
   timing('median ms', true),
   speedup('× vs MHA', (r) => r.speedup),
   cellsOf(
@@ -118,7 +137,7 @@ export function layerTable(results: readonly LayerResult[], title = 'Layer resul
     title,
     note:
       'Per configuration: median time per call with its spread over the timed runs (the variants of a batch and length alternated, round by round), ' +
-      'speedup over multi-head with its 95 % interval from the same rounds, the matmul rate as a share of the measured ceiling, the task and implementation floors, ' +
+      'the weights\' dtype and what it costs against float32 (the output\'s error), speedup over multi-head at the same dtype with its 95 % interval from the same rounds, the matmul rate as a share of the measured ceiling, the task and implementation floors, ' +
       'the share of a call outside the compute kernels, the float64 check, and any bound the measurement broke (a wrong bound, never a speed).',
     ...rowsOf(LAYER_GROUPS, results),
   };
@@ -193,7 +212,7 @@ const generationSpeedups: Columns<GenerateResult> = cellsOf(
 
 /** One row per attention type of a generation comparison. */
 export function generationTable(file: Pick<GenerateResultFile, 'config' | 'resolved' | 'results'>, title = 'Generation results'): Table {
-  const { columns, rows } = rowsOf([generationColumns(file), speedup<GenerateResult>('× vs MHA step', (r) => r.speedup), generationSpeedups, checked('first step vs CPU')], file.results);
+  const { columns, rows } = rowsOf([generationColumns(file), precision<GenerateResult>(true), speedup<GenerateResult>('× vs MHA step', (r) => r.speedup), generationSpeedups, checked('first step vs CPU')], file.results);
   return {
     title,
     note:
@@ -216,6 +235,7 @@ const DECODE_GROUPS: Columns<DecodeResult>[] = [
     ],
     (r) => ({ attention: r.attention, kvHeads: r.kvHeads, batch: r.batch, context: r.context }),
   ),
+  precision(true),
   timing('ms/step', false),
   speedup('× vs MHA', (r) => r.speedup),
   cellsOf(
@@ -237,7 +257,7 @@ export function decodeTable(results: readonly DecodeResult[], title = 'Decode-st
     title,
     note:
       'Per attention type, batch and context (the types alternated, one step each per round): one decode step against a KV cache of context − 1 positions, ' +
-      'median with its spread, the speedup over multi-head with its 95 % interval from the same rounds, tokens per second, the live cache it reads, ' +
+      'the weights\' and the cache\'s dtypes and what they cost against float32 (the logits\' error), median with its spread, the speedup over multi-head at the same dtypes with its 95 % interval from the same rounds, tokens per second, the live cache it reads, ' +
       'its task and implementation floors and the task bytes as a share of the read ceiling, the float64 check of its logits, and any bound it broke.',
     ...rowsOf(DECODE_GROUPS, results),
   };

@@ -17,28 +17,53 @@
  * Their gap is what a layout costs. A measurement below a floor, or a rate above a ceiling,
  * means the bound is wrong, and is flagged, never shown as a speed.
  */
+import type { IntDtype } from '../precision/dtypes.ts';
 import type { Ceilings } from './probes.ts';
 
-/** What a piece of work must do: floating-point operations and bytes moved. */
+/** The part of a cost's FLOPs that quantized weight products compute, and their dtype. */
+export interface QuantizedFlops {
+  dtype: IntDtype;
+  flops: number;
+}
+
+/** What a piece of work must do: floating-point operations (some of them, perhaps, in a quantized product) and bytes moved. */
 export interface Cost {
   flops: number;
   bytes: number;
+  quantized?: QuantizedFlops;
 }
 
-/** The rates a floor divides by. */
+/** The rates a floor divides by: float32 products, the quantized products per dtype (where probed), the read. */
 export interface Rates {
   matmulGflops: number;
   readGBps: number;
+  quantizedGflops?: Partial<Record<IntDtype, number>>;
 }
 
 /** The bounds of measured ceilings. */
-export const ceilingRates = (c: Ceilings): Rates => ({ matmulGflops: c.matmulGflops, readGBps: c.readGBps });
+export const ceilingRates = (c: Ceilings): Rates => ({
+  matmulGflops: c.matmulGflops,
+  readGBps: c.readGBps,
+  ...(c.quantizedGflops ? { quantizedGflops: c.quantizedGflops } : {}),
+});
 
 /** Rates to estimate a run's duration with: the ceilings, or a guess before they are measured. */
 export const estimateRates = (c: Ceilings | null | undefined): Rates => (c ? ceilingRates(c) : { matmulGflops: 100, readGBps: 10 });
 
-/** The roofline floor of `cost` at `rates`, in milliseconds. */
-export const floorMs = (cost: Cost, rates: Rates): number => Math.max(cost.flops / (rates.matmulGflops * 1e6), cost.bytes / (rates.readGBps * 1e6));
+/**
+ * The roofline floor of `cost` at `rates`, in milliseconds. FLOPs of quantized products take
+ * their dtype's measured ceiling; where none was measured they are left out of the compute
+ * term (never divided by the float32 ceiling, which an int8 path can beat: the floor would
+ * then not bound).
+ */
+export const floorMs = (cost: Cost, rates: Rates): number => Math.max(computeMs(cost, rates), cost.bytes / (rates.readGBps * 1e6));
+
+/** The least time the FLOPs of `cost` take at the compute ceilings (the floor's compute term). */
+export function computeMs(cost: Cost, rates: Rates): number {
+  const q = cost.quantized;
+  const qRate = q ? rates.quantizedGflops?.[q.dtype] : undefined;
+  return (cost.flops - (q?.flops ?? 0)) / (rates.matmulGflops * 1e6) + (q && qRate ? q.flops / (qRate * 1e6) : 0);
+}
 
 /** The roof at arithmetic intensity `flopsPerByte`: min(compute ceiling, intensity × bandwidth), GFLOP/s. */
 export const roofGflops = (flopsPerByte: number, rates: Rates): number => Math.min(rates.matmulGflops, flopsPerByte * rates.readGBps);
@@ -49,10 +74,14 @@ export const achievedRates = (cost: Cost, ms: number): { gflops: number; gbps: n
   gbps: cost.bytes / ms / 1e6,
 });
 
-/** Achieved rates as fractions of the ceilings (null without ceilings). */
-export function ceilingFractions(achieved: { gflops: number; gbps: number }, c: Ceilings | null): { computeFraction: number | null; memoryFraction: number | null } {
+/**
+ * Achieved rates as fractions of the ceilings (null without ceilings). The compute fraction is
+ * the compute term of the floor over the time taken: the matmul rate over its ceiling where
+ * everything is float32, and with quantized products each part against its own ceiling.
+ */
+export function ceilingFractions(cost: Cost, ms: number, c: Ceilings | null): { computeFraction: number | null; memoryFraction: number | null } {
   if (!c) return { computeFraction: null, memoryFraction: null };
-  return { computeFraction: achieved.gflops / c.matmulGflops, memoryFraction: achieved.gbps / c.readGBps };
+  return { computeFraction: computeMs(cost, ceilingRates(c)) / ms, memoryFraction: achievedRates(cost, ms).gbps / c.readGBps };
 }
 
 /** How a measurement stands against its bounds: each entry names a bound the measurement broke. */
@@ -63,10 +92,10 @@ export type BoundFlag = `below ${'task' | 'implementation'} floor` | `${string} 
  * the matmul ceiling. Any of them means a bound is wrong (a probe that missed the machine's
  * best, a cost model that counts too much), not that the code is fast.
  */
-export function boundFlags(fastestMs: number, floors: { task: number | null; implementation: number | null }, stageGflops: readonly { name: string; gflops: number | null }[], c: Ceilings | null): BoundFlag[] {
+export function boundFlags(fastestMs: number, floors: { task: number | null; implementation: number | null }, stageGflops: readonly { name: string; gflops: number | null }[], stageCeilingGflops: number | null): BoundFlag[] {
   const flags: BoundFlag[] = [];
   if (floors.task !== null && fastestMs < floors.task) flags.push('below task floor');
   if (floors.implementation !== null && fastestMs < floors.implementation) flags.push('below implementation floor');
-  if (c) for (const s of stageGflops) if (s.gflops !== null && s.gflops > c.matmulGflops) flags.push(`${s.name} above the matmul ceiling`);
+  if (stageCeilingGflops !== null) for (const s of stageGflops) if (s.gflops !== null && s.gflops > stageCeilingGflops) flags.push(`${s.name} above the matmul ceiling`);
   return flags;
 }

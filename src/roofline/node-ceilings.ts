@@ -59,7 +59,7 @@ export const ceilingsOf = (probes: readonly Probe[], threads: number, quick = fa
   });
 
 /** Every option a probing reads: a key not here is refused (a misspelling would otherwise be dropped unnoticed). */
-const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, maxFlops: true, label: true } satisfies Record<keyof ProbeOptions, true>);
+const OPTION_KEYS = Object.keys({ threads: true, graphOpt: true, device: true, shapes: true, quick: true, sizes: true, maxFlops: true, label: true, dtypes: true } satisfies Record<keyof ProbeOptions, true>);
 
 /** Probe once and return the ceilings. */
 export async function measureCeilings(o: ProbeOptions): Promise<Ceilings> {

@@ -21,6 +21,8 @@
 import { z } from 'zod';
 import { F32 } from '../core/constants.ts';
 import { GraphBuilder } from '../engine/graph.ts';
+import type { IntDtype } from '../precision/dtypes.ts';
+import { quantizeWeights } from '../precision/weight-graph.ts';
 import type { HostTensors, Runtime } from '../engine/runtime.ts';
 import { timeRuns } from '../timing/measure.ts';
 import { Samples, withSamples } from '../timing/stats.ts';
@@ -46,6 +48,8 @@ export const Probe = z.object({
   /** Why it was taken: 'start', 'between configurations', 'resume', ... */
   label: z.string(),
   matmul: z.array(z.object({ shape: z.string(), flops: z.number().positive(), gflops: Samples })),
+  /** The same products with quantized weights, through the engine's int8 paths (src/precision/weight-graph.ts), where the run has quantized weights. */
+  quantized: z.array(z.object({ dtype: z.enum(['int8', 'int4']), shape: z.string(), flops: z.number().positive(), gflops: Samples })).optional(),
   readGBps: Samples,
   /** An elementwise Add over buffers past the cache: bytes read and written over kernel time. */
   streamGBps: Samples,
@@ -67,6 +71,12 @@ export const Ceilings = z.object({
   matmulGflops: z.number().positive(),
   /** The memory bound: the fastest streaming sample of any probe (a read, or an Add's reads and write), GB/s over kernel time. */
   readGBps: z.number().positive(),
+  /**
+   * The quantized products' compute bounds, GFLOP/s (2 per multiply-add) over kernel time:
+   * int8, DynamicQuantizeMatMul; int4, MatMulNBits at accuracy level 4 — each the fastest
+   * sample of its probe. Absent from runs that probed no quantized product.
+   */
+  quantizedGflops: z.object({ int8: z.number().positive().optional(), int4: z.number().positive().optional() }).optional(),
   /** The fastest JS copy sample, GB/s with read + write counted (shown beside; floors use the read). */
   copyGBps: z.number().positive(),
   /** The CPU's theoretical peak (nominal clock), recorded beside the measured bound and shown as one only where it is above it (`peakNote`); null where the OS does not say. */
@@ -101,6 +111,8 @@ export interface ProbeOptions {
   /** The most FLOPs one run of a probe of the run's own products may take (default MAX_PROBE_FLOPS; a software adapter takes far fewer). */
   maxFlops?: number;
   label?: string;
+  /** Quantized weight dtypes the run multiplies: their products are probed too (the square one and the run's own constant-weight ones). */
+  dtypes?: readonly IntDtype[];
 }
 
 export const probeSizes = (o: Pick<ProbeOptions, 'quick' | 'sizes'>): ProbeSizes => (o.quick ? QUICK_PROBES : (o.sizes ?? FULL_PROBES));
@@ -143,24 +155,33 @@ async function profiledRates(rt: Runtime, g: GraphBuilder, inputs: HostTensors, 
   }
 }
 
-/** GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the profiler timed at 0). */
-export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
-  if (s.weightFirst) return probeWeightFirst(rt, s, runs);
+/**
+ * GFLOP/s of each of `runs` runs of one product, over its kernel time (none for a run the
+ * profiler timed at 0). With `dtype`, its constant weight is quantized by the same pass the
+ * runs' graphs take (src/precision/weight-graph.ts): the int8 path's rate, kernel for kernel.
+ */
+export async function probeMatmul(rt: Runtime, s: MatmulShape, runs: number, dtype?: IntDtype): Promise<number[]> {
+  if (s.weightFirst) return probeWeightFirst(rt, s, runs, dtype);
   const g = new GraphBuilder('probe-matmul');
   const aDims = s.batch > 1 ? [s.batch, s.m, s.k] : [s.m, s.k];
   const bDims = s.batch > 1 ? [s.batch, s.k, s.n] : [s.k, s.n];
-  const b = new Float32Array(s.batch * s.k * s.n).fill(0.5);
+  const b = probeWeight(s.batch * s.k * s.n);
   const bName = s.constantB ? g.initializer('b', b, bDims) : g.input('b', bDims);
   g.output(g.node('MatMul', [g.input('a', aDims), bName]), 'out');
+  if (dtype) quantizeWeights(g, dtype);
   const a = { data: new Float32Array(s.batch * s.m * s.k).fill(1), dims: aDims };
   return profiledRates(rt, g, { a, ...(s.constantB ? {} : { b: { data: b, dims: bDims } }) }, runs, matmulFlops(s));
 }
 
+/** A probe's weight: varied values (a quantized weight of one repeated value would be all equal codes). */
+const probeWeight = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 255) / 255 - 0.5);
+
 /** A weight-first product: Gemm(W [m, k] constant, X [n, k], transB), as a layout that projects W·Hᵀ runs it. */
-function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number): Promise<number[]> {
+function probeWeightFirst(rt: Runtime, s: MatmulShape, runs: number, dtype?: IntDtype): Promise<number[]> {
   const g = new GraphBuilder('probe-gemm');
-  const w = g.initializer('w', new Float32Array(s.m * s.k).fill(0.5), [s.m, s.k]);
+  const w = g.initializer('w', probeWeight(s.m * s.k), [s.m, s.k]);
   g.output(g.node('Gemm', [w, g.input('x', [s.n, s.k])], { transB: 1 }), 'out');
+  if (dtype) quantizeWeights(g, dtype);
   return profiledRates(rt, g, { x: { data: new Float32Array(s.n * s.k).fill(1), dims: [s.n, s.k] } }, runs, matmulFlops(s));
 }
 
@@ -234,10 +255,16 @@ export async function probeWith(rt: Runtime, o: ProbeOptions): Promise<Probe> {
     if (rates.length > 0) matmul.push({ shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(rates) });
   }
   timed('matmul', matmul.flatMap((m) => m.gflops.samples));
+  const quantized = [];
+  for (const dtype of o.dtypes ?? [])
+    for (const s of probeShapes(o).filter((x) => x.constantB)) {
+      const rates = await probeMatmul(rt, s, p.runs, dtype);
+      if (rates.length > 0) quantized.push({ dtype, shape: shapeLabel(s), flops: matmulFlops(s), gflops: withSamples(rates) });
+    }
   const readGBps = withSamples(await probeRead(rt, p.readMiB, p.runs));
   const streamGBps = withSamples(await probeStream(rt, p.streamMiB, p.runs));
   const copyGBps = withSamples(new CopyProbe(p.copyMiB).run(p.runs));
-  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, readGBps, streamGBps, copyGBps };
+  return { at: new Date().toISOString(), label: o.label ?? 'start', matmul, ...(quantized.length ? { quantized } : {}), readGBps, streamGBps, copyGBps };
 }
 
 /**
@@ -261,12 +288,20 @@ export interface CeilingsMethod {
   quick?: boolean;
 }
 
+/** The fastest sample of each quantized dtype's probes (none where none was probed). */
+function quantizedCeilings(probes: readonly Probe[]): Pick<Ceilings, 'quantizedGflops'> {
+  const out: Partial<Record<IntDtype, number>> = {};
+  for (const q of probes.flatMap((x) => x.quantized ?? [])) out[q.dtype] = Math.max(out[q.dtype] ?? 0, ...q.gflops.samples);
+  return Object.keys(out).length ? { quantizedGflops: out } : {};
+}
+
 /** The ceilings of a set of probings: the fastest sample of each kind bounds the run. */
 export function ceilingsFrom(probes: readonly Probe[], peak: CpuPeak | null, m: CeilingsMethod): Ceilings {
   if (probes.length === 0) throw new Error('ceilingsFrom: no probe');
   const p = m.sizes;
   return {
     matmulGflops: fastest(probes.flatMap((x) => x.matmul.flatMap((mm) => mm.gflops.samples))),
+    ...quantizedCeilings(probes),
     readGBps: fastest(probes.flatMap((x) => [...x.readGBps.samples, ...x.streamGBps.samples])),
     copyGBps: fastest(probes.flatMap((x) => x.copyGBps.samples)),
     peak,
@@ -274,6 +309,9 @@ export function ceilingsFrom(probes: readonly Probe[], peak: CpuPeak | null, m: 
     method:
       `the fastest sample of every probing in the run (${probes.length}), through ${m.runtime}: float32 MatMul GFLOP/s over the kernel time from the engine's profiler ` +
       `(${p.square}³ with B an input and a constant, and the run's own products, ${p.runs} runs each after ${WARMUP} warm-up); ` +
+      (probes.some((x) => x.quantized?.length)
+        ? `the same constant-weight products with int8 weights (DynamicQuantizeMatMul) and int4 (MatMulNBits, int8 activations) where the run has them, 2 FLOPs per multiply-add over kernel time; `
+        : '') +
       `streaming through the engine over its kernel time, a ReduceSum over ${p.readMiB} MiB and an Add of two ${p.streamMiB} MiB tensors (its reads and its write counted); ` +
       `a ${p.copyMiB} MiB JS copy (read + write) as a second figure` +
       (m.quick ? ' — QUICK probes for tests: these bound nothing' : ''),
