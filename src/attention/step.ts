@@ -34,6 +34,12 @@ export interface StepIO {
   /** Fused kernel only: int32 [rows] (live keys after this step − 1) and int32 scalar. */
   seqlensK: string;
   totalLength: string;
+  /**
+   * A quantized cache that the step reads natively (the fused kernel's own int8/int4 cache:
+   * codes in kCache/vCache, static per-channel scales). Every other step gets float32 caches
+   * (src/precision/cache-graph.ts dequantizes them before the step).
+   */
+  quantized?: { bits: 4 | 8; kScale: string; vScale: string };
 }
 
 export interface StepOutputs {

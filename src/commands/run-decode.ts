@@ -17,7 +17,9 @@ import { UsageError } from '../core/errors.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { checkThreads } from '../core/threads.ts';
 import { nodeRuntime } from '../engine/session.ts';
-import { checkDecodeFits, decodeModel, decodeShapes, decodeSweep, decodeTypes } from '../measure/decode.ts';
+import { checkDecodeFits, decodeModel, decodeShapes, decodeSweep, decodeSpecs, precisionLabel } from '../measure/decode.ts';
+import { checkPrecision } from '../precision/support.ts';
+import { isInt } from '../precision/dtypes.ts';
 import { protocolOptions } from '../measure/layer.ts';
 import { environment } from '../results/environment.ts';
 import { checkDecodeOutputs } from '../results/outputs.ts';
@@ -37,7 +39,8 @@ export async function runDecode(input: DecodeConfigInput = {}, options: DecodeRu
   const c = parseConfig(DecodeConfig, input);
   const log = options.log ?? logLine;
   const model = decodeModel(c);
-  const specs = decodeTypes(c, model);
+  const specs = decodeSpecs(c, model);
+  checkPrecision({ device: c.device, weightDtype: c.weightDtype, kvDtype: c.kvDtype, weights: c.weights });
   const browser = isBrowserDevice(c.device);
   if (c.device !== 'cpu' && !browser) throw new UsageError(`--device ${c.device}: not available for decode in this build of attnbench (cpu and the browser devices are)`);
   if (options.resume && options.out === undefined) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
@@ -68,10 +71,11 @@ async function decodeInPage(c: DecodeConfig, journal: Journal<DecodeJournalEntry
 /** The comparison on onnxruntime-node: ceilings (journaled per probing), the configurations left, the bounds settled. */
 async function decodeInNode(c: DecodeConfig, model: ModelConfig, journal: Journal<DecodeJournalEntry> | undefined, options: DecodeRunOptions, log: (line: string) => void): Promise<DecodeResultFile> {
   const done = journalResults(journal?.entries() ?? []);
-  const probe = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)) };
+  const dtypes = c.weightDtype.filter(isInt);
+  const probe = { threads: c.threads, graphOpt: c.graphOpt, quick: options.quickCeilings ?? false, shapes: decodeShapes(model, Math.max(...c.batch)), ...(dtypes.length ? { dtypes } : {}) };
   const run = await runCeilings(journal, { probe, given: options.ceilings, log });
   log(
-    `decode: ${c.attention.join(', ')} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating` +
+    `decode: ${c.attention.join(', ')}${precisionNote(c)} | ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, vocab ${model.vocab} | batch ${c.batch.join(',')} × context ${c.context.join(',')}, the types alternating` +
       (done.length ? `; ${done.length} result(s) already in the journal` : ''),
   );
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {config} | elapsed {duration_formatted} | ETA {eta_formatted}');
@@ -102,5 +106,9 @@ async function decodeInNode(c: DecodeConfig, model: ModelConfig, journal: Journa
 }
 
 function reportFailure(f: DecodeFailure): void {
-  process.stderr.write(`\nattnbench: skipped ${f.attention} batch ${f.batch} context ${f.context}: ${f.error.split('\n')[0]}\n`);
+  process.stderr.write(`\nattnbench: skipped ${precisionLabel(f.attention, f)} batch ${f.batch} context ${f.context}: ${f.error.split('\n')[0]}\n`);
 }
+
+/** The precision axes in the run's first line, where they are not float32 alone. */
+const precisionNote = (c: Pick<DecodeConfig, 'weightDtype' | 'kvDtype'>): string =>
+  c.weightDtype.join() === 'float32' && c.kvDtype.join() === 'float32' ? '' : ` × weights ${c.weightDtype.join(',')} × cache ${c.kvDtype.join(',')}`;

@@ -168,9 +168,10 @@ export class GraphBuilder {
   }
 
   /** A constant tensor of any supported element type. */
-  constant(type: 'float' | 'int64' | 'int32', values: readonly number[], dims: readonly number[]): string {
+  constant(type: 'float' | 'int64' | 'int32' | 'uint8', values: readonly number[], dims: readonly number[]): string {
     const name = `const_${type}_${this.counter++}`;
-    const data = type === 'float' ? Float32Array.from(values) : type === 'int32' ? Int32Array.from(values) : BigInt64Array.from(values, BigInt);
+    const data =
+      type === 'float' ? Float32Array.from(values) : type === 'int32' ? Int32Array.from(values) : type === 'uint8' ? Uint8Array.from(values) : BigInt64Array.from(values, BigInt);
     this.initializers.push(
       onnx.TensorProto.create({ name, dataType: ELEM[type], dims: [...dims], rawData: new Uint8Array(data.buffer) }),
     );

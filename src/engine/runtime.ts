@@ -16,9 +16,9 @@ import type { ProfiledRun } from './trace.ts';
 export const GRAPH_OPTS = ['none', 'basic', 'extended', 'all'] as const;
 export type GraphOpt = (typeof GRAPH_OPTS)[number];
 
-/** A tensor in host memory; its element type is its array's (float32, int64 or int32). */
+/** A tensor in host memory; its element type is its array's (float32, int64, int32, or a quantized cache's int8 and uint8 codes). */
 export interface HostTensor {
-  data: Float32Array | BigInt64Array | Int32Array;
+  data: Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
   dims: readonly number[];
 }
 

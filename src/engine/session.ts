@@ -212,6 +212,8 @@ export function toTensor(t: HostTensor): ort.Tensor {
   const dims = t.dims as number[];
   if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, dims);
   if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, dims);
+  if (t.data instanceof Int8Array) return new ort.Tensor('int8', t.data, dims);
+  if (t.data instanceof Uint8Array) return new ort.Tensor('uint8', t.data, dims);
   return new ort.Tensor('int32', t.data, dims);
 }
 

@@ -12,7 +12,7 @@ import type { PhysicalTensors } from '../attention/layouts.ts';
 import { randomParams, type LayerShape } from '../attention/params.ts';
 import { maxRelError, referenceAttention, referenceMacs } from '../attention/reference.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
-import { float64Fits, QUANTIZED_TOLERANCE, verdict, VERIFY_TOLERANCE, type Verdict } from '../device/verify.ts';
+import { float64Fits, toleranceFor, verdict, type Verdict } from '../device/verify.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
 import type { LayerResult, Quality } from '../results/schema.ts';
@@ -172,7 +172,7 @@ export async function verifyLayer(rt: Runtime, job: LayerJob, o: Pick<ProfileOpt
   const got = await runLayer(rt, layer, params);
   // a quantized layer is checked against the same quantized computation in float64 (src/precision/reference.ts)
   const ref = useRuntime ? await runLayer(o.reference!, layer, params) : referenceAttention(dequantizedLayerParams(params, shape, d), shape, job.mode, referenceInput(d));
-  const verify = verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq, d === 'float32' ? VERIFY_TOLERANCE : QUANTIZED_TOLERANCE);
+  const verify = verdict(maxRelError(got, ref), useRuntime ? 'cpu provider' : 'float64 reference', batch, seq, toleranceFor(d));
   if (d === 'float32') return { verify };
   // what the precision costs: the same inputs through the float32 model
   const float32 = float64Fits(referenceMacs(shape)) ? referenceAttention(params, shape, job.mode) : await runLayer(o.reference ?? rt, buildLayer(job.spec, shape, job.mode, params), params);

@@ -3,7 +3,7 @@
  * (`src/generate/kv-cache.ts`) lives with the generation loop that fills and reorders it.
  */
 import type * as ort from 'onnxruntime-node';
-import { F32 } from '../core/constants.ts';
+import { bitsOf, isInt, kvRowBytes, type Dtype } from '../precision/dtypes.ts';
 
 /** How many K/V tensors a cache holds and of what size (per layer: [rows, kvHeads, capacity, headDim]). */
 export interface CacheShape {
@@ -36,7 +36,13 @@ export interface ResidentCache extends DecodeCache {
 }
 
 /**
- * Bytes of K and V at `positions` positions: 2 · layers · rows · kvHeads · headDim · positions · 4.
- * The one formula: the cost model's prediction, and both caches' live and allocated bytes.
+ * Bytes of K and V at `positions` positions: 2 · layers · rows · kvHeads · positions times a
+ * head's bytes at the cache's dtype (float32: headDim · 4; int8/int4: its codes plus a float32
+ * scale per position and head, src/precision/dtypes.ts; the fused kernel's int cache: codes
+ * only, its scales static). The one formula: the cost model's prediction, and the caches'
+ * live and allocated bytes.
  */
-export const predictedKvBytes = (s: CacheShape, positions: number): number => 2 * s.layers * s.rows * s.kvHeads * s.headDim * positions * F32;
+export const predictedKvBytes = (s: CacheShape, positions: number, dtype: Dtype = 'float32', staticScales = false): number => {
+  const head = isInt(dtype) && staticScales ? (s.headDim * bitsOf(dtype)) / 8 : kvRowBytes(1, s.headDim, dtype);
+  return 2 * s.layers * s.rows * s.kvHeads * positions * head;
+};

@@ -9,6 +9,8 @@ import { F32 } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Cost } from '../roofline/floor.ts';
 import { predictedKvBytes } from './cache.ts';
+import { isInt, type Dtype } from '../precision/dtypes.ts';
+import { weightBytes } from '../precision/weight-graph.ts';
 
 /** The GELU flavours Hugging Face's GPT-2 and GPTBigCode configs name. */
 export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'] as const;
@@ -73,15 +75,45 @@ export function decodeWeightFloats(c: ModelConfig, g: number): number {
   return parameterCount(c, g) - c.positions * c.hidden + c.hidden;
 }
 
+/** The weight matrices of one decode step as [k, n] products: per block the q/k/v projection, the output projection and the MLP's two, then the LM head. */
+export function weightProducts(c: ModelConfig, g: number): [number, number][] {
+  const nm = c.hidden;
+  const block: [number, number][] = [[nm, nm + 2 * g * headDim(c)], [nm, nm], [nm, c.inner], [c.inner, nm]];
+  return [...Array.from({ length: c.layers }, () => block).flat(), [nm, c.vocab]];
+}
+
 /**
- * What one decode step must do, whatever the implementation (its task floor): its FLOPs,
- * and the bytes it must move — every weight read once, the live KV cache read once (the
- * `ctx − 1` cached positions), the new K/V rows and the logits written once.
+ * Bytes of the weights one decode step reads at weight dtype `d`: the matrices as their
+ * products hold them (src/precision/weight-graph.ts: codes and scales), and in float32 the
+ * rest (biases, norms, one row of each embedding table). At float32, 4 · decodeWeightFloats.
  */
-export function decodeStepCost(c: ModelConfig, g: number, rows: number, ctx: number): Cost {
+export function decodeWeightBytes(c: ModelConfig, g: number, d: Dtype = 'float32'): number {
+  const products = weightProducts(c, g);
+  const matrixFloats = products.reduce((a, [k, n]) => a + k * n, 0);
+  return F32 * (decodeWeightFloats(c, g) - matrixFloats) + products.reduce((a, [k, n]) => a + weightBytes(k, n, d), 0);
+}
+
+/** A decode step's precision: the weights' dtype and the cache's (the fused kernel's int cache keeps static scales: `fusedCache`). */
+export interface StepPrecision {
+  weightDtype: Dtype;
+  kvDtype: Dtype;
+  fusedCache?: boolean;
+}
+
+const FLOAT32: StepPrecision = { weightDtype: 'float32', kvDtype: 'float32' };
+
+/**
+ * What one decode step must do, whatever the implementation (its task floor): its FLOPs
+ * (the weight products' at their dtype's ceiling where quantized), and the bytes it must
+ * move — every weight read once as stored, the live KV cache read once at its dtype (the
+ * `ctx − 1` cached positions), the new K/V rows and the logits written once in float32.
+ */
+export function decodeStepCost(c: ModelConfig, g: number, rows: number, ctx: number, p: StepPrecision = FLOAT32): Cost {
   const cache = { layers: c.layers, rows, kvHeads: g, headDim: headDim(c) };
   const outputs = predictedKvBytes(cache, 1) + F32 * rows * c.vocab;
-  return { flops: decodeStepFlops(c, g, rows, ctx), bytes: F32 * decodeWeightFloats(c, g) + predictedKvBytes(cache, Math.max(0, ctx - 1)) + outputs };
+  const live = predictedKvBytes(cache, Math.max(0, ctx - 1), p.kvDtype, p.fusedCache ?? false);
+  const quantized = isInt(p.weightDtype) ? { quantized: { dtype: p.weightDtype, flops: 2 * rows * weightProducts(c, g).reduce((a, [k, n]) => a + k * n, 0) } } : {};
+  return { flops: decodeStepFlops(c, g, rows, ctx), bytes: decodeWeightBytes(c, g, p.weightDtype) + live + outputs, ...quantized };
 }
 
 /** Multiply-adds ×2 of one decode step for `rows` sequences at context `ctx` (keys attended, the new one included). */

@@ -29,6 +29,9 @@ import { GraphBuilder, MS_DOMAIN } from '../engine/graph.ts';
 import { MASK_MIN } from '../core/constants.ts';
 import { headDim } from './config.ts';
 import type { PackedModel } from './weights.ts';
+import { isInt, type Dtype, type IntDtype } from '../precision/dtypes.ts';
+import { cacheCodes, dequantizeCache, scaleDims } from '../precision/cache-graph.ts';
+import { quantizeWeights } from '../precision/weight-graph.ts';
 
 /** Graph input names besides the weights. */
 export const STEP_INPUTS = {
@@ -40,6 +43,9 @@ export const STEP_INPUTS = {
   totalLength: 'total_length',
   kCache: (i: number) => `k_cache_${i}`,
   vCache: (i: number) => `v_cache_${i}`,
+  /** A quantized cache's scales (src/precision/cache-graph.ts): per position and head, or the fused kernel's per channel. */
+  kScale: (i: number) => `k_scale_${i}`,
+  vScale: (i: number) => `v_scale_${i}`,
   /** `cacheUpdate: 'graph'`: int64 [rows, g, S, 3], the (row, head, position) each new K/V row is written to. */
   cacheIndex: 'cache_index',
 } as const;
@@ -70,7 +76,16 @@ export interface StepGraphOptions {
    * so that a search that must skip eos gets ids, not the logits. Ignored outside the vocabulary.
    */
   avoid?: number;
+  /** The weights' dtype (every weight product quantized: src/precision/weight-graph.ts); float32 by default. */
+  weightDtype?: Dtype;
+  /** The cache's dtype: int8/int4 codes and scales as inputs (src/precision/cache-graph.ts); float32 by default. */
+  kvDtype?: Dtype;
+  /** Also output each quantized product's input (`productInput(weight)`): what the check's reference rounds as the kernel did. */
+  exposeProductInputs?: boolean;
 }
+
+/** The output that exposes the input of the quantized product of `weight` (`exposeProductInputs`). */
+export const productInputOutput = (weight: string): string => `input:${weight}`;
 
 /** How the weights enter the graph: constants (initializers, pre-packed) or inputs fed every run. */
 export type WeightsAs = 'constant' | 'input';
@@ -92,7 +107,10 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const sbm = step.order === 'sbm';
   const g = new GraphBuilder(`attnbench-decoder-${pm.spec.kind}`);
   const I = STEP_INPUTS;
-  declareInputs(g, pm, rows, weights, sbm, inGraph);
+  const kv = o.kvDtype && isInt(o.kvDtype) ? o.kvDtype : undefined;
+  if (kv && inGraph) throw new Error('a quantized cache is written by the caller, not the graph');
+  declareInputs(g, pm, rows, weights, sbm, inGraph, kv);
+  const fused = pm.spec.kind === 'fused-gqa';
 
   const norm = (x: string, p: string) =>
     g.inStage('norm', () => g.node('LayerNormalization', [x, `${p}_g`, `${p}_b`], { axis: -1, epsilon: { float: c.layerNormEps } }));
@@ -103,14 +121,21 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   // hidden states [rows·S, nm] (or [S·rows, nm]): every projection is one 2-D Gemm
   let h = g.inStage('embed', () => g.node('Reshape', [g.node('Add', [g.node('Gather', ['wte', I.tokens]), g.node('Gather', ['wpe', I.positions])]), g.ints([-1, nm])]));
   const shape = { rows, heads: c.heads, kvHeads: G, headDim: headDim(c) };
-  const kv: string[] = [];
+  const newRows: string[] = [];
   for (let i = 0; i < c.layers; i++) {
     const p = `h${i}.`;
     const io: StepIO = { kCache: I.kCache(i), vCache: I.vCache(i), cacheMask: I.cacheMask, selfMask: I.selfMask, seqlensK: I.seqlensK, totalLength: I.totalLength };
+    if (kv && fused) io.quantized = { bits: kv === 'int8' ? 8 : 4, kScale: I.kScale(i), vScale: I.vScale(i) };
+    else if (kv) {
+      g.inStage('dequantize', () => {
+        io.kCache = dequantizeCache(g, I.kCache(i), I.kScale(i), kv, rows, G, headDim(c));
+        io.vCache = dequantizeCache(g, I.vCache(i), I.vScale(i), kv, rows, G, headDim(c));
+      });
+    }
     const names: TensorNames = (k) => `${p}attn.${k}`;
     const att = step.build(g, norm(h, `${p}ln1`), shape, io, names);
     if (inGraph) writeCache(g, att.k, att.v, i, rows, G, headDim(c));
-    else kv.push(g.inStage('kv', () => g.node('Unsqueeze', [g.node('Concat', [att.k, att.v], { axis: 2 }), g.ints([0])])));
+    else newRows.push(g.inStage('kv', () => g.node('Unsqueeze', [g.node('Concat', [att.k, att.v], { axis: 2 }), g.ints([0])])));
     h = g.node('Add', [h, att.out], {}, { stage: 'attention-residual' });
     h = g.node('Add', [h, mlp(norm(h, `${p}ln2`), p)], {}, { stage: 'mlp' });
   }
@@ -122,7 +147,7 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   });
   const f = norm(last, 'lnf');
   const logits = g.output(g.inStage('lmhead', () => g.node('Gemm', [f, 'wte'], { transB: 1 })), STEP_OUTPUTS.logits);
-  if (!inGraph) g.output(kv.length === 1 ? kv[0]! : g.node('Concat', kv, { axis: 0 }, { stage: 'kv' }), STEP_OUTPUTS.kv);
+  if (!inGraph) g.output(newRows.length === 1 ? newRows[0]! : g.node('Concat', newRows, { axis: 0 }, { stage: 'kv' }), STEP_OUTPUTS.kv);
   if (o.argmax) g.output(g.node('ArgMax', [logits], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIds, 'int64');
   if (o.argmax && o.avoid !== undefined && o.avoid >= 0 && o.avoid < c.vocab) {
     // the token to skip pushed to the lowest float: the first maximum of the rest, as argmaxExcept picks it in JS
@@ -131,11 +156,17 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     const masked = g.node('Add', [logits, g.initializer('avoid_mask', mask, [c.vocab])], {}, { stage: 'lmhead' });
     g.output(g.node('ArgMax', [masked], { axis: 1, keepdims: 0 }, { stage: 'lmhead' }), STEP_OUTPUTS.nextIdsAvoiding, 'int64');
   }
+  // the weights' dtype last: one pass over every constant-weight product the graph has
+  if (o.weightDtype && isInt(o.weightDtype)) {
+    if (weights === 'input') throw new Error('quantized weights are constants');
+    const products = quantizeWeights(g, o.weightDtype);
+    if (o.exposeProductInputs) for (const p of products) g.output(g.node('Identity', [p.input], {}, { outputNames: [productInputOutput(p.weight)] }));
+  }
   return g;
 }
 
 /** The step's inputs (see `buildStepGraph`), and its weights as constants or inputs. */
-function declareInputs(g: GraphBuilder, pm: PackedModel, rows: number, weights: WeightsAs, sbm: boolean, inGraph: boolean): void {
+function declareInputs(g: GraphBuilder, pm: PackedModel, rows: number, weights: WeightsAs, sbm: boolean, inGraph: boolean, kv: IntDtype | undefined): void {
   const I = STEP_INPUTS;
   const G = pm.kvHeads;
   const D = headDim(pm.config);
@@ -145,7 +176,16 @@ function declareInputs(g: GraphBuilder, pm: PackedModel, rows: number, weights: 
   g.input(I.selfMask, [rows, 'S', 'S']);
   g.input(I.seqlensK, [rows], 'int32');
   g.input(I.totalLength, [], 'int32');
+  const fused = pm.spec.kind === 'fused-gqa';
   for (let i = 0; i < pm.config.layers; i++) {
+    if (kv) {
+      const codes = cacheCodes(kv, D);
+      g.input(I.kCache(i), [rows, G, 'T', codes.width], codes.type);
+      g.input(I.vCache(i), [rows, G, 'T', codes.width], codes.type);
+      g.input(I.kScale(i), scaleDims(fused, rows, G, D));
+      g.input(I.vScale(i), scaleDims(fused, rows, G, D));
+      continue;
+    }
     g.input(I.kCache(i), [rows, G, 'T', D]);
     g.input(I.vCache(i), [rows, G, 'T', D]);
   }

@@ -10,7 +10,7 @@ import type { RunKind } from '../browser/protocol.ts';
 import { DecodeConfig } from '../config/decode.ts';
 import { configFields, type ConfigField } from '../config/fields.ts';
 import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
-import { decodeModel, decodeTypes } from '../measure/decode.ts';
+import { decodeModel, decodeSpecs } from '../measure/decode.ts';
 import { validateGrid } from '../measure/sweep.ts';
 import { configQuery, parseQuery } from '../config/query.ts';
 
@@ -41,7 +41,7 @@ export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
     schema: DecodeConfig,
     defaults: { device: 'browser-wasm' },
     hidden: ['verify'],
-    check: (c: DecodeConfig) => void decodeTypes(c, decodeModel(c)),
+    check: (c: DecodeConfig) => void decodeSpecs(c, decodeModel(c)),
   },
 };
 

@@ -52,6 +52,8 @@ export const productInput = (d: IntDtype) => (x: ArrayLike<number>, rows: number
 /** What the pass did: each quantized weight's shape and the bytes it now takes (codes and scales). */
 export interface QuantizedProduct {
   weight: string;
+  /** The product's input tensor (a reference that follows the kernel's rounding reads it: src/model/reference.ts). */
+  input: string;
   k: number;
   n: number;
   bytes: number;
@@ -89,7 +91,7 @@ export function quantizeWeights(g: GraphBuilder, d: Dtype): QuantizedProduct[] {
     if (!names) {
       names = d === 'int8' ? int8Weight(g, p.w, w.data, k, n, p.transposedWeight) : int4Weight(g, p.w, w.data, k, n, p.transposedWeight);
       packed.set(p.w, names);
-      done.push({ weight: p.w, k, n, bytes: names.reduce((a, x) => a + g.initializerBytesOf(x), 0) });
+      done.push({ weight: p.w, input: p.x, k, n, bytes: names.reduce((a, x) => a + g.initializerBytesOf(x), 0) });
     }
     const out = node.outputs[0]!;
     const attrs: Record<string, number> = d === 'int8' ? {} : { K: k, N: n, bits: 4, block_size: WEIGHT_BLOCK, accuracy_level: ACCURACY_LEVEL };

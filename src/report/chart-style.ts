@@ -1,6 +1,7 @@
 /**
  * What every chart of the report shares, so a reader learns it once: colour = attention
- * variant (the same colour for a variant in every chart, multi-head first), line dash or
+ * variant (the same colour for a variant in every chart, multi-head first; a variant at
+ * several dtype combinations is a series, and a colour, per combination: dtype-series.ts), line dash or
  * point shape = run (only when several files are merged), a click on a legend entry
  * highlights that series, hovering a mark shows its values; a white background, readable
  * sizes, and under the title a line saying where the data was measured.

@@ -1,30 +1,36 @@
 /**
  * The charts of generation results, one function per chart: decode-step latency against
  * context (with each step's roofline floor), throughput, KV-cache size, and the speedups
- * over multi-head.
+ * over multi-head. A type generated at several dtype combinations is a series (a line, a
+ * group of bars) per combination (dtype-series.ts).
  */
 import type { GenerateRun } from '../results/io.ts';
 import type { GenerateResult, Speedup } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
-import { chart, HEIGHT, highlight, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { chart, HEIGHT, highlight, WIDTH, wrongMarks, type Chart, type Enc, type Highlight } from './chart-style.ts';
+import { precisionFields, seriesStyle, type SeriesStyle } from './dtype-series.ts';
 
 /** What the generation charts share. */
 interface GenerateContext {
   results: { run: string; r: GenerateResult }[];
   multiRun: boolean;
-  color: ReturnType<typeof variantColor>;
+  series: SeriesStyle;
+  color: SeriesStyle['color'];
   pick: Highlight;
+  /** The run's tooltip line (several runs), the type's and its named dtypes'. */
   runTip: unknown[];
-  /** An attention type's place in the project's order: bars are sorted by it (a field, never a list of names in the spec). */
-  order: (attention: string) => number;
+  typeTip: unknown[];
+  /** A bar's or point's run, type, series and the series' place in the project's order: bars are sorted by it (a field, never a list of names in the spec). */
+  who: (run: string, r: GenerateResult) => Record<string, unknown>;
 }
 
 function context(runs: readonly GenerateRun[]): GenerateContext {
   const results = runs.flatMap((run) => run.results.map((r) => ({ run: run.label, r })));
   const multiRun = runs.length > 1;
-  const color = variantColor('attention', results.map((x) => x.r.attention));
-  const order = (attention: string) => color.scale.domain.indexOf(attention);
-  return { results, multiRun, color, pick: highlight('attention'), runTip: multiRun ? [{ field: 'run' }] : [], order };
+  const series = seriesStyle(results.map((x) => x.r));
+  const color = series.color;
+  const who = (run: string, r: GenerateResult) => ({ run, attention: r.attention, ...precisionFields(r, series.named), order: color.scale.domain.indexOf(series.of(r)) });
+  return { results, multiRun, series, color, pick: series.pick, runTip: multiRun ? [{ field: 'run' }] : [], typeTip: [{ field: 'attention' }, ...series.tips], who };
 }
 
 /** Bar charts of several runs get one panel per run (bars are grouped with xOffset: the step is one bar's width). */
@@ -41,41 +47,42 @@ function bars(x: GenerateContext, measures: string[], y: Enc, tip: unknown[]) {
     mark: { type: 'bar' },
     encoding: {
       // sorted by a field: Vega-Lite writes a sort list into an expression, where some names cannot go (see render.ts)
-      x: { field: 'attention', type: 'nominal', title: null, sort: { field: 'order', op: 'min' }, axis: { labelAngle: -25 } },
+      // a type's name with its dtypes gets the legend's room (dtype-series.ts): cut short, two series could read alike
+      x: { field: x.series.field, type: 'nominal', title: null, sort: { field: 'order', op: 'min' }, axis: { labelAngle: -25, ...(x.color.legend ? { labelLimit: x.color.legend.labelLimit } : {}) } },
       xOffset: { field: 'measure', type: 'nominal', sort: measures },
       y,
       color: { field: 'measure', type: 'nominal', title: null, sort: measures, scale: { domain: measures, range: ['#4c78a8', '#9ecae9', '#bab0ac'] } },
       opacity: measurePick.opacity,
-      tooltip: [...x.runTip, { field: 'attention' }, { field: 'measure' }, ...tip],
+      tooltip: [...x.runTip, ...x.typeTip, { field: 'measure' }, ...tip],
     },
   };
 }
 
 /** One decode step's time against the context it attends to, with each step's floor dashed. */
 function decodeLatencyChart(x: GenerateContext): Chart | null {
-  const steps = x.results.flatMap(({ run, r }) => r.steps.map((s) => ({ run, attention: r.attention, context: s.context, ms: s.ms, floorMs: s.taskFloorMs })));
+  const steps = x.results.flatMap(({ run, r }) => r.steps.map((s) => ({ run, attention: r.attention, ...precisionFields(r, x.series.named), context: s.context, ms: s.ms, floorMs: s.taskFloorMs })));
   if (steps.length === 0) return null;
   const dash: Enc = x.multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {};
   const xEnc = { field: 'context', type: 'quantitative', title: 'context length (tokens)' };
   const yEnc = { field: 'ms', type: 'quantitative', title: 'ms per decode step' };
   const color = x.color;
   const floors = steps.filter((s) => s.floorMs !== null);
-  const tooltip = [...x.runTip, { field: 'attention' }, { field: 'context', title: 'context' }, { field: 'ms', title: 'ms', format: '.3f' }, { field: 'floorMs', title: 'task floor ms', format: '.3f' }];
+  const tooltip = [...x.runTip, ...x.typeTip, { field: 'context', title: 'context' }, { field: 'ms', title: 'ms', format: '.3f' }, { field: 'floorMs', title: 'task floor ms', format: '.3f' }];
   // a few steps read well as a line through them; hundreds of noisy steps need a trend: faint points and a loess curve
   const many = x.results.some(({ r }) => r.steps.length > 24);
   const measured = many
     ? [
-        { data: { values: steps }, params: x.pick.params, mark: { type: 'point', filled: true, size: 12 }, encoding: { x: xEnc, y: yEnc, color, opacity: highlight('attention', 0.3, 0.04).opacity, tooltip } },
+        { data: { values: steps }, params: x.pick.params, mark: { type: 'point', filled: true, size: 12 }, encoding: { x: xEnc, y: yEnc, color, opacity: highlight(x.series.field, 0.3, 0.04).opacity, tooltip } },
         {
           data: { values: steps },
-          transform: [{ loess: 'ms', on: 'context', groupby: ['attention', 'run'], bandwidth: 0.4 }],
+          transform: [{ loess: 'ms', on: 'context', groupby: [x.series.field, 'run'], bandwidth: 0.4 }],
           mark: { type: 'line', strokeWidth: 2.5 },
           encoding: { x: xEnc, y: yEnc, color, ...dash, opacity: x.pick.opacity },
         },
       ]
     : [{ data: { values: steps }, params: x.pick.params, mark: { type: 'line', point: { size: 30, filled: true } }, encoding: { x: xEnc, y: yEnc, color, ...dash, opacity: x.pick.opacity, tooltip } }];
   // a type whose first step verified wrong on its device keeps its curve, crossed out in red at its last step
-  const wrong = x.results.filter(({ r }) => r.verify && !r.verify.ok && r.steps.length > 0).map(({ run, r }) => ({ run, attention: r.attention, context: r.steps.at(-1)!.context, ms: r.steps.at(-1)!.ms, wrong: true }));
+  const wrong = x.results.filter(({ r }) => r.verify && !r.verify.ok && r.steps.length > 0).map(({ run, r }) => ({ run, attention: r.attention, ...precisionFields(r, x.series.named), context: r.steps.at(-1)!.context, ms: r.steps.at(-1)!.ms, wrong: true }));
   const crossed = wrongMarks(xEnc, yEnc).map((l) => ({ data: { values: wrong }, ...l }));
   return chart({
     id: 'decode-latency',
@@ -104,8 +111,8 @@ function decodeLatencyChart(x: GenerateContext): Chart | null {
 /** Tokens per second: over the whole generation and at the decode steps' rate. */
 function tokensPerSecondChart(x: GenerateContext): Chart {
   const data = x.results.flatMap(({ run, r }) => [
-    { run, attention: r.attention, order: x.order(r.attention), measure: 'whole generation', tokensPerSecond: r.tokensPerSecond },
-    { run, attention: r.attention, order: x.order(r.attention), measure: 'decode steps', tokensPerSecond: r.decodeTokensPerSecond },
+    { ...x.who(run, r), measure: 'whole generation', tokensPerSecond: r.tokensPerSecond },
+    { ...x.who(run, r), measure: 'decode steps', tokensPerSecond: r.decodeTokensPerSecond },
   ]);
   return chart({
     id: 'tokens-per-second',
@@ -122,8 +129,8 @@ function tokensPerSecondChart(x: GenerateContext): Chart {
 /** KV-cache bytes at the end of generation, measured against predicted. */
 function kvCacheChart(x: GenerateContext): Chart {
   const data = x.results.flatMap(({ run, r }) => [
-    { run, attention: r.attention, order: x.order(r.attention), measure: 'measured', bytes: r.kvCacheBytes.measured, context: r.kvCacheBytes.context },
-    { run, attention: r.attention, order: x.order(r.attention), measure: 'predicted', bytes: r.kvCacheBytes.predicted, context: r.kvCacheBytes.context },
+    { ...x.who(run, r), measure: 'measured', bytes: r.kvCacheBytes.measured, context: r.kvCacheBytes.context },
+    { ...x.who(run, r), measure: 'predicted', bytes: r.kvCacheBytes.predicted, context: r.kvCacheBytes.context },
   ]);
   return chart({
     id: 'kv-cache',
@@ -155,7 +162,7 @@ function decodeSpeedupChart(x: GenerateContext): Chart | null {
     )
       // multi-head against itself is 1 by definition
       .filter(([, v]) => v !== null && r.attention !== BASELINE)
-      .map(([measure, speedup, low, high]) => ({ run, attention: r.attention, order: x.order(r.attention), measure, speedup, low, high })),
+      .map(([measure, speedup, low, high]) => ({ ...x.who(run, r), measure, speedup, low, high })),
   );
   if (data.length === 0) return null;
   return chart({
@@ -177,7 +184,7 @@ function decodeSpeedupChart(x: GenerateContext): Chart | null {
           {
             transform: [{ filter: 'datum.low != null' }],
             mark: { type: 'rule', color: '#222', strokeWidth: 1.5 },
-            encoding: { x: { field: 'attention', type: 'nominal', title: null, sort: { field: 'order', op: 'min' } }, xOffset: { field: 'measure', type: 'nominal', sort: measures }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+            encoding: { x: { field: x.series.field, type: 'nominal', title: null, sort: { field: 'order', op: 'min' } }, xOffset: { field: 'measure', type: 'nominal', sort: measures }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
           },
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#333' }, encoding: { y: { datum: 1 } } },
         ],

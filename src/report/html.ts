@@ -11,6 +11,7 @@ import type { Run } from '../results/io.ts';
 import { escapeHtml as esc, htmlTable, type Table } from '../table/table.ts';
 import type { Chart } from './chart-style.ts';
 import { shapeSections } from './sections.ts';
+import { precisionNotes } from './precision-note.ts';
 import { shapesNote } from './summary.ts';
 
 export interface PageChart extends Chart {
@@ -127,7 +128,7 @@ Hover a mark for its values; click a legend entry to highlight that series (shif
 <nav><ul>${toc.map(([id, t]) => `<li><a href="#${id}">${esc(t!)}</a></li>`).join('')}</ul></nav>
 <section id="environment"><h2>Environment</h2><p class="note">${esc(envTable?.note ?? '')}</p>${envTable ? htmlTable(envTable) : ''}</section>
 <section id="charts"><h2>Charts</h2>
-${note ? `<p class="note">${esc(note)}</p>` : ''}
+${note ? `<p class="note">${esc(note)}</p>` : ''}${precisionNotes(runs).map((n) => `<p class="note">${esc(n)}</p>`).join('')}
 ${chartSections(charts)}
 </section>
 <section id="tables"><h2>Tables</h2>

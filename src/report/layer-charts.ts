@@ -2,7 +2,8 @@
  * The charts of layer results, one function per chart: the seed's speedup plots (one per
  * batch size, with 95 % intervals), time per call, the stage split, the share of a call
  * outside the kernels (and, never on the same axis, the seed's own cpu share) and the
- * roofline. A report of several layer shapes draws each shape's charts in a section of its own.
+ * roofline. A report of several layer shapes draws each shape's charts in a section of its own;
+ * a sweep at several weight dtypes draws each variant at each dtype as a series of its own (dtype-series.ts).
  * A large sweep is drawn within the budget of thin.ts: some batch sizes and sequence lengths,
  * evenly spaced, each point a real configuration, and the chart says what was left out.
  */
@@ -10,11 +11,12 @@ import type { LayerRun } from '../results/io.ts';
 import type { LayerResult } from '../results/schema.ts';
 import { BASELINE } from '../results/tables.ts';
 import { ceilingRates, roofGflops } from '../roofline/floor.ts';
-import { BATCH_COLUMN, chart, HEIGHT, highlight, recordPoint, spreadRule, spreadTips, variantColor, WIDTH, wrongMarks, type Chart, type Enc, type Highlight, type RecordPoint } from './chart-style.ts';
+import { BATCH_COLUMN, chart, HEIGHT, highlight, recordPoint, spreadRule, spreadTips, WIDTH, wrongMarks, type Chart, type Enc, type Highlight, type RecordPoint } from './chart-style.ts';
+import { precisionFields, seriesStyle, type PrecisionFields, type SeriesStyle } from './dtype-series.ts';
 import { MAX_BARS, thinGrid, type Budget, type Grid } from './thin.ts';
 
 /** A layer result as the charts draw it: the record's point (its speedup: multi-head's time over this one's from the same rounds) and the layer's own figures. */
-interface LayerPoint extends RecordPoint {
+interface LayerPoint extends RecordPoint, PrecisionFields {
   seq: number;
   /** Our share of a call outside the compute kernels (null: not profiled). */
   outsideKernels: number | null;
@@ -40,7 +42,9 @@ interface LayerContext {
   /** What the charts left out, or null. */
   drawn: string | null;
   multiRun: boolean;
-  color: ReturnType<typeof variantColor>;
+  /** A series per variant, and per variant and weight dtype when a sweep holds several (dtype-series.ts). */
+  series: SeriesStyle;
+  color: SeriesStyle['color'];
   /** Line dash and point shape by run, when several runs are drawn. */
   runDash: Enc;
   runShape: Enc;
@@ -52,11 +56,11 @@ interface LayerContext {
 
 const SEQ_AXIS = { field: 'seq', type: 'quantitative', title: 'sequence length' };
 
-/** A layer sweep's axes: sequence length along x, a panel per batch size, a line per run and variant. */
+/** A layer sweep's axes: sequence length along x, a panel per batch size, a line per run, variant and weight dtype. */
 const GRID: Grid<Drawable> = {
   x: (d) => d.r.seq,
   panel: (d) => d.r.batch,
-  series: (d) => `${d.runIndex} ${d.r.attention}`,
+  series: (d) => `${d.runIndex} ${d.r.attention} ${d.r.weightDtype}`,
   xName: 'sequence lengths',
   panelName: 'batch sizes',
 };
@@ -64,9 +68,10 @@ const GRID: Grid<Drawable> = {
 /** The results of `runs` a chart draws within `budget`, and what it left out. */
 const drawable = (all: readonly Drawable[], budget?: Budget) => thinGrid(all, GRID, budget);
 
-function layerPoints(drawn: readonly Drawable[]): LayerPoint[] {
+function layerPoints(drawn: readonly Drawable[], series: SeriesStyle): LayerPoint[] {
   return drawn.map(({ run, r }) => ({
     ...recordPoint(run.label, r),
+    ...precisionFields(r, series.named),
     seq: r.seq,
     outsideKernels: r.outsideKernelsShare,
     seedCpuShare: r.seedCpuShare ?? null,
@@ -78,7 +83,9 @@ function layerPoints(drawn: readonly Drawable[]): LayerPoint[] {
 function context(runs: readonly LayerRun[], section?: { id: string; title: string }): LayerContext {
   const all = runs.flatMap((run, runIndex) => run.results.map((r) => ({ run, runIndex, r })));
   const thin = drawable(all);
-  const points = layerPoints(thin.points);
+  // layer results call the attention type a variant: so do their legends and tooltips
+  const series = seriesStyle(thin.points.map((d) => d.r), 'variant');
+  const points = layerPoints(thin.points, series);
   const multiRun = runs.length > 1;
   return {
     runs,
@@ -86,12 +93,12 @@ function context(runs: readonly LayerRun[], section?: { id: string; title: strin
     points,
     drawn: thin.note,
     multiRun,
-    // layer results call the attention type a variant: so do their legends and tooltips
-    color: variantColor('attention', points.map((p) => p.attention), 'variant'),
+    series,
+    color: series.color,
     runDash: multiRun ? { strokeDash: { field: 'run', type: 'nominal', title: 'run' } } : {},
     runShape: multiRun ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {},
-    pick: highlight('attention'),
-    baseTip: [...(multiRun ? [{ field: 'run' }] : []), { field: 'attention', title: 'variant' }, { field: 'batch' }, { field: 'seq', title: 'sequence length' }],
+    pick: series.pick,
+    baseTip: [...(multiRun ? [{ field: 'run' }] : []), { field: 'attention', title: 'variant' }, ...series.tips, { field: 'batch' }, { field: 'seq', title: 'sequence length' }],
     ...(section ? { section } : {}),
   };
 }
@@ -137,8 +144,8 @@ function speedupCharts(x: LayerContext): Chart[] {
               encoding: {
                 x: SEQ_AXIS,
                 y: { field: 'speedup', type: 'quantitative', title: 'speedup over multi-head (×)', scale: { zero: false } },
-                // same colours as elsewhere, but no legend entry for the baseline itself
-                color: { ...x.color, legend: { values: x.color.scale.domain.filter((v) => v !== BASELINE) } },
+                // same colours as elsewhere, but no legend entry for the baseline itself (at any dtype)
+                color: { ...x.color, legend: { ...x.color.legend, values: x.color.scale.domain.filter((v) => !x.series.baselines.includes(v)) } },
                 ...x.runDash,
                 opacity: x.pick.opacity,
                 tooltip: [
@@ -198,16 +205,17 @@ function totalTimeChart(x: LayerContext): Chart {
   });
 }
 
-/** One row per stage of each drawn result, for the stacked bars: a panel per variant and batch size (and run), wrapped so a row of panels holds one variant. */
+/** One row per stage of each drawn result, for the stacked bars: a panel per variant (at its weight dtype) and batch size (and run), wrapped so a row of panels holds one variant. */
 function stageRows(x: LayerContext, drawn: readonly Drawable[]) {
   const variants = x.color.scale.domain;
   return drawn.flatMap(({ run, runIndex, r }) =>
     r.stages.map((s, order) => ({
-      panel: `${r.attention} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
-      // variant, then run, then batch: each wrapped row of panels is one variant
-      panelOrder: variants.indexOf(r.attention) * 1e9 + runIndex * 1e6 + r.batch,
+      panel: `${x.series.of(r)} · ${x.multiRun ? `${run.label} · ` : ''}batch ${r.batch}`,
+      // variant (and dtype), then run, then batch: each wrapped row of panels is one variant
+      panelOrder: variants.indexOf(x.series.of(r)) * 1e9 + runIndex * 1e6 + r.batch,
       run: run.label,
       attention: r.attention,
+      ...precisionFields(r, x.series.named),
       batch: r.batch,
       seq: r.seq,
       stage: s.name,
@@ -253,6 +261,7 @@ function stagesChart(x: LayerContext): Chart | null {
           opacity: stagePick.opacity,
           tooltip: [
             { field: 'attention', title: 'variant' },
+            ...x.series.tips,
             { field: 'batch' },
             { field: 'seq', title: 'sequence length' },
             { field: 'stage' },

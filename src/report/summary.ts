@@ -10,6 +10,7 @@ import { peakNote } from '../roofline/probes.ts';
 import { BASELINE, decodeTable, generationTable, layerTable, speedupText } from '../results/tables.ts';
 import { escapeMarkdownText as md, markdownCode, markdownTable, type Column, type Table } from '../table/table.ts';
 import { deviceLine, type Chart } from './chart-style.ts';
+import { precisionNotes } from './precision-note.ts';
 import { decodeRuns, generateRuns, shapeSections, type ShapeSection } from './sections.ts';
 import { capRows } from './thin.ts';
 
@@ -171,6 +172,8 @@ export function summaryMarkdown(runs: readonly Run[], tables: readonly Table[], 
     // file names, run labels and variant names are data: shown as text, never read as markdown or HTML
     `Generated ${md(generated)} from ${runs.map((r) => markdownCode(r.file)).join(', ')}.`,
     ...(note ? [md(note)] : []),
+    // a run of several dtype combinations: which was fastest, and what its precision costs
+    ...precisionNotes(runs).map(md),
     ...tables.flatMap((t) => [`## ${md(t.title)}`, ...(t.note ? [md(t.note)] : []), markdownTable(t)]),
     '## Charts',
     ...charts.map((c) => `### ${md(c.title)}\n\n${md(c.description)}\n\n![${md(c.title).replace(/[[\]]/g, '\\$&')}](${encodeURI(`${c.id}.png`)})`),

@@ -53,7 +53,13 @@ const step: StepBuilder = {
     const o = g.inStage('attention', () => {
       const as3 = (t: string, w: number) => reshape(g, t, [B, -1, w]);
       const inputs = [as3(q!, H * D), as3(k!, G * D), as3(v!, G * D), io.kCache, io.vCache, io.seqlensK, io.totalLength];
-      return g.nodeMulti('GroupQueryAttention', inputs, { num_heads: H, kv_num_heads: G }, { domain: MS_DOMAIN, outputs: 3 })[0]!;
+      const attrs: Record<string, number | string> = { num_heads: H, kv_num_heads: G };
+      // its native quantized cache: inputs 7–11 (rotary, positions, bias, sink) absent, the scales at 12 and 13
+      if (io.quantized) {
+        inputs.push('', '', '', '', '', io.quantized.kScale, io.quantized.vScale);
+        Object.assign(attrs, { k_quant_type: 'PER_CHANNEL', v_quant_type: 'PER_CHANNEL', kv_cache_bit_width: io.quantized.bits });
+      }
+      return g.nodeMulti('GroupQueryAttention', inputs, attrs, { domain: MS_DOMAIN, outputs: 3 })[0]!;
     });
     const merged = g.inStage('proj', () => reshape(g, o, [-1, H * D]));
     return { out: stepProj(g, n, merged), k: reshape(g, k!, [B, -1, G * D]), v: reshape(g, v!, [B, -1, G * D]) };
