@@ -137,7 +137,7 @@ for (const spec of specs) {
     const rng = new Rng(7);
     for (const ctx of contexts) {
       const cache = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, roundUp(ctx, base.cacheChunk), base.cacheChunk);
-      for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+      cache.fillRandom(rng, 0.5);
       for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + ctx - 1);
       cache.length = ctx - 1; // the step attends to ctx − 1 cached positions and itself
       caches.set(ctx, cache);

@@ -69,7 +69,7 @@ function traffic(d: Design, g: number, cap: number) {
 function hostCache(g: number, cap: number, length: number): KvCache {
   const c = new KvCache({ layers: config.layers, rows, kvHeads: g, headDim: D }, cap, cap);
   const rng = new Rng(3);
-  for (const b of [...c.k, ...c.v]) rng.fill(b);
+  c.fillRandom(rng, 1);
   for (let r = 0; r < rows; r++) c.mask.fill(0, r * cap, r * cap + length);
   c.length = length;
   return c;

@@ -94,8 +94,8 @@ class CachedSource extends Source {
     await this.model.prepare(rows);
     const t0 = performance.now();
     const out = await this.model.prefill(tokenBatch(this.batch));
-    this.cache = new KvCache({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.cacheChunk), this.o.cacheChunk);
-    this.cache.writePrefill(out.kv, seq, this.batch.live);
+    this.cache = new KvCache({ ...this.model.cacheShape, rows }, roundUp(seq + 1, this.o.cacheChunk), this.o.cacheChunk, this.model.cachePrecision);
+    this.cache.writePrefill(out.kv, seq, this.batch.live, out.scales);
     this.timing.prefillMs = performance.now() - t0;
     return out.logits;
   }

@@ -13,7 +13,7 @@ import { parseConfig } from '../config/parse.ts';
 import { refuseUnknownKeys } from '../core/unknown-keys.ts';
 import { logLine, progressBar, type ProgressBar } from '../core/progress.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
-import { EOS_TOKEN, modelKvHeads } from '../model/config.ts';
+import { decodeWeightBytes, EOS_TOKEN, modelKvHeads, parameterCount, type StepPrecision } from '../model/config.ts';
 import { DecoderModel, type EngineSettings } from '../model/model.ts';
 import { convertKvHeads, pack, randomWeights, type ModelWeights } from '../model/weights.ts';
 import { deviceNote, deviceOf, environment } from '../results/environment.ts';
@@ -25,7 +25,11 @@ import { writeGenerateFile } from '../results/io.ts';
 import type { GenerateResultFile } from '../results/schema.ts';
 import { measureCeilings } from '../roofline/node-ceilings.ts';
 import type { Ceilings } from '../roofline/probes.ts';
-import { decodeShapes } from '../measure/decode.ts';
+import { decodePrecisions, decodeShapes, precisionLabel, VERIFY_PROMPT, verifyDecoder, withPrecision } from '../measure/decode.ts';
+import { checkPrecision } from '../precision/support.ts';
+import { isInt } from '../precision/dtypes.ts';
+import { UsageError } from '../core/errors.ts';
+import { nodeRuntime } from '../engine/session.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { runRounds } from '../timing/rounds.ts';
 import { Rng } from '../core/rng.ts';
@@ -58,6 +62,8 @@ const OPTION_KEYS = Object.keys({ out: true, overwrite: true, progress: true, ce
 export async function runGenerate(input: GenerateConfigInput = {}, options: GenerateRunOptions = {}): Promise<GenerateResultFile> {
   refuseUnknownKeys(options, OPTION_KEYS);
   const config = parseConfig(GenerateConfig, input);
+  checkPrecision({ device: config.device, weightDtype: config.weightDtype, kvDtype: config.kvDtype, weights: config.weights });
+  if (!config.kvCache && config.kvDtype.some(isInt)) throw new UsageError('--kv-dtype int8/int4 with --no-kv-cache: there is no cache to quantize');
   const plan = planGenerate(config, options.out, options.overwrite);
   const log = options.log ?? logLine;
   // a process without a WebGPU adapter is refused before any work
@@ -66,16 +72,25 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const ceilings =
     options.ceilings ??
     (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({ threads: config.threads, graphOpt: 'all', device: config.device, quick: options.quickCeilings ?? false, shapes: decodeShapes(plan.model, plan.rows) }));
+    await measureCeilings({
+      threads: config.threads,
+      graphOpt: 'all',
+      device: config.device,
+      quick: options.quickCeilings ?? false,
+      shapes: decodeShapes(plan.model, plan.rows),
+      ...(config.weightDtype.some(isInt) ? { dtypes: config.weightDtype.filter(isInt) } : {}),
+    }));
   log(describeRun(config, plan));
   const where = deviceOf(config.device);
   if (config.device === 'webgpu') log(`${deviceNote(where)}; each type's first step checked against the CPU provider`);
 
   const bar = progressBar(options.progress ?? process.stderr.isTTY === true, '{percentage}% | {type} | elapsed {duration_formatted} | ETA {eta_formatted}');
-  bar?.start(plan.specs.length * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1) + (config.kvCache && config.profileStep ? plan.specs.length : 0), 0, { type: 'building the models' });
+  const precisions = decodePrecisions(config);
+  const count = plan.specs.length * precisions.length;
+  bar?.start(count * (plan.repeats + 1) * Math.max(1, plan.maxNewTokens - 1) + (config.kvCache && config.profileStep ? count : 0), 0, { type: 'building the models' });
   const models: TypeModel[] = [];
   try {
-    for (const spec of plan.specs) models.push(await buildTypeModel(spec, config, plan, loaded));
+    for (const p of precisions) for (const spec of plan.specs) models.push(await buildTypeModel(spec, p, config, plan, loaded));
     const opts = { ...generationOptions(config, plan), onStep: () => bar?.increment() };
     // a warm-up round (sessions, allocator, caches), then the timed rounds, types alternating
     for (const m of models) {
@@ -103,9 +118,10 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const types: TypeTiming[] = models.map((m) => {
     const t0 = performance.now();
     const texts = m.runs.at(-1)!.output.generated.map(decodeIds);
-    return { spec: m.spec, kvHeads: m.kvHeads, converted: m.converted, runs: m.runs, texts, textSeconds: (performance.now() - t0) / 1000, peakRssBytes, predictedMemoryBytes: m.predictedMemoryBytes, profiledStep: m.profiledStep, ...(m.verify ? { verify: m.verify } : {}) };
+    const checked = { ...(m.verify ? { verify: m.verify } : {}), ...(m.quality ? { quality: m.quality } : {}) };
+    return { spec: m.spec, precision: m.precision, kvHeads: m.kvHeads, converted: m.converted, runs: m.runs, texts, textSeconds: (performance.now() - t0) / 1000, peakRssBytes, predictedMemoryBytes: m.predictedMemoryBytes, profiledStep: m.profiledStep, ...checked };
   });
-  for (const t of types) if (t.verify && !t.verify.ok) log(`warning: ${variantLabel(t.spec)} on WebGPU is WRONG (first step off the CPU provider's by ${t.verify.maxRelError.toExponential(1)}): its times are kept, marked, and get no speedup`);
+  for (const t of types) if (t.verify && !t.verify.ok) log(`warning: ${precisionLabel(variantLabel(t.spec), t.precision ?? { weightDtype: 'float32', kvDtype: 'float32' })} is WRONG (${t.verify.against === 'cpu provider' ? "first step off the CPU provider's" : 'off the float64 reference'} by ${t.verify.maxRelError.toExponential(1)}): its times are kept, marked, and get no speedup`);
   const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings, where), ceilings, types);
   if (options.out) writeGenerateFile(options.out, file);
   return file;
@@ -120,8 +136,9 @@ function loadWeights(plan: GeneratePlan, log: (line: string) => void): ModelWeig
 
 function describeRun(c: GenerateConfig, plan: GeneratePlan): string {
   const m = plan.model;
+  const dtypes = c.weightDtype.join() === 'float32' && c.kvDtype.join() === 'float32' ? '' : ` × weights ${c.weightDtype.join(',')} × cache ${c.kvDtype.join(',')}`;
   return (
-    `generate: ${plan.specs.map(variantLabel).join(', ')} | ${m.layers} layers, hidden ${m.hidden}, ${m.heads} heads, vocab ${m.vocab} | ` +
+    `generate: ${plan.specs.map(variantLabel).join(', ')}${dtypes} | ${m.layers} layers, hidden ${m.hidden}, ${m.heads} heads, vocab ${m.vocab} | ` +
     `batch ${plan.prompts.length}${c.numBeams > 1 ? ` × ${c.numBeams} beams` : ''}, prompt ${plan.promptLength}, ${plan.maxNewTokens} new tokens, ` +
     `${plan.repeats} repeat(s) after a warm-up, ${c.device === 'webgpu' ? 'WebGPU' : `${c.threads} thread(s)`}${c.kvCache ? '' : ', no KV cache'}`
   );
@@ -168,7 +185,11 @@ export async function timeGeneration(model: DecoderModel, prompts: readonly numb
 /** One attention type during a run: its model and what has been measured of it. */
 interface TypeModel {
   spec: VariantSpec;
+  precision: StepPrecision;
+  /** The type and its dtypes, as progress and warnings name it. */
   label: string;
+  /** A quantized type's check against the same quantized computation in float64 (on the CPU), and what it costs against float32. */
+  quality?: TypeTiming['quality'];
   kvHeads: number;
   converted: string | null;
   model: DecoderModel;
@@ -188,10 +209,11 @@ interface TypeModel {
  * only the ids come back. Without the cache every step feeds
  * the whole sequence again and keeps nothing, so the caller's update (none) applies.
  */
-export function engineSettings(c: GenerateConfig): EngineSettings {
-  if (c.device !== 'webgpu') return { threads: c.threads, weights: c.weights };
+export function engineSettings(c: GenerateConfig, p: StepPrecision = { weightDtype: 'float32', kvDtype: 'float32' }): EngineSettings {
+  const dtypes = { weightDtype: p.weightDtype, kvDtype: p.kvDtype };
+  if (c.device !== 'webgpu') return { threads: c.threads, weights: c.weights, ...dtypes };
   const greedy = !c.doSample && c.numBeams === 1;
-  return { threads: c.threads, weights: c.weights, device: 'webgpu', argmax: greedy, argmaxAvoid: EOS_TOKEN, ...(c.kvCache ? {} : { cacheUpdate: 'caller' as const }) };
+  return { threads: c.threads, weights: c.weights, device: 'webgpu', argmax: greedy, argmaxAvoid: EOS_TOKEN, ...(c.kvCache ? {} : { cacheUpdate: 'caller' as const }), ...dtypes };
 }
 
 /** A device decoder's first step against the CPU provider's (the prompts' prefill, then one greedy step), as the result records it. */
@@ -201,18 +223,34 @@ async function verifyOnDevice(model: DecoderModel, plan: GeneratePlan, threads: 
   return { ...v, prefillMaxRelError: Number.isFinite(check.prefillError) ? check.prefillError : Number.MAX_VALUE };
 }
 
-/** A type's model with its session created (not timed). */
-async function buildTypeModel(spec: VariantSpec, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<TypeModel> {
+/** A type's model at one precision with its session created (not timed). */
+async function buildTypeModel(spec: VariantSpec, precision: StepPrecision, c: GenerateConfig, plan: GeneratePlan, loaded: ModelWeights | undefined): Promise<TypeModel> {
   const { weights, kvHeads, converted } = typeWeights(spec, c, plan, loaded);
   const packed = pack(weights, spec);
-  const weightBytes = Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0);
-  const model = new DecoderModel(packed, engineSettings(c));
+  const quantized = isInt(precision.weightDtype) || isInt(precision.kvDtype);
+  const weightBytes = isInt(precision.weightDtype) ? decodeWeightBytes(plan.model, kvHeads, precision.weightDtype) : Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0);
+  const model = new DecoderModel(packed, engineSettings(c, precision));
   await model.prepare(plan.rows);
-  // checked while the weights' arrays are still there (the CPU reference is built from them)
+  // checked while the weights' arrays are still there (the references are built from them): on a device against the
+  // CPU provider; a quantized type on the CPU against the same quantized computation in float64, with its cost against float32
   const verify = model.device === 'cpu' ? undefined : await verifyOnDevice(model, plan, c.threads);
+  const checked = model.device === 'cpu' && quantized ? await verifyQuantized(spec, precision, weights, plan, c) : {};
   // the engine holds the weights now: the types live side by side, each without a JS copy
   model.releaseHostWeights();
-  return { spec, label: variantLabel(spec), kvHeads, converted, model, weightBytes, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null, ...(verify ? { verify } : {}) };
+  const base = { spec, precision: { ...precision, fusedCache: model.cachePrecision.staticScales }, label: precisionLabel(variantLabel(spec), precision), kvHeads, converted, model, weightBytes };
+  return { ...base, runs: [], predictedMemoryBytes: predictedTypeMemory(c, plan, spec), profiledStep: null, ...(verify ? { verify } : {}), ...checked };
+}
+
+/**
+ * A quantized type on the CPU, checked as `attnbench decode` checks one (src/measure/decode.ts
+ * `verifyDecoder`: one row, a prefill of the prompt length and one step, against the float64
+ * reference of the same quantized computation), with the logits' error against float32.
+ */
+async function verifyQuantized(spec: VariantSpec, precision: StepPrecision, weights: ModelWeights, plan: GeneratePlan, c: GenerateConfig): Promise<Pick<TypeModel, 'verify' | 'quality'>> {
+  const tm = withPrecision({ spec, label: variantLabel(spec), precision, key: '', weights, packed: pack(weights, spec), parameters: parameterCount(plan.model, weights.kvHeads), weightInputs: {}, weightBytes: 0 }, precision);
+  const { verify, quality } = await verifyDecoder(nodeRuntime({ threads: c.threads, graphOpt: 'all' }), tm, { weights: 'constant', seed: c.seed }, Math.min(plan.promptLength, VERIFY_PROMPT));
+  // the decode check records the larger of its prefill's and its step's errors: the prefill's is at most that
+  return { verify: { ...verify, prefillMaxRelError: verify.maxRelError }, ...(quality ? { quality } : {}) };
 }
 
 /**
@@ -227,7 +265,7 @@ async function profileStep(m: TypeModel, c: GenerateConfig, plan: GeneratePlan, 
   const finalLength = m.runs.at(-1)!.output.timing.finalLength;
   if (finalLength < 1) return null;
   // the same weights again: drawn from the same seed, or converted from the checkpoint again
-  const model = new DecoderModel(pack(typeWeights(m.spec, c, plan, loaded).weights, m.spec), { ...engineSettings(c), profile: true });
+  const model = new DecoderModel(pack(typeWeights(m.spec, c, plan, loaded).weights, m.spec), { ...engineSettings(c, m.precision), profile: true });
   try {
     const engine = await model.prepare(plan.rows);
     const at = await stepAt(model, c, plan, finalLength);
@@ -275,9 +313,8 @@ async function stepAt(model: DecoderModel, c: GenerateConfig, plan: GeneratePlan
     };
     return { step, capacity: cache.capacity, release: () => cache.release() };
   }
-  const cache = new KvCache({ ...model.cacheShape, rows }, capacity, c.cacheChunk);
-  const rng = new Rng(c.seed + 3);
-  for (const buf of [...cache.k, ...cache.v]) rng.fill(buf, 0.5);
+  const cache = new KvCache({ ...model.cacheShape, rows }, capacity, c.cacheChunk, model.cachePrecision);
+  cache.fillRandom(new Rng(c.seed + 3), 0.5);
   for (let r = 0; r < rows; r++) cache.mask.fill(0, r * cache.capacity, r * cache.capacity + finalLength - 1);
   cache.length = finalLength - 1;
   return { step: async () => void (await model.step(tokens, positions, cache)), capacity: cache.capacity, release: async () => {} };

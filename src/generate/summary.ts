@@ -6,6 +6,7 @@
  */
 import { median } from 'simple-statistics';
 import { variantLabel, type VariantSpec } from '../attention/spec.ts';
+import { decodeWeightBytes, type StepPrecision } from '../model/config.ts';
 import type { GenerateConfig } from '../config/generate.ts';
 import { predictedKvBytes } from '../model/cache.ts';
 import { decodeStepCost, headDim, parameterCount, type ModelConfig } from '../model/config.ts';
@@ -27,6 +28,10 @@ export interface TimedGeneration {
 /** Everything measured for one attention type. */
 export interface TypeTiming {
   spec: VariantSpec;
+  /** Its weights' and cache's dtypes (float32 and float32 unless asked). */
+  precision?: StepPrecision;
+  /** A quantized type's logits against float32 (its tokens' agreement is added from the float32 run of the same type, where there is one). */
+  quality?: GenerateResult['quality'];
   kvHeads: number;
   /** How the K/V heads were derived from a checkpoint's (null when they were not). */
   converted: string | null;
@@ -68,12 +73,15 @@ function stepSeries(runs: readonly TimedGeneration[]): { context: number; ms: nu
 /** The roofline inputs of this type's decode step (null without a KV cache: every step then recomputes the sequence). */
 function rooflineOf(t: TypeTiming, x: SummaryContext): GenerateResult['roofline'] {
   if (!x.kvCache) return null;
+  const p = precisionOf(t);
   return {
-    weightBytes: decodeStepCost(x.model, t.kvHeads, x.rows, 1).bytes - predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1) - 4 * x.rows * x.model.vocab,
-    kvBytesPerPosition: predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1),
+    weightBytes: decodeWeightBytes(x.model, t.kvHeads, p.weightDtype),
+    kvBytesPerPosition: predictedKvBytes(cacheShape(x.model, t.kvHeads, x.rows), 1, p.kvDtype, p.fusedCache ?? false),
     ...ceilingRates(x.ceilings),
   };
 }
+
+const precisionOf = (t: TypeTiming): StepPrecision => t.precision ?? { weightDtype: 'float32', kvDtype: 'float32' };
 
 const cacheShape = (m: ModelConfig, kvHeads: number, rows: number) => ({ layers: m.layers, rows, kvHeads, headDim: headDim(m) });
 
@@ -81,14 +89,15 @@ const cacheShape = (m: ModelConfig, kvHeads: number, rows: number) => ({ layers:
 export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult {
   const { model, rows } = x;
   const g = t.kvHeads;
+  const p = precisionOf(t);
   const roofline = rooflineOf(t, x);
-  const floorAt = (ctx: number) => (roofline ? floorMs(decodeStepCost(model, g, rows, ctx), roofline) : null);
+  const floorAt = (ctx: number) => (roofline ? floorMs(decodeStepCost(model, g, rows, ctx, p), roofline) : null);
   const series: StepPoint[] = stepSeries(t.runs).map((s) => ({ ...s, taskFloorMs: floorAt(s.context) }));
   const allSteps = t.runs.flatMap((r) => r.output.timing.steps.map((s) => s.ms));
   const decodeMs = summarize(allSteps.length > 0 ? allSteps : [0]);
   const fastestStep = t.runs.flatMap((r) => r.output.timing.steps).reduce<{ ms: number; context: number } | null>((a, s) => (a && a.ms <= s.ms ? a : s), null);
   const profiled = t.profiledStep;
-  const implementationFloor = profiled && profiled.bytes !== null && roofline ? floorMs({ flops: decodeStepCost(model, g, rows, profiled.context).flops, bytes: profiled.bytes }, roofline) : null;
+  const implementationFloor = profiled && profiled.bytes !== null && roofline ? floorMs({ ...decodeStepCost(model, g, rows, profiled.context, p), bytes: profiled.bytes }, roofline) : null;
   const flags = fastestStep && roofline && fastestStep.ms < floorAt(fastestStep.context)! ? [`a step at context ${fastestStep.context} below its task floor`] : [];
   const mid = series[Math.floor(series.length / 2)];
   const floor = mid ? floorAt(mid.context) : null;
@@ -100,6 +109,8 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
   return {
     attention: variantLabel(t.spec),
     kvHeads: g,
+    weightDtype: p.weightDtype,
+    kvDtype: p.kvDtype,
     parameters: parameterCount(model, g),
     kvProjectionParameters: model.layers * 2 * (model.hidden * g * D + g * D),
     converted: t.converted,
@@ -111,7 +122,7 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
     decodeTokensPerSecond: decodeMs.median > 0 ? (1000 * rows) / decodeMs.median : 0,
     kvCacheBytes: {
       measured: last.timing.kvAllocatedBytes,
-      predicted: x.kvCache ? predictedKvBytes(cacheShape(model, g, rows), last.timing.finalLength) : 0,
+      predicted: x.kvCache ? predictedKvBytes(cacheShape(model, g, rows), last.timing.finalLength, p.kvDtype, p.fusedCache ?? false) : 0,
       context: last.timing.finalLength,
     },
     peakRssBytes: t.peakRssBytes,
@@ -132,6 +143,7 @@ export function summarizeType(t: TypeTiming, x: SummaryContext): GenerateResult 
     speedupAtMaxContext: null,
     generateSpeedup: null,
     ...(t.verify ? { verify: t.verify } : {}),
+    ...(t.quality ? { quality: t.quality } : {}),
   };
 }
 
@@ -144,13 +156,13 @@ const wrong = (r: GenerateResult) => r.verify !== undefined && !r.verify.ok;
  * by round). Left null without a multi-head result, or when either verified wrong.
  */
 export function withSpeedups(results: GenerateResult[], types: readonly TypeTiming[], seed = 1): GenerateResult[] {
-  const i = results.findIndex((r) => r.attention === BASELINE);
-  if (i < 0) return results;
-  const mha = results[i]!;
   const rounds = (t: TypeTiming) => t.runs.map((r) => r.output.timing.steps.map((s) => s.ms));
-  const base = rounds(types[i]!);
   return results.map((r, j) => {
-    if (j === i) return r;
+    // the baseline: multi-head at the same dtypes
+    const i = results.findIndex((b) => b.attention === BASELINE && b.weightDtype === r.weightDtype && b.kvDtype === r.kvDtype);
+    if (i < 0 || j === i) return r;
+    const mha = results[i]!;
+    const base = rounds(types[i]!);
     // a wrong answer has no speed, and a speedup over a wrong baseline means nothing
     if (wrong(r) || wrong(mha)) return r;
     const mine = rounds(types[j]!);
@@ -183,6 +195,31 @@ export function generateResultFile(config: GenerateConfig, plan: GeneratePlan, e
       minNewTokens: plan.minNewTokens,
       promptSeconds: plan.promptSeconds,
     },
-    results: withSpeedups(types.map((t) => summarizeType(t, x)), types),
+    results: withAgreement(withSpeedups(types.map((t) => summarizeType(t, x)), types), plan.promptLength),
+  });
+}
+
+/**
+ * Each quantized result's generated tokens against the float32 run of the same type (same
+ * prompts and seed), where the run has one: the share of positions equal in every row, and
+ * the first generated position where any row parts. Never a pass or fail: what it costs.
+ */
+export function withAgreement(results: GenerateResult[], promptLength: number): GenerateResult[] {
+  return results.map((r) => {
+    const ref = results.find((f) => f.attention === r.attention && f.weightDtype === 'float32' && f.kvDtype === 'float32');
+    if (!r.quality || !ref || ref === r) return r;
+    let same = 0;
+    let total = 0;
+    let first: number | null = null;
+    r.sequences.forEach((seq, row) => {
+      const other = ref.sequences[row] ?? [];
+      // the (left-padded) prompt is the same in both: from the first generated position on
+      seq.slice(promptLength).forEach((t, k) => {
+        total++;
+        if (other[promptLength + k] === t) same++;
+        else if (first === null || k < first) first = k;
+      });
+    });
+    return { ...r, quality: { ...r.quality, what: `${r.quality.what}; the generated tokens against the float32 run's`, agreement: total ? same / total : 1, firstDifference: first } };
   });
 }

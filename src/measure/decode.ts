@@ -40,9 +40,8 @@ import type { ProfileOptions } from './layer.ts';
 import { maxRelError } from '../attention/reference.ts';
 import { isInt, type IntDtype } from '../precision/dtypes.ts';
 import { qmax } from '../precision/blocks.ts';
-import { cacheCodes, quantizeHead, scaleDims, writeCodes } from '../precision/cache-graph.ts';
+import { cacheCodes, quantizeHead, scaleDims, staticScales, writeCodes } from '../precision/cache-graph.ts';
 import { toleranceFor } from '../device/verify.ts';
-import { staticScales } from '../model/reference.ts';
 import type { Quality } from '../results/comparison.ts';
 import { median } from 'simple-statistics';
 
@@ -270,14 +269,17 @@ export async function verifyDecoder(rt: Runtime, tm: TypeModel, o: Pick<DecodeOp
   const tokens = Array.from({ length: n + 1 }, () => Math.floor(rng.uniform() * c.vocab));
   const p = tm.precision;
   const quantized = isInt(p.weightDtype) || isInt(p.kvDtype);
-  const { prefill, step, inputs } = await prefillAndStep(rt, tm, o, tokens);
+  const { prefill, step, inputs, caches, kv: rowsKv } = await prefillAndStep(rt, tm, o, tokens);
   // the same quantized computation in float64 (src/model/reference.ts), following the kernels' rounding; the float32 model for the quality figure
   const engineInputs = (role: string, s: number) => Object.entries(inputs[s] ?? {}).find(([w]) => productRole(w) === role)?.[1];
-  const kv = isInt(p.kvDtype) ? { kv: { dtype: p.kvDtype, cachedBelow: n, fused: p.fusedCache ?? false } } : {};
+  // the fused kernel's static scales are the run's own (inputs it was given, as the codes are)
+  const staticScales = p.fusedCache ? { staticScales: { k: caches.map((l) => l.kScale!), v: caches.map((l) => l.vScale!) } } : {};
+  const engineRows = (layer: number, side: 0 | 1) => kvRows(tm, [rowsKv.prefill, rowsKv.step], [n, 1], layer, side);
+  const kv = isInt(p.kvDtype) ? { kv: { dtype: p.kvDtype, cachedBelow: n, fused: p.fusedCache ?? false, engineRows, ...staticScales } } : {};
   const ref = referenceLogits(tm.weights, tokens, n - 1, quantized ? { weightDtype: p.weightDtype, steps: [n, 1], engineInputs, ...kv } : {});
   const error = (r: Float64Array) => Math.max(maxRelError(prefill, r.subarray(0, c.vocab)), maxRelError(step, r.subarray(c.vocab)));
   // NaN (a broken output) must win over any number: Math.max gives NaN, which the verdict records as wrong
-  const verify = verdict(error(ref), 'float64 reference', 1, n + 1, toleranceFor(p.weightDtype, p.kvDtype));
+  const verify = verdict(error(ref), 'float64 reference', 1, n + 1, toleranceFor(p.weightDtype, p.kvDtype, p.fusedCache ?? false));
   if (!quantized) return { verify };
   const what = `the logits of a ${n}-token prefill and one decode step against float32 weights and cache`;
   return { verify, quality: { maxRelError: error(referenceLogits(tm.weights, tokens, n - 1)), what } };
@@ -289,7 +291,7 @@ export async function prefillAndStep(
   tm: TypeModel,
   o: Pick<DecodeOptions, 'weights'>,
   tokens: readonly number[],
-): Promise<{ prefill: Float32Array; step: Float32Array; inputs: Record<string, Float32Array>[] }> {
+): Promise<{ prefill: Float32Array; step: Float32Array; inputs: Record<string, Float32Array>[]; caches: LayerCache[]; kv: { prefill: Float32Array; step: Float32Array } }> {
   const n = tokens.length - 1;
   const quantized = isInt(tm.precision.weightDtype);
   const session = await rt.createSession(stepGraph(tm, 1, o, quantized), { sideBySide: true });
@@ -306,10 +308,24 @@ export async function prefillAndStep(
     const step = await session.run(session.feeds({ ...tm.weightInputs, ...tokenInputs(tm, 1, [tokens[n]!], n), ...cacheInputs(tm, 1, 1, n, caches) }));
     // each quantized product's input, by weight, per step (prefill, step)
     const inputs = [prefill, step].map((out) => Object.fromEntries(Object.entries(out).flatMap(([k, v]) => (k.startsWith('input:') ? [[k.slice('input:'.length), v]] : []))));
-    return { prefill: prefill.logits!, step: step.logits!, inputs };
+    return { prefill: prefill.logits!, step: step.logits!, inputs, caches, kv: { prefill: prefill.kv!, step: step.kv! } };
   } finally {
     await session.release();
   }
+}
+
+/** One row's K (side 0) or V (side 1) rows of layer i, [Σ steps, g·hs], from each step's new rows [layers, 1, S, 2·g·hs]. */
+function kvRows(tm: TypeModel, outs: readonly Float32Array[], steps: readonly number[], layer: number, side: 0 | 1): Float32Array {
+  const GD = tm.packed.kvHeads * headDim(tm.packed.config);
+  const total = steps.reduce((a, s) => a + s, 0);
+  const rows = new Float32Array(total * GD);
+  let at = 0;
+  outs.forEach((kv, j) => {
+    const S = steps[j]!;
+    for (let t = 0; t < S; t++) rows.set(kv.subarray((layer * S + t) * 2 * GD + side * GD, (layer * S + t) * 2 * GD + (side + 1) * GD), (at + t) * GD);
+    at += S;
+  });
+  return rows;
 }
 
 /** A check and, at a quantized precision, what it costs against float32. */

@@ -21,6 +21,8 @@ export interface DecodeCache {
   tensors(i: number): [ort.Tensor, ort.Tensor];
   /** The additive mask [rows, capacity]: 0 where a position is live, MASK_MIN elsewhere. */
   maskTensor(): ort.Tensor;
+  /** An int8/int4 cache's scales of layer i, K then V (src/precision/cache-graph.ts); null or absent for float32. */
+  scaleTensors?(i: number): [ort.Tensor, ort.Tensor] | null;
 }
 
 /**

@@ -19,6 +19,8 @@ import type { DecodeCache, ResidentCache } from './cache.ts';
 import { headDim } from './config.ts';
 import { buildStepGraph, sequenceMajor, STEP_INPUTS, STEP_OUTPUTS, type CacheUpdate, type WeightsAs } from './graph.ts';
 import type { PackedModel } from './weights.ts';
+import { isInt, type Dtype, type IntDtype } from '../precision/dtypes.ts';
+import { cacheCodes, prefillStaticScales } from '../precision/cache-graph.ts';
 
 export interface EngineSettings {
   threads: number;
@@ -39,6 +41,10 @@ export interface EngineSettings {
   argmax?: boolean;
   /** With `argmax`: also each row's argmax over every token but this one (eos, which a search skips before its minimum length). */
   argmaxAvoid?: number;
+  /** The weights' dtype (quantized products, src/precision/weight-graph.ts); float32 by default. */
+  weightDtype?: Dtype;
+  /** The cache's dtype (codes and scales as inputs, src/precision/cache-graph.ts); float32 by default. */
+  kvDtype?: Dtype;
 }
 
 /** S new tokens for each of `rows` sequences, batch-major. */
@@ -57,7 +63,12 @@ export interface StepOutput {
   logits: Float32Array;
   /** The new tokens' K and V of every layer [layers, rows, S, 2·g·hs] (k heads, then v heads). */
   kv: Float32Array;
+  /** A prefill of the fused kernel's int cache: the static scales it ran with, which the cache keeps for the generation. */
+  scales?: StaticScales;
 }
+
+/** The fused kernel's static cache scales per layer, [g·hs] each. */
+export type StaticScales = { k: Float32Array[]; v: Float32Array[] };
 
 /** A step whose cache update ran in the graph: the written caches stay where the session computes. */
 export interface ResidentStepOutput {
@@ -124,7 +135,8 @@ export class DecoderModel {
     const inGraph = this.cacheUpdate === 'graph';
     const argmax = inGraph && (this.settings.argmax ?? false);
     const avoid = argmax && this.settings.argmaxAvoid !== undefined ? { avoid: this.settings.argmaxAvoid } : {};
-    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax, ...avoid } : {});
+    const precision = { ...(this.settings.weightDtype ? { weightDtype: this.settings.weightDtype } : {}), ...(this.settings.kvDtype ? { kvDtype: this.settings.kvDtype } : {}) };
+    const g = buildStepGraph(this.packed, rows, this.weightsAs, inGraph ? { cacheUpdate: 'graph', argmax, ...avoid, ...precision } : precision);
     const options = {
       threads: this.settings.threads,
       graphOpt: this.settings.graphOpt ?? 'all',
@@ -159,8 +171,14 @@ export class DecoderModel {
     return loc;
   }
 
-  /** The feeds every step has: tokens, positions, masks, the fused kernel's lengths, the caches. */
-  private stepFeeds(batch: TokenBatch, cache: DecodeCache | null): Feeds {
+  /** The cache's dtype and whether it is the fused kernel's own (static scales). */
+  get cachePrecision(): { dtype: Dtype; staticScales: boolean } {
+    const dtype = this.settings.kvDtype ?? 'float32';
+    return { dtype, staticScales: isInt(dtype) && this.packed.spec.kind === 'fused-gqa' };
+  }
+
+  /** The feeds every step has: tokens, positions, masks, the fused kernel's lengths, the caches (and an int cache's scales). */
+  private stepFeeds(batch: TokenBatch, cache: DecodeCache | null, prefillScales?: StaticScales): Feeds {
     const { rows, seq } = batch;
     const I = STEP_INPUTS;
     const sbm = sequenceMajor(this.packed);
@@ -183,20 +201,29 @@ export class DecoderModel {
       [I.totalLength]: new ort.Tensor('int32', Int32Array.of(length + seq), []),
     };
     const { kvHeads: G, headDim: D } = this.cacheShape;
-    const empty = f32(new Float32Array(rows * G * none * D), [rows, G, none, D]);
+    const { dtype, staticScales } = this.cachePrecision;
+    const empty = isInt(dtype) ? emptyCodes(dtype, rows, G, D) : f32(new Float32Array(rows * G * none * D), [rows, G, none, D]);
     for (let i = 0; i < this.config.layers; i++) {
       const [k, v] = cache ? cache.tensors(i) : [empty, empty];
       feeds[I.kCache(i)] = k;
       feeds[I.vCache(i)] = v;
+      if (!isInt(dtype)) continue;
+      // an int cache's scales: the cache's own; a prefill's, none (hand-built) or the static ones it runs with (fused)
+      const noScales = f32(new Float32Array(0), [rows, G, 0, 1]);
+      const fixed = prefillScales ? [f32(prefillScales.k[i]!, [1, G, 1, D]), f32(prefillScales.v[i]!, [1, G, 1, D])] : null;
+      const [ks, vs] = cache?.scaleTensors?.(i) ?? fixed ?? [noScales, noScales];
+      if (staticScales && !cache && !fixed) throw new Error("a prefill of the fused kernel's int cache needs its static scales");
+      feeds[I.kScale(i)] = ks!;
+      feeds[I.vScale(i)] = vs!;
     }
     return feeds;
   }
 
-  /** S tokens per row against `cache` (null: an empty cache, i.e. a prefill). */
-  async forward(batch: TokenBatch, cache: DecodeCache | null): Promise<StepOutput> {
+  /** S tokens per row against `cache` (null: an empty cache, i.e. a prefill; the fused kernel's int cache needs the scales it runs with). */
+  async forward(batch: TokenBatch, cache: DecodeCache | null, prefillScales?: StaticScales): Promise<StepOutput> {
     if (this.cacheUpdate === 'graph') throw new Error("this decoder writes its cache in the graph (cacheUpdate 'graph'): use forwardResident");
     const e = await this.prepare(batch.rows);
-    const out = await e.runTensors(this.stepFeeds(batch, cache));
+    const out = await e.runTensors(this.stepFeeds(batch, cache, prefillScales));
     return { logits: out.logits!.data as Float32Array, kv: out.kv!.data as Float32Array };
   }
 
@@ -231,9 +258,25 @@ export class DecoderModel {
     return this.downloader.download(t);
   }
 
-  /** The prompts (left-padded, with their mask) against an empty cache. */
-  prefill(batch: TokenBatch): Promise<StepOutput> {
-    return this.forward(batch, null);
+  /**
+   * The prompts (left-padded, with their mask) against an empty cache. The fused kernel's int
+   * cache quantizes the prompts' own K and V with static scales that come from those K and V
+   * rows: pass j gets layer j's rows (and so its scales) right given the layers before it, so
+   * the prefill runs layers + 1 times, and the last pass's scales are the cache's for the
+   * whole generation (its prefill time counts every pass).
+   */
+  async prefill(batch: TokenBatch): Promise<StepOutput> {
+    const { dtype, staticScales } = this.cachePrecision;
+    if (!staticScales || !isInt(dtype)) return this.forward(batch, null);
+    const { layers, kvHeads: G, headDim: D } = this.cacheShape;
+    let scales: StaticScales = { k: Array.from({ length: layers }, () => new Float32Array(G * D).fill(1)), v: Array.from({ length: layers }, () => new Float32Array(G * D).fill(1)) };
+    let out: StepOutput | undefined;
+    for (let pass = 0; pass <= layers; pass++) {
+      const used = scales;
+      out = { ...(await this.forward(batch, null, used)), scales: used };
+      scales = prefillStaticScales(out.kv, layers, batch.rows, batch.seq, G, D, dtype);
+    }
+    return out!;
   }
 
   /** One token per row at `positions`, attending to `cache` and to itself. */
@@ -269,4 +312,10 @@ export class DecoderModel {
     await this.downloader?.release();
     this.downloader = undefined;
   }
+}
+
+/** An empty int cache's codes [rows, g, 0, width] (a prefill's). */
+function emptyCodes(d: IntDtype, rows: number, G: number, D: number): ort.Tensor {
+  const c = cacheCodes(d, D);
+  return new ort.Tensor(c.type, c.type === 'int8' ? new Int8Array(0) : new Uint8Array(0), [rows, G, 0, c.width]);
 }

@@ -8,8 +8,7 @@
  * stores them (src/precision/cache-graph.ts).
  */
 import { isInt, type Dtype, type IntDtype } from '../precision/dtypes.ts';
-import { qmax } from '../precision/blocks.ts';
-import { headScale, roundTrip } from '../precision/cache-graph.ts';
+import { headScale, roundTrip, staticScales } from '../precision/cache-graph.ts';
 import { dequantizedWeight, productInput } from '../precision/weight-graph.ts';
 import { headDim } from './config.ts';
 import type { ModelWeights, Norm } from './weights.ts';
@@ -43,6 +42,14 @@ export interface ReferencePrecision {
      * own new one included. Otherwise each cached position and head has its own scale.
      */
     fused: boolean;
+    /** The fused kernel's static scales [g·hs] per layer as the run computed them from its own prefill (the reference's own otherwise). */
+    staticScales?: { k: Float32Array[]; v: Float32Array[] };
+    /**
+     * The engine's own K (side 0) or V (side 1) rows of layer i, [S, g·hs] over every step:
+     * what it quantized into its cache, followed where they agree to rounding (see
+     * `engineInputs`: a flipped cache code cascades as a flipped activation code does).
+     */
+    engineRows?: (layer: number, side: 0 | 1) => Float32Array | undefined;
   };
 }
 
@@ -143,7 +150,10 @@ export function referenceLogits(w: ModelWeights, tokens: readonly number[], from
     const q = project(a, S, nm, b.attn.wq, nm, b.attn.bq, `${layer}.qkv`);
     const k0 = project(a, S, nm, b.attn.wk, G * D, b.attn.bk, `${layer}.qkv`);
     const v0 = project(a, S, nm, b.attn.wv, G * D, b.attn.bv, `${layer}.qkv`);
-    const [kc, vc] = precision.kv ? [asCached(k0, S, G, D, precision.kv), asCached(v0, S, G, D, precision.kv)] : [k0, v0];
+    const li = w.blocks.indexOf(b);
+    const fixed = (side: 'k' | 'v') => precision.kv?.staticScales?.[side][li];
+    const rowsOf = (x: Float64Array, side: 0 | 1) => following(x, precision.kv?.engineRows?.(li, side));
+    const [kc, vc] = precision.kv ? [asCached(rowsOf(k0, 0), S, G, D, precision.kv, fixed('k')), asCached(rowsOf(v0, 1), S, G, D, precision.kv, fixed('v'))] : [k0, v0];
     // query i reads position t as cached when the cache holds it (or always, from the fused kernel's own cache)
     const cached = (i: number, t: number) => precision.kv !== undefined && (precision.kv.fused || (i >= precision.kv.cachedBelow && t < precision.kv.cachedBelow));
     const merged = new Float64Array(S * nm);
@@ -202,10 +212,10 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
  * computed them) quantized per head with its own scale, or with the fused kernel's static
  * per-channel scales from the rows below `cachedBelow` (saturating beyond them).
  */
-function asCached(x: Float64Array, S: number, G: number, D: number, kv: NonNullable<ReferencePrecision['kv']>): Float64Array {
+function asCached(x: Float64Array, S: number, G: number, D: number, kv: NonNullable<ReferencePrecision['kv']>, fixed?: Float32Array): Float64Array {
   const f = Float32Array.from(x);
   const out = new Float64Array(x.length);
-  const scales = kv.fused ? staticScales(f, Math.min(S, kv.cachedBelow), G, D, kv.dtype) : null;
+  const scales = kv.fused ? (fixed ?? staticScales(f, Math.min(S, kv.cachedBelow), G, D, kv.dtype)) : null;
   for (let t = 0; t < S; t++)
     for (let h = 0; h < G; h++) {
       const at = (t * G + h) * D;
@@ -214,9 +224,3 @@ function asCached(x: Float64Array, S: number, G: number, D: number, kv: NonNulla
   return out;
 }
 
-/** The fused kernel's scales [g, hs]: per head and channel, max|x| over the first `n` rows / qmax. */
-export function staticScales(f: ArrayLike<number>, n: number, G: number, D: number, d: IntDtype): Float32Array {
-  const s = new Float32Array(G * D);
-  for (let t = 0; t < n; t++) for (let j = 0; j < G * D; j++) s[j] = Math.max(s[j]!, Math.abs(f[t * G * D + j]!));
-  return s.map((a) => Math.fround(a / qmax(d)) || 1);
-}

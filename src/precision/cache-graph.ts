@@ -89,5 +89,31 @@ export function headScale(x: ArrayLike<number>, from: number, D: number, d: IntD
   return Math.fround(amax / qmax(d));
 }
 
+/**
+ * The fused kernel's static scales [g·hs]: per head and channel, max|x| over `n` rows of
+ * [g·hs] values / qmax (1 for a channel that is zero throughout: its codes are 0 anyway, and
+ * the kernel divides by it).
+ */
+export function staticScales(x: ArrayLike<number>, n: number, G: number, D: number, d: IntDtype): Float32Array {
+  const s = new Float32Array(G * D);
+  for (let t = 0; t < n; t++) for (let j = 0; j < G * D; j++) s[j] = Math.max(s[j]!, Math.abs(x[t * G * D + j]!));
+  return s.map((a) => Math.fround(a / qmax(d)) || 1);
+}
+
+/**
+ * A prefill's static scales per layer from its new K/V rows [layers, rows, S, 2·g·hs] (every
+ * position of every row, padding included: the kernel's scales are one per channel for the
+ * whole batch).
+ */
+export function prefillStaticScales(kv: Float32Array, layers: number, rows: number, S: number, G: number, D: number, d: IntDtype): { k: Float32Array[]; v: Float32Array[] } {
+  const width = 2 * G * D;
+  const side = (i: number, s: number) => {
+    const x = new Float32Array(rows * S * G * D);
+    for (let p = 0; p < rows * S; p++) x.set(kv.subarray((i * rows * S + p) * width + s * G * D, (i * rows * S + p) * width + (s + 1) * G * D), p * G * D);
+    return staticScales(x, rows * S, G, D, d);
+  };
+  return { k: Array.from({ length: layers }, (_, i) => side(i, 0)), v: Array.from({ length: layers }, (_, i) => side(i, 1)) };
+}
+
 /** Bytes of a code array for `n` values. */
 export const codeBytes = (n: number, d: IntDtype): number => (n * bitsOf(d)) / 8;
