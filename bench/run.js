@@ -9,7 +9,7 @@ import { webGpuEnv } from '../bin/webgpu-env.js';
 
 const [name, ...args] = process.argv.slice(2);
 if (!name) {
-  process.stderr.write('usage: node bench/run.js <layers-vs-torch|generate|webgpu-decode|webgpu-traffic|browser> [flags]\n');
+  process.stderr.write('usage: node bench/run.js <layers-vs-torch|generate|precision|int8-routes|webgpu-decode|webgpu-traffic|browser> [flags]\n');
   process.exit(2);
 }
 const env = { ...process.env, MALLOC_MMAP_MAX_: process.env.MALLOC_MMAP_MAX_ ?? '0', MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '68719476736' };

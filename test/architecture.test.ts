@@ -16,6 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['timing'],
   ['engine'],
   ['device'],
+  ['precision'],
   ['roofline'],
   ['attention'],
   ['model'],

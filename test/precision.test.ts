@@ -11,13 +11,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildLayer, layerShape, runLayer } from '../src/attention/layer.ts';
 import { randomParams } from '../src/attention/params.ts';
-import { maxRelError, referenceAttention } from '../src/attention/reference.ts';
+import { dequantizedLayerParams, maxRelError, referenceAttention, referenceInput } from '../src/attention/reference.ts';
 import { parseVariant, type Mode } from '../src/attention/spec.ts';
 import { runDecode } from '../src/commands/run-decode.ts';
 import { runLayers } from '../src/commands/run-layers.ts';
 import { toleranceFor } from '../src/device/verify.ts';
 import { nodeRuntime } from '../src/engine/session.ts';
-import { dequantizedLayerParams, referenceInput } from '../src/precision/reference.ts';
 import type { DecodeResult, DecodeResultFile, LayerResult, LayerResultFile } from '../src/results/schema.ts';
 import { boundsOf } from '../src/results/bounds.ts';
 import { ceilingRates, floorMs } from '../src/roofline/floor.ts';
@@ -239,8 +238,9 @@ test('decode: the live cache and the task bytes by hand (weights as stored, the 
     assert.equal(r.kvCacheBytes, cache, `${k}: live cache`);
     // per block: q/k/v [nm, nm + 2·G·D], output [nm, nm], MLP [nm, inner] and [inner, nm]; the tied LM head [nm, vocab]
     const matrices = L * (matrixBytes(nm, nm + 2 * G * D, w) + matrixBytes(nm, nm, w) + matrixBytes(nm, inner, w) + matrixBytes(inner, nm, w)) + matrixBytes(nm, V, w);
-    // float32: per block the biases (q/k/v, output, MLP in and out) and two norms' gains and biases; the final norm; the position row
-    // (the token rows a quantized step gathers from the float32 embedding table are not counted: see the report)
+    // float32: per block the biases (q/k/v, output, MLP in and out) and two norms' gains and biases; the final norm; one position row.
+    // As decodeWeightBytes counts them today: at int8/int4 the step also gathers its tokens' rows from the float32 embedding table
+    // (the LM head holds the quantized copy), BATCH · nm · 4 bytes that no count includes
     const floats = L * (nm + 2 * G * D + nm + inner + nm + 4 * nm) + 2 * nm + nm;
     const outputs = 2 * L * BATCH * G * D * 4 + 4 * BATCH * V;
     assert.equal(r.bytes, matrices + 4 * floats + cache + outputs, `${k}: task bytes`);

@@ -74,6 +74,7 @@ export async function runLayers(input: LayersConfigInput = {}, options: LayersRu
   const log = options.log ?? logLine;
   const variants = validateGrid(c);
   checkPrecision({ device: c.device, weightDtype: c.weightDtype, weights: c.weights }, adapterHasShaderF16());
+  if (c.dump && c.weightDtype.some(isInt)) throw new UsageError('--dump with --weight-dtype int8/int4: the dump writes float32 tensors, not the quantized codes a product multiplies; dump a float32 run');
   if (c.device !== 'cpu' && c.device !== 'webgpu' && !isBrowserDevice(c.device)) throw new UsageError(`--device ${c.device}: not available in this build of attnbench`);
   if (options.resume && !options.out) throw new UsageError('--resume needs --out (the journal lives beside the output file)');
   checkLayerOutputs({ out: options.out, dump: c.dump, overwrite: options.overwrite });

@@ -25,7 +25,7 @@ export const VERIFY_TOLERANCE = 1e-4;
  *  - a value within float32 rounding of a half step, in an input the engine computed itself,
  *    rounds to the neighbouring code in one of them: one term moves by one step of the
  *    input's quantization (max|x| / 127 of its block or tensor), a few 1e-4 of the output
- *    (1.8e-4 on a full-mode layer's output projection; 1.9e-4 on a fused-kernel int8 cache);
+ *    (1.8e-4 on a full-mode layer's output projection);
  *    the decoders' reference takes the engine's own product inputs where they agree to 1e-4,
  *    so such a flip does not cascade through the layers;
  *  - the int4 kernel (MatMulNBits at accuracy level 4) now and then leaves a product a few
@@ -39,17 +39,10 @@ export const VERIFY_TOLERANCE = 1e-4;
  */
 export const QUANTIZED_TOLERANCE = 1e-3;
 export const INT4_WEIGHTS_TOLERANCE = 1e-2;
-/**
- * The fused kernel's int cache with int4 weights: the kernel quantizes the new K and V rows
- * inside itself, where the reference cannot follow its rounding of rows that the int4 products
- * left a few 1e-4 off (measured: 5.5e-3 and 1.3e-2 of the logits on two seeds; with float32
- * weights, under 5e-4). The precision itself costs ≥ 1.5e-1 there.
- */
-export const FUSED_CACHE_INT4_WEIGHTS_TOLERANCE = 3e-2;
 
-/** The tolerance of a check at these dtypes (see QUANTIZED_TOLERANCE); `fusedCache`: the fused kernel's own int cache. */
-export function toleranceFor(weightDtype: string, kvDtype = 'float32', fusedCache = false): number {
-  if (weightDtype === 'int4') return fusedCache && kvDtype !== 'float32' ? FUSED_CACHE_INT4_WEIGHTS_TOLERANCE : INT4_WEIGHTS_TOLERANCE;
+/** The tolerance of a check at these dtypes (see QUANTIZED_TOLERANCE). */
+export function toleranceFor(weightDtype: string, kvDtype = 'float32'): number {
+  if (weightDtype === 'int4') return INT4_WEIGHTS_TOLERANCE;
   return weightDtype === 'int8' || kvDtype === 'int8' || kvDtype === 'int4' ? QUANTIZED_TOLERANCE : VERIFY_TOLERANCE;
 }
 

@@ -279,7 +279,7 @@ export async function verifyDecoder(rt: Runtime, tm: TypeModel, o: Pick<DecodeOp
   const ref = referenceLogits(tm.weights, tokens, n - 1, quantized ? { weightDtype: p.weightDtype, steps: [n, 1], engineInputs, ...kv } : {});
   const error = (r: Float64Array) => Math.max(maxRelError(prefill, r.subarray(0, c.vocab)), maxRelError(step, r.subarray(c.vocab)));
   // NaN (a broken output) must win over any number: Math.max gives NaN, which the verdict records as wrong
-  const verify = verdict(error(ref), 'float64 reference', 1, n + 1, toleranceFor(p.weightDtype, p.kvDtype, p.fusedCache ?? false));
+  const verify = verdict(error(ref), 'float64 reference', 1, n + 1, toleranceFor(p.weightDtype, p.kvDtype));
   if (!quantized) return { verify };
   const what = `the logits of a ${n}-token prefill and one decode step against float32 weights and cache`;
   return { verify, quality: { maxRelError: error(referenceLogits(tm.weights, tokens, n - 1)), what } };

@@ -10,14 +10,14 @@ import { layerCost } from '../attention/cost.ts';
 import { buildLayer, layerInputs, layerShape, layerWeights, runLayer, type LayerModel } from '../attention/layer.ts';
 import type { PhysicalTensors } from '../attention/layouts.ts';
 import { randomParams, type LayerShape } from '../attention/params.ts';
-import { maxRelError, referenceAttention, referenceMacs } from '../attention/reference.ts';
+import { dequantizedLayerParams, maxRelError, referenceAttention, referenceInput, referenceMacs } from '../attention/reference.ts';
 import { variantLabel, type Mode, type VariantSpec } from '../attention/spec.ts';
 import { float64Fits, toleranceFor, verdict, type Verdict } from '../device/verify.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { runCoverage, stageOf, stageTimes } from '../engine/stages.ts';
 import type { LayerResult, Quality } from '../results/schema.ts';
 import type { Dtype } from '../precision/dtypes.ts';
-import { dequantizedLayerParams, referenceInput } from '../precision/reference.ts';
+
 import type { Ceilings } from '../roofline/probes.ts';
 import { movedBytes } from '../roofline/traffic.ts';
 import { timeRuns, type RepeatPolicy } from '../timing/measure.ts';

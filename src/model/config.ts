@@ -85,7 +85,10 @@ export function weightProducts(c: ModelConfig, g: number): [number, number][] {
 /**
  * Bytes of the weights one decode step reads at weight dtype `d`: the matrices as their
  * products hold them (src/precision/weight-graph.ts: codes and scales), and in float32 the
- * rest (biases, norms, one row of each embedding table). At float32, 4 · decodeWeightFloats.
+ * rest (biases, norms, one row of the position table). At float32, 4 · decodeWeightFloats.
+ * The token rows the lookup gathers are left out (a floor may only count too little): at
+ * float32 they are part of the tied LM head; quantized, the lookup keeps its float32 table and
+ * reads rows · hidden · 4 bytes a step, under 0.1 % of any shape here.
  */
 export function decodeWeightBytes(c: ModelConfig, g: number, d: Dtype = 'float32'): number {
   const products = weightProducts(c, g);

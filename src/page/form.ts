@@ -11,6 +11,7 @@ import { DecodeConfig } from '../config/decode.ts';
 import { configFields, type ConfigField } from '../config/fields.ts';
 import { LayersConfig, MAIN_JOB_GRID } from '../config/layers.ts';
 import { decodeModel, decodeSpecs } from '../measure/decode.ts';
+import { checkPrecision } from '../precision/support.ts';
 import { validateGrid } from '../measure/sweep.ts';
 import { configQuery, parseQuery } from '../config/query.ts';
 
@@ -33,7 +34,11 @@ export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
     schema: LayersConfig,
     defaults: { ...MAIN_JOB_GRID, device: 'browser-wasm' },
     hidden: ['dump', 'verify'],
-    check: (c: LayersConfig) => void validateGrid(c),
+    // the page runs float32 only so far: a quantized dtype is refused here, not ignored
+    check: (c: LayersConfig) => {
+      validateGrid(c);
+      checkPrecision({ device: c.device, weightDtype: c.weightDtype, weights: c.weights });
+    },
   },
   decode: {
     kind: 'decode',
@@ -41,7 +46,10 @@ export const FORMS: Readonly<Record<RunKind, FormSpec>> = {
     schema: DecodeConfig,
     defaults: { device: 'browser-wasm' },
     hidden: ['verify'],
-    check: (c: DecodeConfig) => void decodeSpecs(c, decodeModel(c)),
+    check: (c: DecodeConfig) => {
+      decodeSpecs(c, decodeModel(c));
+      checkPrecision({ device: c.device, weightDtype: c.weightDtype, kvDtype: c.kvDtype, weights: c.weights });
+    },
   },
 };
 

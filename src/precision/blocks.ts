@@ -28,8 +28,13 @@ export function blockScale(x: ArrayLike<number>, from: number, to: number, d: In
   return Math.fround(amax / qmax(d));
 }
 
-/** The code of x in a block of scale s. */
-export const codeOf = (x: number, s: number, d: IntDtype): number => (s === 0 ? 0 : Math.max(-qmax(d), Math.min(qmax(d), roundEven(x / s))));
+/**
+ * The code of x at scale s, saturated to ±qmax (symmetric: a scale from the values' own
+ * maximum never reaches −qmax − 1); `fullRange`: to −qmax − 1 … qmax, as the fused kernel
+ * saturates values beyond its static scales' range (int8 −128, int4 −8).
+ */
+export const codeOf = (x: number, s: number, d: IntDtype, fullRange = false): number =>
+  s === 0 ? 0 : Math.max(-qmax(d) - (fullRange ? 1 : 0), Math.min(qmax(d), roundEven(x / s)));
 
 /** A weight [k, n] (row-major, as the graphs hold it) quantized along k in blocks: MatMulNBits' B, scales and the dequantized weight. */
 export interface PackedWeight {

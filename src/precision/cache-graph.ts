@@ -52,15 +52,20 @@ export function dequantizeCache(g: GraphBuilder, codes: string, scales: string, 
   return g.node('Reshape', [dq, g.ints([rows, G, -1, D])]);
 }
 
-/** A head's D values from `src` at `from` as codes (written into `codes` at code index `at`, packed for int4) with scale `s`. */
+/**
+ * A head's D values from `src` at `from` as codes (written into `codes` at code index `at`,
+ * packed for int4) with scale `s`: one per head (dynamic, saturating at ±qmax), or the fused
+ * kernel's static ones per channel (saturating as the kernel does, down to −qmax − 1).
+ */
 export function writeCodes(src: ArrayLike<number>, from: number, D: number, s: number | ArrayLike<number>, d: IntDtype, codes: Int8Array | Uint8Array, at: number): void {
-  const scaleOf = (i: number) => (typeof s === 'number' ? s : s[i]!);
+  const perChannel = typeof s !== 'number';
+  const code = (i: number) => codeOf(src[from + i]!, perChannel ? s[i]! : s, d, perChannel);
   if (d === 'int8') {
-    for (let i = 0; i < D; i++) codes[at + i] = codeOf(src[from + i]!, scaleOf(i), d);
+    for (let i = 0; i < D; i++) codes[at + i] = code(i);
     return;
   }
   const base = at / 2;
-  for (let i = 0; i < D; i += 2) codes[base + i / 2] = (codeOf(src[from + i]!, scaleOf(i), d) + 8) | ((codeOf(src[from + i + 1]!, scaleOf(i + 1), d) + 8) << 4);
+  for (let i = 0; i < D; i += 2) codes[base + i / 2] = (code(i) + 8) | ((code(i + 1) + 8) << 4);
 }
 
 /** Quantize one head's D values dynamically (scale max|x| / qmax): its codes into `codes` at `at`, its scale returned. */
@@ -77,7 +82,7 @@ export function roundTrip(x: ArrayLike<number>, from: number, D: number, s: numb
   const out = new Float64Array(D);
   for (let i = 0; i < D; i++) {
     const si = typeof s === 'number' ? s : s[i]!;
-    out[i] = codeOf(x[from + i]!, si, d) * si;
+    out[i] = codeOf(x[from + i]!, si, d, typeof s !== 'number') * si;
   }
   return out;
 }
