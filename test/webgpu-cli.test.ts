@@ -70,6 +70,30 @@ test('layers --device webgpu: the result carries the adapter, GPU stage times, G
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('layers --device webgpu --weight-dtype int4: MatMulNBits on the GPU, checked against float64 (the dequantized weights, float inputs, as the GPU kernel computes) and its error against float32 beside; int8 weights are refused', { timeout: TEST_LIMIT_MS }, async () => {
+  const dir = tmpDir();
+  const out = path.join(dir, 'layers.json');
+  const args = ['layers', '--device', 'webgpu', '--mode', 'full', '--variants', 'multi-head,multi-query-1', '--batch', '1', '--seq', '32', '--heads', '4', '--head-dim', '16'];
+  const r = cli([...args, '--weight-dtype', 'float32,int4', '--repeats', '3', '--warmup', '1', '--profile-runs', '0', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const file = readLayerFile(out);
+  assert.equal(file.environment.device.kind, 'webgpu');
+  assert.equal(file.results.length, 4);
+  for (const res of file.results.filter((x) => x.weightDtype === 'int4')) {
+    assert.ok(res.verify?.ok, `${res.attention}: ${res.verify?.maxRelError}`);
+    // as exact as float32 on the GPU: the reference computes what the kernel does
+    assert.ok(res.verify!.maxRelError < 1e-5, `${res.attention}: ${res.verify!.maxRelError}`);
+    // and the precision costs what 4 bits cost against float32
+    assert.ok(res.quality!.maxRelError > 1e-2, `${res.attention}: ${res.quality!.maxRelError}`);
+    assert.equal(res.speedup === null, res.attention === 'multi-head');
+  }
+  const int8 = cli([...args, '--weight-dtype', 'int8', '--out', path.join(dir, 'int8.json')]);
+  assert.equal(int8.status, 2);
+  assert.match(int8.stderr.trim(), /^attnbench: error: --weight-dtype int8 on webgpu: .*DynamicQuantizeMatMul.* no WebGPU kernel/);
+  assert.ok(!fs.existsSync(path.join(dir, 'int8.json')));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('generate --device webgpu: the cache on the GPU, each type\'s first step checked against the CPU, GPU stage times of a profiled step; fused-gqa past 32 WRONG with no speedup', { timeout: TEST_LIMIT_MS }, async () => {
   const dir = tmpDir();
   const out = path.join(dir, 'generate.json');

@@ -162,7 +162,7 @@ async function sweepInNode(c: LayersConfig, grid: SweepGrid, journal: Journal<La
  */
 function deviceProtocol(p: ProfileOptions, device: NodeDevice, c: LayersConfig): ProfileOptions {
   if (device !== 'webgpu') return p;
-  return { ...p, verify: true, reference: nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }) };
+  return { ...p, verify: true, reference: nodeRuntime({ threads: c.threads, graphOpt: c.graphOpt }), floatProductInputs: true };
 }
 
 /**

@@ -362,7 +362,7 @@ export const MAX_CONSTANT_BYTES = 2 ** 31 - 2 ** 24;
  * `context − 1` positions) and its logits; transient, the serialised graph and a second
  * session's copy while the check or the profiled step runs.
  */
-export function decodeFootprint(model: ModelConfig, spec: VariantSpec, batch: number, context: number, weights: DecodeConfig['weights'], p: StepPrecision = FLOAT32_STEP): Footprint {
+export function decodeFootprint(model: ModelConfig, spec: VariantSpec, batch: number, context: number, weights: DecodeConfig['weights'], p: StepPrecision = FLOAT32_STEP, hostWeights = true): Footprint {
   const g = modelKvHeads(model, spec);
   const weightBytes = F32 * parameterCount(model, g);
   // the engine's copies hold the weights as stored (quantized: codes and scales; the float32 embedding table besides)
@@ -372,7 +372,8 @@ export function decodeFootprint(model: ModelConfig, spec: VariantSpec, batch: nu
   const constant = weights === 'constant';
   return {
     label: precisionLabel(variantLabel(spec), p),
-    resident: weightBytes + (constant ? 2 * engineBytes : 0) + cache + F32 * batch * model.vocab,
+    // the JS weights are a type's, shared by its precisions (`hostWeights`: counted with the first)
+    resident: (hostWeights ? weightBytes : 0) + (constant ? 2 * engineBytes : 0) + cache + F32 * batch * model.vocab,
     transient: constant ? 3 * engineBytes : 0,
   };
 }
@@ -402,8 +403,8 @@ export function checkDecodeFits(
       }
     }
   }
-  const all = decodePrecisions(c).flatMap((p) => specs.map((s) => [s, p] as const));
-  for (const batch of c.batch) checkSideBySide(`--attention at batch ${batch}, context ${context}:`, all.map(([s, p]) => decodeFootprint(model, s, batch, context, c.weights, p)), check);
+  const all = decodePrecisions(c).flatMap((p, i) => specs.map((s) => [s, p, i === 0] as const));
+  for (const batch of c.batch) checkSideBySide(`--attention at batch ${batch}, context ${context}:`, all.map(([s, p, first]) => decodeFootprint(model, s, batch, context, c.weights, p, first)), check);
 }
 
 /** Predicted milliseconds of one (batch, context): every type's floor with slack, times the steps it will run. */

@@ -25,7 +25,7 @@ export interface ReferencePrecision {
   /**
    * The engine's own input of each quantized product (`role`: h0.qkv, h0.o, h0.fc, h0.proj,
    * …, head; per step, its rows). Where the reference's value is the engine's up to float32
-   * rounding (1e-4 of the tensor's largest), its code is taken from the engine's value: a
+   * rounding (1e-3 of the tensor's largest, an eighth of an int8 step), its code is taken from the engine's value: a
    * value within rounding of a half step would otherwise round the other way here, and the
    * flipped code would cascade through every later layer (measured: up to 8e-3 of the
    * logits with int4 weights in two layers). Where they differ by more, the reference keeps
@@ -61,7 +61,7 @@ function following(x: Float64Array, engine: Float32Array | undefined): Float64Ar
   if (!engine || engine.length !== x.length) return x;
   let scale = 0;
   for (const v of x) scale = Math.max(scale, Math.abs(v));
-  const near = 1e-4 * scale;
+  const near = 1e-3 * scale;
   return x.map((v, i) => (Math.abs(engine[i]! - v) <= near ? engine[i]! : v));
 }
 

@@ -46,7 +46,7 @@ export interface PackedWeight {
   codes: Uint8Array;
   /** float32 [n · blocks]. */
   scales: Float32Array;
-  /** The weight the codes stand for, [k, n] float32: what a reference multiplies by. */
+  /** The weight the codes stand for, [k, n] float32: what a reference multiplies by (empty when not asked for). */
   dequantized: Float32Array;
 }
 
@@ -54,13 +54,13 @@ export interface PackedWeight {
  * Quantize `w` [k, n] (or [n, k] with `transposed`) block-wise along k. The last block of a k
  * that is not a multiple of the block is padded with zero codes.
  */
-export function packWeight(w: Float32Array, k: number, n: number, d: IntDtype, block: number, transposed = false): PackedWeight {
+export function packWeight(w: Float32Array, k: number, n: number, d: IntDtype, block: number, transposed = false, withDequantized = true): PackedWeight {
   const bits = bitsOf(d);
   const blocks = Math.ceil(k / block);
   const bytesPerBlock = (block * bits) / 8;
   const codes = new Uint8Array(n * blocks * bytesPerBlock);
   const scales = new Float32Array(n * blocks);
-  const dequantized = new Float32Array(k * n);
+  const dequantized = new Float32Array(withDequantized ? k * n : 0);
   const offset = 2 ** (bits - 1);
   const column = new Float32Array(k);
   for (let j = 0; j < n; j++) {
@@ -73,7 +73,7 @@ export function packWeight(w: Float32Array, k: number, n: number, d: IntDtype, b
       const base = (j * blocks + b) * bytesPerBlock;
       for (let i = from; i < from + block; i++) {
         const q = i < to ? codeOf(column[i]!, s, d) : 0;
-        if (i < to) dequantized[i * n + j] = q * s;
+        if (i < to && withDequantized) dequantized[i * n + j] = q * s;
         const u = q + offset;
         const at = i - from;
         if (bits === 8) codes[base + at] = u;

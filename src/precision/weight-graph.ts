@@ -106,18 +106,40 @@ export function quantizeWeights(g: GraphBuilder, d: Dtype): QuantizedProduct[] {
   return done;
 }
 
+/**
+ * A weight's codes and scales, computed once per weight array and dtype for as long as the
+ * array lives: a run builds a type's graph several times (its timed session, its profiled one,
+ * its check), and quantizing 10⁸ weights in JS takes seconds each time.
+ */
+const PACKED = new WeakMap<ArrayBufferLike, Map<string, { codes: Uint8Array; scales: Float32Array }>>();
+
+function packedOnce(w: Float32Array, d: IntDtype, k: number, n: number, transposed: boolean, make: () => { codes: Uint8Array; scales: Float32Array }) {
+  let byKey = PACKED.get(w.buffer);
+  if (!byKey) PACKED.set(w.buffer, (byKey = new Map()));
+  const key = `${w.byteOffset}:${w.length}:${d}:${k}:${n}:${transposed}`;
+  let p = byKey.get(key);
+  if (!p) byKey.set(key, (p = make()));
+  return p;
+}
+
 /** DynamicQuantizeMatMul's B: int8 codes [k, n], one scale per column (symmetric: no zero point). */
 function int8Weight(g: GraphBuilder, name: string, w: Float32Array, k: number, n: number, transposed: boolean): string[] {
-  const q = packWeight(w, k, n, 'int8', k, transposed);
-  // packWeight's codes are offset by 128 and laid out [n, k]; this kernel takes signed codes [k, n]
-  const codes = new Int8Array(k * n);
-  for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) codes[i * n + j] = q.codes[j * k + i]! - 128;
-  return [g.rawInitializer(`${name}.q8`, 'int8', new Uint8Array(codes.buffer), [k, n]), g.rawInitializer(`${name}.scales`, 'float', new Uint8Array(q.scales.buffer), [n])];
+  const q = packedOnce(w, 'int8', k, n, transposed, () => {
+    const p = packWeight(w, k, n, 'int8', k, transposed, false);
+    // packWeight's codes are offset by 128 and laid out [n, k]; this kernel takes signed codes [k, n]
+    const codes = new Int8Array(k * n);
+    for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) codes[i * n + j] = p.codes[j * k + i]! - 128;
+    return { codes: new Uint8Array(codes.buffer), scales: p.scales };
+  });
+  return [g.rawInitializer(`${name}.q8`, 'int8', q.codes, [k, n]), g.rawInitializer(`${name}.scales`, 'float', new Uint8Array(q.scales.buffer), [n])];
 }
 
 /** MatMulNBits' B and scales: 4-bit codes [n, blocks, 16], a scale per block of 32. */
 function int4Weight(g: GraphBuilder, name: string, w: Float32Array, k: number, n: number, transposed: boolean): string[] {
-  const q = packWeight(w, k, n, 'int4', WEIGHT_BLOCK, transposed);
+  const q = packedOnce(w, 'int4', k, n, transposed, () => {
+    const p = packWeight(w, k, n, 'int4', WEIGHT_BLOCK, transposed, false);
+    return { codes: p.codes, scales: p.scales };
+  });
   const blocks = Math.ceil(k / WEIGHT_BLOCK);
   return [g.rawInitializer(`${name}.q4`, 'uint8', q.codes, [n, blocks, WEIGHT_BLOCK / 2]), g.rawInitializer(`${name}.scales`, 'float', new Uint8Array(q.scales.buffer), [n * blocks])];
 }
