@@ -31,7 +31,7 @@ import type { Dtype } from '../src/precision/dtypes.ts';
 
 const { values: a } = parseArgs({
   options: {
-    attention: { type: 'string', default: 'multi-head,grouped-query:4,multi-query-1' },
+    attention: { type: 'string', default: 'multi-head,grouped-query:4,multi-query-1,fused-gqa:16' },
     context: { type: 'string', default: '1024' },
     batch: { type: 'string', default: '8' },
     'weight-dtype': { type: 'string', default: 'float32,int4' },
@@ -114,18 +114,20 @@ out(markdownTable({
 }));
 out('');
 
-// 3. the int8 cache against the float32 cache, MHA, per weight dtype (same rounds: paired)
-const caches = file.results.filter((r) => r.attention === 'multi-head' && r.kvDtype === 'int8').map((r) => [find('multi-head', r.weightDtype, 'float32', r)!, r] as const).filter(([f]) => f);
+// 3. the int8 cache against the float32 cache, for MHA's layout (hand-built, and through the engine's fused kernel with g = heads), per weight dtype (same rounds: paired)
+const mhaLike = (x: string) => x === 'multi-head' || x === `fused-gqa:${model.heads}`;
+const caches = file.results.filter((r) => mhaLike(r.attention) && r.kvDtype === 'int8').map((r) => [find(r.attention, r.weightDtype, 'float32', r)!, r] as const).filter(([f]) => f);
 out(markdownTable({
   title: 'MHA, int8 cache over float32 cache',
   columns: [
+    { key: 'a', label: 'attention' },
     { key: 'w', label: 'weights' },
     { key: 'ratio', label: 'float32-cache ms / int8-cache ms [95 % CI]' },
     { key: 'predicted', label: 'roofline (perfect overlap)', numeric: true, digits: 2 },
   ],
   rows: caches.map(([f, r]) => {
     const i = ratioInterval(f.ms.samples, r.ms.samples, { paired: f.ms.samples.length === r.ms.samples.length, seed: 1 });
-    return { w: r.weightDtype, ratio: `${i.ratio.toFixed(2)} [${i.low.toFixed(2)}–${i.high.toFixed(2)}]`, predicted: predicted(f, true) / predicted(r, true) };
+    return { a: r.attention, w: r.weightDtype, ratio: `${i.ratio.toFixed(2)} [${i.low.toFixed(2)}–${i.high.toFixed(2)}]`, predicted: predicted(f, true) / predicted(r, true) };
   }),
 }));
 out('');
@@ -135,7 +137,7 @@ for (const [f, r] of caches) {
   const names = [...new Set([...f.stages, ...r.stages].map((s) => s.name))];
   out(markdownTable({
     title: 'stages',
-    columns: [{ key: 'stage', label: `stage (MHA, ${r.weightDtype} weights)` }, { key: 'f', label: 'float32 cache ms', numeric: true, digits: 2 }, { key: 'i', label: 'int8 cache ms', numeric: true, digits: 2 }],
+    columns: [{ key: 'stage', label: `stage (${r.attention}, ${r.weightDtype} weights)` }, { key: 'f', label: 'float32 cache ms', numeric: true, digits: 2 }, { key: 'i', label: 'int8 cache ms', numeric: true, digits: 2 }],
     rows: names.map((n) => ({ stage: n, f: f.stages.find((s) => s.name === n)?.wallMs ?? null, i: r.stages.find((s) => s.name === n)?.wallMs ?? null })),
   }));
   out('');

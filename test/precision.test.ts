@@ -109,23 +109,7 @@ test('layers: speedups are over multi-head at the same weight dtype, from the sa
   const files = await layerRuns();
   for (const mode of ['seed', 'full'] as const) {
     const results = files[mode].results;
-    for (const r of results) {
-      const k = layerKey(r);
-      const base = results.filter((b) => b.attention === 'multi-head' && b.weightDtype === r.weightDtype);
-      assert.equal(base.length, 1, `${k}: one multi-head at ${r.weightDtype}`);
-      if (r.attention === 'multi-head') {
-        assert.equal(r.speedup, null, `${k}: none over itself`);
-        continue;
-      }
-      if (!r.verify!.ok || !base[0]!.verify!.ok) {
-        assert.equal(r.speedup, null, `${k}: a wrong result has no speedup`);
-        continue;
-      }
-      assert.ok(r.speedup, `${k}: a speedup`);
-      assert.equal(r.speedup.baseline, 'multi-head', k);
-      const ratio = base[0]!.ms.median / r.ms.median;
-      assert.ok(Math.abs(r.speedup.ratio - ratio) <= 1e-12 * ratio, `${k}: ratio ${r.speedup.ratio}, multi-head at ${r.weightDtype} gives ${ratio}`);
-    }
+    for (const r of results) checkSpeedup(r, layerKey(r), results.filter((b) => b.attention === 'multi-head' && b.weightDtype === r.weightDtype));
   }
 });
 
@@ -201,23 +185,7 @@ test('decode: each result is checked within its dtypes’ tolerance; a quantized
 
 test('decode: speedups are over multi-head at the same weight and cache dtypes, from the same rounds', { timeout: TEST_LIMIT_MS }, async () => {
   const results = (await decodeRun()).results;
-  for (const r of results) {
-    const k = decodeKey(r);
-    const base = results.filter((b) => b.attention === 'multi-head' && b.weightDtype === r.weightDtype && b.kvDtype === r.kvDtype);
-    assert.equal(base.length, 1, `${k}: one multi-head at these dtypes`);
-    if (r.attention === 'multi-head') {
-      assert.equal(r.speedup, null, `${k}: none over itself`);
-      continue;
-    }
-    if (!r.verify!.ok || !base[0]!.verify!.ok) {
-      assert.equal(r.speedup, null, `${k}: a wrong result has no speedup`);
-      continue;
-    }
-    assert.ok(r.speedup, `${k}: a speedup`);
-    assert.equal(r.speedup.baseline, 'multi-head', k);
-    const ratio = base[0]!.ms.median / r.ms.median;
-    assert.ok(Math.abs(r.speedup.ratio - ratio) <= 1e-12 * ratio, `${k}: ratio ${r.speedup.ratio}, multi-head at the same dtypes gives ${ratio}`);
-  }
+  for (const r of results) checkSpeedup(r, decodeKey(r), results.filter((b) => b.attention === 'multi-head' && b.weightDtype === r.weightDtype && b.kvDtype === r.kvDtype));
 });
 
 test('decode: the live cache and the task bytes by hand (weights as stored, the cache at its dtype, new K/V rows and logits in float32)', { timeout: TEST_LIMIT_MS }, async () => {
@@ -328,3 +296,14 @@ test("the float64 simulation models the kernel: a quantized layer agrees with th
   assert.equal(dequantizedLayerParams(p, shape, 'float32'), p);
   assert.equal(referenceInput('float32'), undefined);
 });
+
+/** A result's speedup is over the one multi-head result at its own dtypes (`base`), the ratio of their medians; none for multi-head itself or a wrong result. */
+function checkSpeedup(r: { attention: string; speedup: { baseline: string; ratio: number } | null; verify?: { ok: boolean }; ms: { median: number } }, k: string, base: readonly { verify?: { ok: boolean }; ms: { median: number } }[]): void {
+  assert.equal(base.length, 1, `${k}: one multi-head at these dtypes`);
+  if (r.attention === 'multi-head') return assert.equal(r.speedup, null, `${k}: none over itself`);
+  if (!r.verify!.ok || !base[0]!.verify!.ok) return assert.equal(r.speedup, null, `${k}: a wrong result has no speedup`);
+  assert.ok(r.speedup, `${k}: a speedup`);
+  assert.equal(r.speedup.baseline, 'multi-head', k);
+  const ratio = base[0]!.ms.median / r.ms.median;
+  assert.ok(Math.abs(r.speedup.ratio - ratio) <= 1e-12 * ratio, `${k}: ratio ${r.speedup.ratio}, multi-head at the same dtypes gives ${ratio}`);
+}
