@@ -13,7 +13,7 @@ test('two variants through the API: a valid result file, and the speedup of one 
   assert.deepEqual(file.results.map((r) => [r.attention, r.kvHeads, r.ms.n]), [['multi-head', 4, 1], ['multi-query-1', 1, 1]]);
   assert.deepEqual(
     file.config,
-    { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, mode: 'seed', repeats: 1, budgetMs: 6000, warmup: 2, weights: 'constant', profileRuns: 0, device: 'cpu', seed: 1 },
+    { variants: ['multi-head', 'multi-query-1'], batch: [2], seq: [16], heads: 4, headDim: 8, mode: 'seed', repeats: 1, budgetMs: 6000, warmup: 2, weights: 'constant', weightDtype: ['float32'], profileRuns: 0, device: 'cpu', seed: 1 },
     'the config as run, defaults filled in',
   );
   assert.ok(lines.some((l) => /^layers: 2 configurations/.test(l)), 'progress goes to the log, not stdout');

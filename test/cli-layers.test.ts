@@ -43,7 +43,7 @@ test('csv and json tables', () => {
   const csv = cli(['layers', ...TINY, '--variants', 'multi-head', '--seq', '8', '--format', 'csv', '--profile-runs', '0']);
   assert.equal(csv.status, 0, csv.stderr);
   const [head, row] = csv.stdout.trim().split('\n');
-  assert.match(head!, /^variant,mode,batch,seq,kvHeads,medianMs/);
+  assert.match(head!, /^variant,mode,batch,seq,kvHeads,weightDtype,quality,medianMs/);
   assert.match(row!, /^multi-head,seed,2,8,4,/);
   const json = cli(['layers', ...TINY, '--variants', 'multi-query', '--seq', '8', '--format', 'json', '--mode', 'full']);
   assert.equal(json.status, 0, json.stderr);

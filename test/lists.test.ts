@@ -41,7 +41,7 @@ test('sizes are checked before anything is built: a range is counted, not expand
   assert.equal(parseIntList('--seq', `1-${MAX_LIST}`).length, MAX_LIST);
   assert.throws(
     () => parseConfig(LayersConfig, { batch: parseIntList('--batch', '1-1000'), seq: parseIntList('--seq', '1-1000') }),
-    /--seq: the grid holds 4000000 configurations \(variants × batch × seq\); one sweep takes at most 100000/,
+    /--seq: the grid holds 4000000 configurations \(variants × batch × seq × weight dtypes\); one sweep takes at most 100000/,
   );
   // a file far larger than any result file is refused before it is read (a sparse file: no disk used)
   const huge = path.join(tmpDir(), 'huge.json');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { SINCE } from '../src/config/record.ts';
 import { z } from 'zod';
 import { DecodeConfig } from '../src/config/decode.ts';
 import { GenerateConfig } from '../src/config/generate.ts';
@@ -69,6 +70,8 @@ test('an @1 file as runGenerate@1 wrote it keeps every setting it recorded', () 
       earlyStopping: 'never', maxNewTokens: 16, minNewTokens: 4, repeats: 3, cacheChunk: 128,
       // what @1 did without saying so: weights fed as inputs, no profiled step
       weights: 'input', profileStep: false, device: 'cpu',
+      // what every file before the precision axes measured
+      weightDtype: ['float32'], kvDtype: ['float32'],
     },
   );
 });
@@ -78,8 +81,11 @@ test('the generation result records its configuration typed: every field of the 
   const config = generate.properties.config;
   for (const [k, field] of Object.entries(GenerateConfig.shape)) {
     assert.ok(k in config.properties, `config.${k} is recorded`);
-    assert.equal(config.properties[k]!.default, undefined, `config.${k} has no default in the record`);
-    assert.equal(config.required.includes(k), !(field instanceof z.ZodOptional), `config.${k} is required exactly when the config gives it a default`);
+    // fields added after files were written without them default to what every older file measured (float32), never to the reader's machine
+    if (k in SINCE) assert.deepEqual(config.properties[k]!.default, ['float32'], `config.${k}: an older file measured float32`);
+    else assert.equal(config.properties[k]!.default, undefined, `config.${k} has no default in the record`);
+    // (those read as float32 where absent: required everywhere else exactly when the config gives a default)
+    assert.equal(config.required.includes(k), !(field instanceof z.ZodOptional) && !(k in SINCE), `config.${k} is required exactly when the config gives it a default`);
   }
 });
 
@@ -148,7 +154,7 @@ test('a failure and a journal written by an earlier attnbench read with the reco
   fs.writeFileSync(withFailure, JSON.stringify({ ...layers, failures: [{ variant: 'multi-query', batch: 2, seq: 8, error: 'out of memory' }] }));
   const run = readRun(withFailure);
   assert.ok(run.kind === 'layers');
-  assert.deepEqual(run.failures, [{ attention: 'multi-query', batch: 2, seq: 8, error: 'out of memory' }]);
+  assert.deepEqual(run.failures, [{ attention: 'multi-query', weightDtype: 'float32', batch: 2, seq: 8, error: 'out of memory' }]);
 
   const journal = path.join(dir, 'sweep.json.journal.jsonl');
   const lines = [{ kind: 'header', version: 1, identity: { run: 'layers' } }, ...layers.results.slice(0, 2).map((result) => ({ kind: 'result', session: 0, result }))];

@@ -11,7 +11,7 @@ import { z } from 'zod';
  * measured (not a reader's machine): a record without them reads as that default. The
  * precision axes: every result before them was float32 weights and a float32 cache.
  */
-const SINCE: Readonly<Record<string, true>> = { weightDtype: true, kvDtype: true };
+export const SINCE: Readonly<Record<string, true>> = { weightDtype: true, kvDtype: true };
 
 type Recorded<T extends z.ZodRawShape> = { [K in keyof T]: T[K] extends z.ZodDefault<infer I extends z.ZodType> ? I : T[K] };
 
