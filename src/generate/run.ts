@@ -69,17 +69,7 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   // a process without a WebGPU adapter is refused before any work
   if (config.device === 'webgpu') await checkWebGpu();
   const loaded = loadWeights(plan, log);
-  const ceilings =
-    options.ceilings ??
-    (log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)..."),
-    await measureCeilings({
-      threads: config.threads,
-      graphOpt: 'all',
-      device: config.device,
-      quick: options.quickCeilings ?? false,
-      shapes: decodeShapes(plan.model, plan.rows),
-      ...(config.weightDtype.some(isInt) ? { dtypes: config.weightDtype.filter(isInt) } : {}),
-    }));
+  const ceilings = options.ceilings ?? (await probeCeilings(config, plan, options.quickCeilings ?? false, log));
   log(describeRun(config, plan));
   const where = deviceOf(config.device);
   if (config.device === 'webgpu') log(`${deviceNote(where)}; each type's first step checked against the CPU provider`);
@@ -125,6 +115,13 @@ export async function runGenerate(input: GenerateConfigInput = {}, options: Gene
   const file = generateResultFile(config, plan, environment(config.threads, 'all', ceilings, where), ceilings, types);
   if (options.out) writeGenerateFile(options.out, file);
   return file;
+}
+
+/** This machine's ceilings for the run: the decode step's own products, and each quantized weight dtype's. */
+async function probeCeilings(c: GenerateConfig, plan: GeneratePlan, quick: boolean, log: (line: string) => void): Promise<Ceilings> {
+  log("measuring this machine's ceilings (matmul GFLOP/s, streaming read GB/s)...");
+  const dtypes = c.weightDtype.filter(isInt);
+  return measureCeilings({ threads: c.threads, graphOpt: 'all', device: c.device, quick, shapes: decodeShapes(plan.model, plan.rows), ...(dtypes.length ? { dtypes } : {}) });
 }
 
 /** A checkpoint's weights, read once for every type (random weights are drawn per type instead). */

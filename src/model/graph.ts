@@ -110,7 +110,6 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const kv = o.kvDtype && isInt(o.kvDtype) ? o.kvDtype : undefined;
   if (kv && inGraph) throw new Error('a quantized cache is written by the caller, not the graph');
   declareInputs(g, pm, rows, weights, sbm, inGraph, kv);
-  const fused = pm.spec.kind === 'fused-gqa';
 
   const norm = (x: string, p: string) =>
     g.inStage('norm', () => g.node('LayerNormalization', [x, `${p}_g`, `${p}_b`], { axis: -1, epsilon: { float: c.layerNormEps } }));
@@ -124,14 +123,7 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
   const newRows: string[] = [];
   for (let i = 0; i < c.layers; i++) {
     const p = `h${i}.`;
-    const io: StepIO = { kCache: I.kCache(i), vCache: I.vCache(i), cacheMask: I.cacheMask, selfMask: I.selfMask, seqlensK: I.seqlensK, totalLength: I.totalLength };
-    if (kv && fused) io.quantized = { bits: kv === 'int8' ? 8 : 4, kScale: I.kScale(i), vScale: I.vScale(i) };
-    else if (kv) {
-      g.inStage('dequantize', () => {
-        io.kCache = dequantizeCache(g, I.kCache(i), I.kScale(i), kv, rows, G, headDim(c));
-        io.vCache = dequantizeCache(g, I.vCache(i), I.vScale(i), kv, rows, G, headDim(c));
-      });
-    }
+    const io = layerIO(g, pm, i, rows, kv);
     const names: TensorNames = (k) => `${p}attn.${k}`;
     const att = step.build(g, norm(h, `${p}ln1`), shape, io, names);
     if (inGraph) writeCache(g, att.k, att.v, i, rows, G, headDim(c));
@@ -163,6 +155,24 @@ export function buildStepGraph(pm: PackedModel, rows: number, weights: WeightsAs
     if (o.exposeProductInputs) for (const p of products) g.output(g.node('Identity', [p.input], {}, { outputNames: [productInputOutput(p.weight)] }));
   }
   return g;
+}
+
+/**
+ * What layer i's attention step reads: its caches as float32 tensors (an int cache's codes
+ * dequantized first, in the `dequantize` stage), or the fused kernel's own int cache as it is,
+ * with its scales.
+ */
+function layerIO(g: GraphBuilder, pm: PackedModel, i: number, rows: number, kv: IntDtype | undefined): StepIO {
+  const I = STEP_INPUTS;
+  const io: StepIO = { kCache: I.kCache(i), vCache: I.vCache(i), cacheMask: I.cacheMask, selfMask: I.selfMask, seqlensK: I.seqlensK, totalLength: I.totalLength };
+  if (!kv) return io;
+  if (pm.spec.kind === 'fused-gqa') return { ...io, quantized: { bits: kv === 'int8' ? 8 : 4, kScale: I.kScale(i), vScale: I.vScale(i) } };
+  const D = headDim(pm.config);
+  return g.inStage('dequantize', () => ({
+    ...io,
+    kCache: dequantizeCache(g, I.kCache(i), I.kScale(i), kv, rows, pm.kvHeads, D),
+    vCache: dequantizeCache(g, I.vCache(i), I.vScale(i), kv, rows, pm.kvHeads, D),
+  }));
 }
 
 /** The step's inputs (see `buildStepGraph`), and its weights as constants or inputs. */

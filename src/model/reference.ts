@@ -139,7 +139,6 @@ export function referenceLogits(w: ModelWeights, tokens: readonly number[], from
   const H = c.heads;
   const D = headDim(c);
   const G = w.kvHeads;
-  const R = H / G;
   let h = new Float64Array(S * nm);
   tokens.forEach((t, i) => {
     for (let j = 0; j < nm; j++) h[i * nm + j] = w.wte[t * nm + j]! + w.wpe[i * nm + j]!;
@@ -156,27 +155,7 @@ export function referenceLogits(w: ModelWeights, tokens: readonly number[], from
     const [kc, vc] = precision.kv ? [asCached(rowsOf(k0, 0), S, G, D, precision.kv, fixed('k')), asCached(rowsOf(v0, 1), S, G, D, precision.kv, fixed('v'))] : [k0, v0];
     // query i reads position t as cached when the cache holds it (or always, from the fused kernel's own cache)
     const cached = (i: number, t: number) => precision.kv !== undefined && (precision.kv.fused || (i >= precision.kv.cachedBelow && t < precision.kv.cachedBelow));
-    const merged = new Float64Array(S * nm);
-    const p = new Float64Array(S);
-    for (let hh = 0; hh < H; hh++) {
-      const g = Math.floor(hh / R);
-      for (let i = 0; i < S; i++) {
-        let max = -Infinity;
-        for (let t = 0; t <= i; t++) {
-          let dot = 0;
-          const k = cached(i, t) ? kc : k0;
-          for (let d = 0; d < D; d++) dot += q[i * nm + hh * D + d]! * k[t * G * D + g * D + d]!;
-          p[t] = dot / Math.sqrt(D);
-          max = Math.max(max, p[t]!);
-        }
-        let sum = 0;
-        for (let t = 0; t <= i; t++) sum += p[t] = Math.exp(p[t]! - max);
-        for (let t = 0; t <= i; t++) {
-          const v = cached(i, t) ? vc : v0;
-          for (let d = 0; d < D; d++) merged[i * nm + hh * D + d]! += (p[t]! / sum) * v[t * G * D + g * D + d]!;
-        }
-      }
-    }
+    const merged = causalAttention(q, (i, t) => (cached(i, t) ? kc : k0), (i, t) => (cached(i, t) ? vc : v0), S, H, G, D);
     const o = project(merged, S, nm, b.attn.wo!, nm, b.attn.bo, `${layer}.o`);
     for (let i = 0; i < h.length; i++) h[i]! += o[i]!;
     const m = layerNorm(h, S, nm, b.ln2, c.layerNormEps);
@@ -184,18 +163,57 @@ export function referenceLogits(w: ModelWeights, tokens: readonly number[], from
     const y = project(u, S, c.inner, b.proj, nm, b.projB, `${layer}.proj`);
     h = h.map((x, i) => x + y[i]!);
   }
-  const f = layerNorm(h, S, nm, w.lnf, c.layerNormEps);
-  // the tied LM head: wte [vocab, nm] as the B operand [nm, vocab]; with steps, one product per position (each a step's last)
-  const head = transpose(w.wte, c.vocab, nm);
-  if (!precision.steps) return project(f.subarray(from * nm), S - from, nm, head, c.vocab);
-  // the rows from `from` on are the last rows of the last steps (a prefill's last row, then each step's)
+  return lmHead(w, layerNorm(h, S, nm, w.lnf, c.layerNormEps), S, from, precision, project);
+}
+
+/**
+ * Multi-head attention of S positions, causal: q [S, H·D] against K and V rows [S, G·D] as
+ * query i reads position t (`keys(i, t)`, `values(i, t)`: the cache's or the fresh rows),
+ * query head h reading K/V head ⌊h / (H/G)⌋; heads merged [S, H·D].
+ */
+function causalAttention(q: Float64Array, keys: (i: number, t: number) => Float64Array, values: (i: number, t: number) => Float64Array, S: number, H: number, G: number, D: number): Float64Array {
+  const nm = H * D;
+  const R = H / G;
+  const merged = new Float64Array(S * nm);
+  const p = new Float64Array(S);
+  for (let hh = 0; hh < H; hh++) {
+    const g = Math.floor(hh / R);
+    for (let i = 0; i < S; i++) {
+      let max = -Infinity;
+      for (let t = 0; t <= i; t++) {
+        let dot = 0;
+        const k = keys(i, t);
+        for (let d = 0; d < D; d++) dot += q[i * nm + hh * D + d]! * k[t * G * D + g * D + d]!;
+        p[t] = dot / Math.sqrt(D);
+        max = Math.max(max, p[t]!);
+      }
+      let sum = 0;
+      for (let t = 0; t <= i; t++) sum += p[t] = Math.exp(p[t]! - max);
+      for (let t = 0; t <= i; t++) {
+        const v = values(i, t);
+        for (let d = 0; d < D; d++) merged[i * nm + hh * D + d]! += (p[t]! / sum) * v[t * G * D + g * D + d]!;
+      }
+    }
+  }
+  return merged;
+}
+
+/**
+ * The tied LM head over the final norm's rows f [S, nm] from `from` on: wte [vocab, nm] as
+ * the B operand [nm, vocab]. With steps, one product per row: the rows from `from` on are the
+ * last rows of the last steps (a prefill's last row, then each step's), as the graph ran them.
+ */
+function lmHead(w: ModelWeights, f: Float64Array, S: number, from: number, precision: ReferencePrecision, project: Dense): Float64Array {
+  const { vocab, hidden: nm } = w.config;
+  const head = transpose(w.wte, vocab, nm);
+  if (!precision.steps) return project(f.subarray(from * nm), S - from, nm, head, vocab);
   const d = precision.weightDtype;
-  const logits = new Float64Array((S - from) * c.vocab);
+  const logits = new Float64Array((S - from) * vocab);
   const firstStep = precision.steps.length - (S - from);
   for (let i = from; i < S; i++) {
     const row = f.subarray(i * nm, (i + 1) * nm);
     const engine = precision.engineInputs?.('head', firstStep + i - from);
-    logits.set(d && isInt(d) ? quantizedDense(d, row, 1, nm, head, c.vocab, undefined, engine) : dense(row, 1, nm, head, c.vocab), (i - from) * c.vocab);
+    logits.set(d && isInt(d) ? quantizedDense(d, row, 1, nm, head, vocab, undefined, engine) : dense(row, 1, nm, head, vocab), (i - from) * vocab);
   }
   return logits;
 }
