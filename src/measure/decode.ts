@@ -77,6 +77,9 @@ export function decodeSpecs(c: Pick<DecodeConfig, 'attention'>, model: ModelConf
   return specs;
 }
 
+/** float32 weights and cache: what every run measured before the precision axes. */
+const FLOAT32_STEP: StepPrecision = { weightDtype: 'float32', kvDtype: 'float32' };
+
 /** The precisions of a comparison: every weight dtype × cache dtype, weight-major (float32 only by default). */
 export const decodePrecisions = (c: Partial<Pick<DecodeConfig, 'weightDtype' | 'kvDtype'>>): StepPrecision[] =>
   (c.weightDtype ?? ['float32']).flatMap((weightDtype) => (c.kvDtype ?? ['float32']).map((kvDtype) => ({ weightDtype, kvDtype })));
@@ -102,23 +105,23 @@ export interface TypeModel {
   weightBytes: number;
 }
 
-export function typeModel(model: ModelConfig, spec: VariantSpec, o: Pick<DecodeOptions, 'weights' | 'seed'>, precision: StepPrecision = { weightDtype: 'float32', kvDtype: 'float32' }): TypeModel {
+export function typeModel(model: ModelConfig, spec: VariantSpec, o: Pick<DecodeOptions, 'weights' | 'seed'>, precision: StepPrecision = FLOAT32_STEP): TypeModel {
   const g = modelKvHeads(model, spec);
   const weights = randomWeights(model, g, { seed: o.seed });
   const packed = pack(weights, spec);
-  const quantized = isInt(precision.weightDtype);
-  return {
+  const label = variantLabel(spec);
+  const base = {
     spec,
-    label: variantLabel(spec),
-    precision: { ...precision, fusedCache: spec.kind === 'fused-gqa' && isInt(precision.kvDtype) },
-    key: precisionLabel(variantLabel(spec), precision),
+    label,
+    precision: FLOAT32_STEP,
+    key: label,
     weights,
     packed,
     parameters: parameterCount(model, g),
     weightInputs: o.weights === 'input' ? { ...packed.tensors } : {},
-    // what a run holds: the packed float32 tensors, or the weights as their quantized products hold them
-    weightBytes: quantized ? decodeWeightBytes(model, g, precision.weightDtype) : Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0),
+    weightBytes: Object.values(packed.tensors).reduce((a, t) => a + t.data.byteLength, 0),
   };
+  return withPrecision(base, precision);
 }
 
 const stepGraph = (tm: TypeModel, rows: number, o: Pick<DecodeOptions, 'weights'>, exposeProductInputs = false) =>
@@ -378,7 +381,6 @@ export function decodeFootprint(model: ModelConfig, spec: VariantSpec, batch: nu
   };
 }
 
-const FLOAT32_STEP: StepPrecision = { weightDtype: 'float32', kvDtype: 'float32' };
 
 /**
  * Refuse, before any weights, cache or probe exists, a comparison that cannot run: a type
@@ -534,7 +536,7 @@ export function decodeTypeModels(c: Pick<DecodeConfig, 'weightDtype' | 'kvDtype'
   return decodePrecisions(c).flatMap((p) => bases.map((b) => withPrecision(b, p)));
 }
 
-/** A type's decoder at another precision: the same weights, its dtypes and what it holds. */
+/** A type's decoder at another precision: the same weights, its dtypes and what it holds (quantized: the weights as their products hold them). */
 export function withPrecision(base: TypeModel, p: StepPrecision): TypeModel {
   const { config } = base.packed;
   const fusedCache = base.spec.kind === 'fused-gqa' && isInt(p.kvDtype);

@@ -15,8 +15,8 @@
  * position); values beyond the prefill's range saturate.
  */
 import type { GraphBuilder } from '../engine/graph.ts';
-import { codeOf, qmax } from './blocks.ts';
-import { bitsOf, type IntDtype } from './dtypes.ts';
+import { blockScale, codeOf, qmax } from './blocks.ts';
+import type { IntDtype } from './dtypes.ts';
 
 /** How one layer's K (or V) cache enters a step graph at an int dtype. */
 export interface CacheInput {
@@ -70,9 +70,7 @@ export function writeCodes(src: ArrayLike<number>, from: number, D: number, s: n
 
 /** Quantize one head's D values dynamically (scale max|x| / qmax): its codes into `codes` at `at`, its scale returned. */
 export function quantizeHead(src: ArrayLike<number>, from: number, D: number, d: IntDtype, codes: Int8Array | Uint8Array, at: number): number {
-  let amax = 0;
-  for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(src[from + i]!));
-  const s = Math.fround(amax / qmax(d));
+  const s = headScale(src, from, D, d);
   writeCodes(src, from, D, s, d, codes, at);
   return s;
 }
@@ -87,12 +85,8 @@ export function roundTrip(x: ArrayLike<number>, from: number, D: number, s: numb
   return out;
 }
 
-/** The dynamic scale of one head: max|x| / qmax in float32. */
-export function headScale(x: ArrayLike<number>, from: number, D: number, d: IntDtype): number {
-  let amax = 0;
-  for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(x[from + i]!));
-  return Math.fround(amax / qmax(d));
-}
+/** The dynamic scale of one head: max|x| / qmax in float32 (a block of its D values). */
+export const headScale = (x: ArrayLike<number>, from: number, D: number, d: IntDtype): number => blockScale(x, from, from + D, d);
 
 /**
  * The fused kernel's static scales [g·hs]: per head and channel, max|x| over `n` rows of
@@ -120,5 +114,3 @@ export function prefillStaticScales(kv: Float32Array, layers: number, rows: numb
   return { k: Array.from({ length: layers }, (_, i) => side(i, 0)), v: Array.from({ length: layers }, (_, i) => side(i, 1)) };
 }
 
-/** Bytes of a code array for `n` values. */
-export const codeBytes = (n: number, d: IntDtype): number => (n * bitsOf(d)) / 8;

@@ -22,6 +22,3 @@ export function kvRowBytes(heads: number, headDim: number, d: Dtype): number {
   if (!isInt(d)) return (heads * headDim * bitsOf(d)) / 8;
   return heads * ((headDim * bitsOf(d)) / 8 + 4);
 }
-
-/** A short tag for labels and tables: w4 (int4 weights), kv8 (int8 cache); float32 is f32, float16 f16. */
-export const dtypeTag = (d: Dtype): string => (isInt(d) ? String(bitsOf(d)) : `f${bitsOf(d)}`);
